@@ -1,0 +1,493 @@
+//! Admin-API requests and responses (`/api/v1`), as both sides see them.
+//!
+//! Requests carry raw text so that the daemon can refuse bad input with the
+//! shared [`ValidationError`] sentences instead of a deserialiser's message.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::{Email, MemberStatus, Metadata, Role, ValidationError, names};
+
+/// Where a change came from, recorded on memberships and audit events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    Tui,
+    #[default]
+    Cli,
+    Scim,
+    Csv,
+    Api,
+    Invite,
+    System,
+}
+
+impl Source {
+    /// Lowercase spelling for tables and filters.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Tui => "tui",
+            Source::Cli => "cli",
+            Source::Scim => "scim",
+            Source::Csv => "csv",
+            Source::Api => "api",
+            Source::Invite => "invite",
+            Source::System => "system",
+        }
+    }
+
+    /// Parses the spelling a client sends in `X-Roster-Source`.
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw.trim().to_ascii_lowercase().as_str() {
+            "tui" => Some(Source::Tui),
+            "cli" => Some(Source::Cli),
+            "scim" => Some(Source::Scim),
+            "csv" => Some(Source::Csv),
+            "api" => Some(Source::Api),
+            _ => None,
+        }
+    }
+}
+
+/// Header that tells the daemon which client made a request.
+pub const SOURCE_HEADER: &str = "x-roster-source";
+/// Header that names the person behind a socket request (for the audit log).
+pub const ACTOR_HEADER: &str = "x-roster-actor";
+
+/// The error body of every failed admin-API request.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ApiError {
+    /// Stable machine-readable code (`not_found`, `conflict`, `invalid`, …).
+    pub code: String,
+    /// One sentence for a person.
+    pub message: String,
+}
+
+/// `POST /api/v1/members`: invite someone.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InviteRequest {
+    pub name: String,
+    pub email: String,
+    pub role: String,
+    #[serde(default)]
+    pub groups: Vec<String>,
+    /// A JSON object of string values; `null` or absent for none.
+    #[serde(default)]
+    pub metadata: Option<serde_json::Value>,
+    /// Metadata keys whose values are write-only.
+    #[serde(default)]
+    pub hidden_keys: Vec<String>,
+}
+
+/// An invite that passed every rule that needs no database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidInvite {
+    pub name: String,
+    pub email: Email,
+    pub role: Role,
+    pub groups: Vec<String>,
+    pub metadata: Metadata,
+}
+
+impl InviteRequest {
+    /// Applies every stateless rule; the one place CLI, TUI, SCIM and CSV
+    /// invites are checked.
+    pub fn validate(&self) -> Result<ValidInvite, ValidationError> {
+        let name = names::person_name(&self.name)?;
+        let email = Email::parse(&self.email)?;
+        let role = Role::parse(&self.role)?;
+        let groups = names::group_list(&self.groups)?;
+        let metadata = match &self.metadata {
+            None | Some(serde_json::Value::Null) => Metadata::default(),
+            Some(v) => Metadata::from_value(v)?,
+        }
+        .with_hidden(&self.hidden_keys)?;
+        Ok(ValidInvite {
+            name,
+            email,
+            role,
+            groups,
+            metadata,
+        })
+    }
+}
+
+/// `PATCH /api/v1/members/{email}`: change what is given, keep the rest.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EditMemberRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// The complete new set of groups.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<String>>,
+    /// The complete new metadata object.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<serde_json::Value>,
+    /// Keys to mark hidden (added to those already hidden).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hide_keys: Option<Vec<String>>,
+}
+
+/// An edit that passed every stateless rule.
+#[derive(Debug, Clone, Default)]
+pub struct ValidEdit {
+    pub name: Option<String>,
+    pub role: Option<Role>,
+    pub groups: Option<Vec<String>>,
+    pub metadata: Option<Metadata>,
+    pub hide_keys: Vec<String>,
+}
+
+impl EditMemberRequest {
+    /// Applies every stateless rule.
+    pub fn validate(&self) -> Result<ValidEdit, ValidationError> {
+        Ok(ValidEdit {
+            name: self.name.as_deref().map(names::person_name).transpose()?,
+            role: self.role.as_deref().map(Role::parse).transpose()?,
+            groups: self.groups.as_deref().map(names::group_list).transpose()?,
+            metadata: self.metadata.as_ref().map(Metadata::from_value).transpose()?,
+            hide_keys: self.hide_keys.clone().unwrap_or_default(),
+        })
+    }
+}
+
+/// One membership as the admin API shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MemberResponse {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub groups: Vec<String>,
+    /// Visible metadata; hidden values only when `reveal=true` was asked for.
+    pub metadata: BTreeMap<String, String>,
+    pub hidden_keys: Vec<String>,
+    pub status: MemberStatus,
+    pub external_id: Option<String>,
+    pub source: Source,
+    pub invited_by: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub invited_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub activated_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub archived_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_invite_sent_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub invite_expires_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+/// Sort orders of the member list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum MemberSort {
+    #[default]
+    Name,
+    Email,
+    Created,
+}
+
+/// `GET /api/v1/members`: one page of members.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListMembersQuery {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workspace: Option<String>,
+    /// Case-insensitive search: a prefix of any word of the name or the
+    /// e-mail, or (slower) any substring of either.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub q: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sort: Option<MemberSort>,
+    /// `true` for descending order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub desc: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
+    /// Show hidden metadata values (admins only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reveal: Option<bool>,
+}
+
+/// Largest page the member list returns.
+pub const MAX_PAGE: usize = 500;
+/// Page size when none is asked for.
+pub const DEFAULT_PAGE: usize = 50;
+
+/// One page of a listing; `next_cursor` fetches the next.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+/// The current invite link of a member.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LinkResponse {
+    pub email: String,
+    pub url: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+/// A workspace.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WorkspaceResponse {
+    pub slug: String,
+    pub name: String,
+    pub is_default: bool,
+    pub members: u64,
+    /// Whether members created over SCIM are active at once (SSO-managed)
+    /// instead of being sent an invite.
+    pub scim_creates_active: bool,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// `POST /api/v1/workspaces`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateWorkspaceRequest {
+    pub slug: String,
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+/// A custom group.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GroupResponse {
+    pub id: String,
+    pub name: String,
+    pub members: u64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// `POST /api/v1/groups` and `PATCH /api/v1/groups/{name}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupNameRequest {
+    pub name: String,
+}
+
+/// `POST /api/v1/groups/{name}/members`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupMembersRequest {
+    pub emails: Vec<String>,
+}
+
+/// `POST /api/v1/scim-tokens` and `/api/v1/admin-tokens`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTokenRequest {
+    pub name: String,
+}
+
+/// A token as listed: never its secret.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TokenResponse {
+    pub id: String,
+    pub name: String,
+    /// The workspace a SCIM token provisions; none for admin tokens.
+    pub workspace: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_used_at: Option<OffsetDateTime>,
+}
+
+/// A token just created: the secret is shown this once.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TokenCreatedResponse {
+    pub token: TokenResponse,
+    pub secret: String,
+}
+
+/// `GET /api/v1/audit` filters.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workspace: Option<String>,
+    /// Only events about this e-mail (or group name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// Action name or prefix, e.g. `member.` or `member.archived`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    /// RFC 3339 lower bound (inclusive).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<String>,
+    /// RFC 3339 upper bound (exclusive).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
+}
+
+/// One audit event, newest first in listings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuditEventResponse {
+    pub id: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    pub workspace: String,
+    pub actor: String,
+    pub source: Source,
+    pub action: String,
+    pub target: String,
+    pub before: Option<serde_json::Value>,
+    pub after: Option<serde_json::Value>,
+}
+
+/// State of an outbox message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MailStatus {
+    Queued,
+    Sent,
+    Failed,
+    /// The link it carried was revoked or used before it could be sent.
+    Cancelled,
+}
+
+impl MailStatus {
+    /// Lowercase spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MailStatus::Queued => "queued",
+            MailStatus::Sent => "sent",
+            MailStatus::Failed => "failed",
+            MailStatus::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// `GET /api/v1/mail` filters.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailQuery {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workspace: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<MailStatus>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
+}
+
+/// One outbox message.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MailResponse {
+    pub id: String,
+    pub workspace: String,
+    pub to: String,
+    pub subject: String,
+    pub status: MailStatus,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub next_attempt_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub sent_at: Option<OffsetDateTime>,
+}
+
+/// `POST /api/v1/mail/retry`: which failed messages to queue again.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetryMailRequest {
+    /// One message id; all failed messages of the workspace when absent.
+    #[serde(default)]
+    pub id: Option<String>,
+}
+
+/// How many messages a retry queued again.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RetryMailResponse {
+    pub queued: u64,
+}
+
+/// One change pushed on `GET /api/v1/events` (server-sent events).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ChangeEvent {
+    pub workspace: String,
+    /// Same vocabulary as audit actions: `member.invited`, `group.renamed`, …
+    pub kind: String,
+    /// The e-mail or group the change is about.
+    pub target: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn invite() -> InviteRequest {
+        InviteRequest {
+            name: "Ada".into(),
+            email: "ada@example.com".into(),
+            role: "End User".into(),
+            groups: vec!["Finance".into()],
+            metadata: Some(serde_json::json!({"apiKey": "abc"})),
+            hidden_keys: vec!["apiKey".into()],
+        }
+    }
+
+    #[test]
+    fn a_good_invite_validates() {
+        let v = invite().validate().expect("valid");
+        assert_eq!(v.role, Role::EndUser);
+        assert!(v.metadata.hidden.contains("apiKey"));
+    }
+
+    #[test]
+    fn each_bad_field_is_named() {
+        let mut r = invite();
+        r.email = "nope".into();
+        assert!(matches!(r.validate(), Err(ValidationError::EmailInvalid(_))));
+        let mut r = invite();
+        r.role = "owner".into();
+        assert!(matches!(r.validate(), Err(ValidationError::RoleUnknown(_))));
+        let mut r = invite();
+        r.metadata = Some(serde_json::json!(["x"]));
+        assert!(matches!(r.validate(), Err(ValidationError::MetadataNotObject(_))));
+        let mut r = invite();
+        r.hidden_keys = vec!["other".into()];
+        assert!(matches!(r.validate(), Err(ValidationError::HiddenKeyUnknown(_))));
+    }
+
+    #[test]
+    fn unknown_fields_are_refused() {
+        let err = serde_json::from_str::<InviteRequest>(
+            r#"{"name":"a","email":"a@b.c","role":"admin","colour":"red"}"#,
+        )
+        .expect_err("unknown field");
+        assert!(err.to_string().contains("colour"));
+    }
+}

@@ -1,1 +1,58 @@
-fn main() {}
+//! `rosterd`: flags → configuration → run.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Parser;
+use rosterd::config::{Config, FlagOverrides};
+
+/// The roster daemon. With no flags it runs on embedded defaults: data in
+/// $XDG_DATA_HOME/roster, HTTP on 127.0.0.1:8080, mail as .eml files.
+#[derive(Debug, Parser)]
+#[command(name = "rosterd", version, about)]
+struct Args {
+    /// TOML configuration file (see config/rosterd.toml).
+    #[arg(long, env = "ROSTER_CONFIG")]
+    config: Option<PathBuf>,
+    /// Where the database, the admin socket and the link key live.
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// TCP address for invite pages and the token-protected admin API.
+    #[arg(long)]
+    listen: Option<std::net::SocketAddr>,
+    /// Base URL that invite links start with (default: http://LISTEN).
+    #[arg(long)]
+    public_url: Option<String>,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let flags = FlagOverrides { data_dir: args.data_dir, listen: args.listen, public_url: args.public_url };
+    let config = match Config::load(args.config.as_deref(), flags) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("rosterd: {e}");
+            std::process::exit(2);
+        }
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+
+    let listeners = match rosterd::bind(&config).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("rosterd: {e}");
+            std::process::exit(1);
+        }
+    };
+    let shutdown = async {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("installing the SIGTERM handler");
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    };
+    rosterd::run(config, listeners, shutdown).await.context("rosterd stopped")?;
+    Ok(())
+}

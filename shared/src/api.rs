@@ -310,8 +310,6 @@ pub struct TokenResponse {
     pub workspace: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339::option")]
-    pub last_used_at: Option<OffsetDateTime>,
 }
 
 /// A token just created: the secret is shown this once.

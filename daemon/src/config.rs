@@ -1,0 +1,341 @@
+//! Configuration: embedded defaults ← TOML file ← `ROSTER_*` environment ← flags.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use roster_shared::StatusModel;
+use serde::{Deserialize, Serialize};
+
+/// Environment variables with the `ROSTER_` prefix that are not settings
+/// (secrets and client-side variables), so they are never read as keys.
+const NON_SETTING_VARS: &[&str] = &[
+    "SMTP_PASSWORD",
+    "SOCKET",
+    "URL",
+    "TOKEN",
+    "CONFIG",
+    "TEST_SMTPD",
+    "TEST_CHROMEDRIVER",
+];
+
+/// Sections of the config file; `ROSTER_SMTP_URL` means `smtp.url`.
+const SECTIONS: &[&str] = &["default_workspace", "http", "invites", "smtp", "outbox"];
+
+/// Every setting of `rosterd`; `config/rosterd.toml` documents each one.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    pub public_url: String,
+    pub status_model: StatusModel,
+    pub log: String,
+    pub default_workspace: DefaultWorkspace,
+    pub http: HttpConfig,
+    pub invites: InviteConfig,
+    pub smtp: SmtpConfig,
+    pub outbox: OutboxConfig,
+}
+
+/// The workspace that exists from the first start.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DefaultWorkspace {
+    pub slug: String,
+    pub name: String,
+}
+
+/// HTTP limits.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    pub max_body_bytes: usize,
+}
+
+/// Invitation links and the pages behind them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct InviteConfig {
+    pub expiry_hours: u64,
+    pub accept_redirect_url: Option<String>,
+    pub rate_limit_per_minute: u32,
+    pub key_file: Option<PathBuf>,
+}
+
+/// Where invite mail goes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmtpConfig {
+    pub url: Option<String>,
+    pub from: String,
+    pub password_env: String,
+    pub password_file: Option<PathBuf>,
+    pub pool_size: u32,
+    pub concurrency: usize,
+    pub timeout_secs: u64,
+}
+
+/// Retry policy of the outbox.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutboxConfig {
+    pub max_attempts: u32,
+    pub initial_backoff_secs: u64,
+    pub max_backoff_secs: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: default_data_dir(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: String::new(),
+            status_model: StatusModel::SelfHosted,
+            log: "info".into(),
+            default_workspace: DefaultWorkspace::default(),
+            http: HttpConfig::default(),
+            invites: InviteConfig::default(),
+            smtp: SmtpConfig::default(),
+            outbox: OutboxConfig::default(),
+        }
+    }
+}
+
+impl Default for DefaultWorkspace {
+    fn default() -> Self {
+        Self {
+            slug: "default".into(),
+            name: "My workspace".into(),
+        }
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 1024 * 1024,
+        }
+    }
+}
+
+impl Default for InviteConfig {
+    fn default() -> Self {
+        Self {
+            expiry_hours: 7 * 24,
+            accept_redirect_url: None,
+            rate_limit_per_minute: 60,
+            key_file: None,
+        }
+    }
+}
+
+impl Default for SmtpConfig {
+    fn default() -> Self {
+        Self {
+            url: None,
+            from: "roster <roster@localhost>".into(),
+            password_env: "ROSTER_SMTP_PASSWORD".into(),
+            password_file: None,
+            pool_size: 16,
+            concurrency: 32,
+            timeout_secs: 30,
+        }
+    }
+}
+
+impl Default for OutboxConfig {
+    fn default() -> Self {
+        Self {
+            max_attempts: 10,
+            initial_backoff_secs: 2,
+            max_backoff_secs: 3600,
+        }
+    }
+}
+
+/// The data directory when none is configured: `$XDG_DATA_HOME/roster`.
+pub fn default_data_dir() -> PathBuf {
+    dirs::data_dir()
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("roster")
+}
+
+/// Settings given as command-line flags; `None` leaves the lower layers.
+#[derive(Debug, Default, Serialize)]
+pub struct FlagOverrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
+}
+
+/// Why the configuration could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Merges every layer; an unknown key anywhere is an error naming it.
+    pub fn load(file: Option<&Path>, flags: FlagOverrides) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = file {
+            if !path.exists() {
+                return Err(ConfigError::Invalid(format!(
+                    "config file {} does not exist",
+                    path.display()
+                )));
+            }
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        figment = figment
+            .merge(env_provider())
+            .merge(Serialized::defaults(flags));
+        let mut config: Config = figment
+            .extract()
+            .map_err(|e| ConfigError::Invalid(one_line(&e)))?;
+        config.finish()?;
+        Ok(config)
+    }
+
+    fn finish(&mut self) -> Result<(), ConfigError> {
+        if self.public_url.trim().is_empty() {
+            self.public_url = format!("http://{}", self.listen);
+        }
+        self.public_url = self.public_url.trim_end_matches('/').to_string();
+        if !(self.public_url.starts_with("http://") || self.public_url.starts_with("https://")) {
+            return Err(ConfigError::Invalid(format!(
+                "public_url \"{}\" must start with http:// or https://",
+                self.public_url
+            )));
+        }
+        roster_shared::names::workspace_slug(&self.default_workspace.slug)
+            .map_err(|e| ConfigError::Invalid(format!("default_workspace.slug: {e}")))?;
+        if self.invites.expiry_hours == 0 {
+            return Err(ConfigError::Invalid(
+                "invites.expiry_hours must be at least 1".into(),
+            ));
+        }
+        if self.smtp.concurrency == 0 || self.smtp.pool_size == 0 {
+            return Err(ConfigError::Invalid(
+                "smtp.concurrency and smtp.pool_size must be at least 1".into(),
+            ));
+        }
+        if self.invites.rate_limit_per_minute == 0 {
+            return Err(ConfigError::Invalid(
+                "invites.rate_limit_per_minute must be at least 1".into(),
+            ));
+        }
+        if self.smtp.url.as_deref().is_some_and(|u| u.trim().is_empty()) {
+            self.smtp.url = None;
+        }
+        Ok(())
+    }
+
+    /// The admin socket's path.
+    pub fn socket_path(&self) -> PathBuf {
+        self.data_dir.join("rosterd.sock")
+    }
+
+    /// The database file's path.
+    pub fn database_path(&self) -> PathBuf {
+        self.data_dir.join("roster.redb")
+    }
+
+    /// Where the invite-link key lives (outside the database, on purpose).
+    pub fn invite_key_path(&self) -> PathBuf {
+        self.invites
+            .key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("invite-link.key"))
+    }
+
+    /// Where mail goes when no SMTP server is configured.
+    pub fn mail_dir(&self) -> PathBuf {
+        self.data_dir.join("mail")
+    }
+}
+
+fn env_provider() -> Env {
+    Env::prefixed("ROSTER_")
+        .filter(|key| {
+            let upper = key.as_str().to_ascii_uppercase();
+            !NON_SETTING_VARS.contains(&upper.as_str())
+        })
+        .map(|key| {
+            let lower = key.as_str().to_ascii_lowercase();
+            for section in SECTIONS {
+                if let Some(rest) = lower.strip_prefix(&format!("{section}_")) {
+                    return format!("{section}.{rest}").into();
+                }
+            }
+            lower.into()
+        })
+        .split(".")
+}
+
+fn one_line(e: &figment::Error) -> String {
+    e.clone()
+        .into_iter()
+        .map(|e| e.to_string())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn example_path() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/rosterd.toml")
+    }
+
+    #[test]
+    fn the_documented_example_parses_and_matches_the_defaults() {
+        figment::Jail::expect_with(|_| {
+            let config = Config::load(Some(&example_path()), FlagOverrides::default())
+                .map_err(|e| e.to_string())?;
+            let defaults = Config::load(None, FlagOverrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(config.listen, defaults.listen);
+            assert_eq!(config.invites.expiry_hours, 168);
+            assert_eq!(config.smtp.url, None);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("bad.toml", "[smtp]\nhots = \"x\"\n")?;
+            let err = Config::load(Some(Path::new("bad.toml")), FlagOverrides::default())
+                .expect_err("unknown key");
+            assert!(err.to_string().contains("hots"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn environment_and_flags_override_the_file() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("c.toml", "listen = \"127.0.0.1:9000\"\n[smtp]\nurl = \"smtp://file:25\"\n")?;
+            jail.set_env("ROSTER_SMTP_URL", "smtp://env:2525");
+            jail.set_env("ROSTER_SMTP_PASSWORD", "not-a-setting");
+            jail.set_env("ROSTER_INVITES_EXPIRY_HOURS", "2");
+            let flags = FlagOverrides {
+                listen: Some("127.0.0.1:9100".parse().map_err(|_| "addr")?),
+                ..FlagOverrides::default()
+            };
+            let c = Config::load(Some(Path::new("c.toml")), flags).map_err(|e| e.to_string())?;
+            assert_eq!(c.smtp.url.as_deref(), Some("smtp://env:2525"));
+            assert_eq!(c.invites.expiry_hours, 2);
+            assert_eq!(c.listen.port(), 9100);
+            assert_eq!(c.public_url, "http://127.0.0.1:9100");
+            Ok(())
+        });
+    }
+}

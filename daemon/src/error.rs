@@ -1,0 +1,48 @@
+//! The daemon's one domain error, which every surface maps to its own shape.
+
+use roster_shared::ValidationError;
+use thiserror::Error;
+
+/// Why a use case did not happen. Messages are single sentences meant for
+/// the person or client that asked; `Storage` carries detail for the log only.
+#[derive(Debug, Error)]
+pub enum ServiceError {
+    #[error("{0}")]
+    Invalid(#[from] ValidationError),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    LastAdmin(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("storage failure: {0}")]
+    Storage(String),
+}
+
+impl ServiceError {
+    /// Wraps any storage-layer failure; the detail is logged, never shown.
+    pub fn storage(e: impl std::fmt::Display) -> Self {
+        ServiceError::Storage(e.to_string())
+    }
+}
+
+macro_rules! storage_from {
+    ($($t:ty),*) => {$(
+        impl From<$t> for ServiceError {
+            fn from(e: $t) -> Self { ServiceError::storage(e) }
+        }
+    )*};
+}
+storage_from!(
+    redb::Error,
+    redb::DatabaseError,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError,
+    serde_json::Error
+);

@@ -1,0 +1,109 @@
+//! HTTP surfaces: the admin API (socket and TCP), the invite pages, health.
+
+pub mod admin;
+pub mod error;
+pub mod events;
+pub mod extract;
+pub mod invite_page;
+
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+use crate::service::Services;
+use crate::store::records::TokenKind;
+use error::HttpError;
+use extract::Transport;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub services: Services,
+    pub accept_redirect: Option<String>,
+    pub invite_limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
+    pub max_body_bytes: usize,
+}
+
+impl AppState {
+    /// State for the routers.
+    pub fn new(services: Services, accept_redirect: Option<String>, invites_per_minute: u32, max_body_bytes: usize) -> Self {
+        let per_minute = NonZeroU32::new(invites_per_minute).unwrap_or(NonZeroU32::MIN);
+        Self {
+            services,
+            accept_redirect,
+            invite_limiter: Arc::new(RateLimiter::keyed(Quota::per_minute(per_minute))),
+            max_body_bytes,
+        }
+    }
+}
+
+/// The router of the Unix socket: the admin API, no token needed (the
+/// socket's 0600 mode is the authentication).
+pub fn socket_router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .nest("/api/v1", admin::routes().layer(axum::Extension(Transport::Socket)))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(state.max_body_bytes))
+        .with_state(state)
+}
+
+/// The router of the TCP listener: invite pages, health, and the admin
+/// API behind an admin bearer token.
+pub fn tcp_router(state: AppState) -> Router {
+    let admin = admin::routes().layer(middleware::from_fn_with_state(state.clone(), require_admin_token));
+    let invites = Router::new()
+        .route("/invite/{token}", get(invite_page::show).post(invite_page::accept))
+        .layer(middleware::from_fn_with_state(state.clone(), invite_page::rate_limit));
+    Router::new()
+        .route("/healthz", get(healthz))
+        .nest("/api/v1", admin)
+        .merge(invites)
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(state.max_body_bytes))
+        .with_state(state)
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn not_found() -> HttpError {
+    HttpError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+}
+
+async fn require_admin_token(State(s): State<AppState>, mut req: Request, next: Next) -> Response {
+    let presented = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::trim)
+        .unwrap_or_default()
+        .to_string();
+    if presented.is_empty() {
+        return unauthorized("the admin API over TCP needs an admin token: send Authorization: Bearer <token> (create one with `roster admin-token create`)");
+    }
+    match s.services.authenticate(TokenKind::Admin, &presented).await {
+        Ok(Some(owner)) => {
+            req.extensions_mut().insert(Transport::Token(owner.name));
+            next.run(req).await
+        }
+        Ok(None) => unauthorized("the admin token is not valid (wrong, revoked, or not an admin token)"),
+        Err(e) => HttpError::from(e).into_response(),
+    }
+}
+
+fn unauthorized(message: &str) -> Response {
+    let mut resp = HttpError::new(StatusCode::UNAUTHORIZED, "unauthorized", message).into_response();
+    resp.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+    resp
+}

@@ -1,0 +1,140 @@
+//! Following an invite link: looking at it, and accepting it.
+
+use redb::ReadableTable;
+use roster_shared::StoredStatus;
+use roster_shared::api::Source;
+use uuid::Uuid;
+
+use super::views::GroupNames;
+use super::{Actor, Services, audit, views};
+use crate::clock;
+use crate::error::ServiceError;
+use crate::links::LinkSigner;
+use crate::store::members;
+use crate::store::records::{AccountRecord, MemberRecord, WorkspaceRecord, decode, encode};
+use crate::store::tables::*;
+
+/// What the invite page shows about a valid link.
+#[derive(Debug, Clone)]
+pub struct OpenInvite {
+    pub workspace_name: String,
+    pub name: String,
+    pub email: String,
+    pub invited_by: String,
+    pub expires_at: i64,
+}
+
+/// Every way a link can be unusable. The page treats them all alike so
+/// that nobody can learn which links exist; the log keeps the reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeadLink {
+    Malformed,
+    Unknown,
+    BadSignature,
+    Expired,
+    NotPending,
+}
+
+impl Services {
+    /// Looks up a link without changing anything.
+    pub async fn open_invite(&self, token: &str) -> Result<Result<OpenInvite, DeadLink>, ServiceError> {
+        let Some((id, sig)) = LinkSigner::parse(token) else {
+            return Ok(Err(DeadLink::Malformed));
+        };
+        let links = self.links.clone();
+        self.store
+            .read(move |txn| {
+                let Some((ws, mid)) = txn.open_table(INVITATIONS)?.get(id.as_u128())?.map(|v| v.value()) else {
+                    return Ok(Err(DeadLink::Unknown));
+                };
+                let Some(m) = members::get(&txn.open_table(MEMBERS)?, Uuid::from_u128(ws), mid)? else {
+                    return Ok(Err(DeadLink::Unknown));
+                };
+                if let Err(dead) = check(&links, &m, id, &sig) {
+                    return Ok(Err(dead));
+                }
+                let ws: WorkspaceRecord = match txn.open_table(WORKSPACES)?.get(ws)? {
+                    Some(v) => decode(v.value())?,
+                    None => return Ok(Err(DeadLink::Unknown)),
+                };
+                let expires_at = m.invitation.as_ref().map(|i| i.expires_at).unwrap_or_default();
+                Ok(Ok(OpenInvite { workspace_name: ws.name, name: m.name, email: m.email, invited_by: m.invited_by, expires_at }))
+            })
+            .await
+    }
+
+    /// Accepts a link: the membership becomes active, the account activated,
+    /// the link void. Returns the invite that was accepted.
+    pub async fn accept_invite(&self, token: &str) -> Result<Result<OpenInvite, DeadLink>, ServiceError> {
+        let Some((id, sig)) = LinkSigner::parse(token) else {
+            return Ok(Err(DeadLink::Malformed));
+        };
+        let links = self.links.clone();
+        let outcome = self
+            .store
+            .write(move |txn| {
+                let Some((ws_id, mid)) = txn.open_table(INVITATIONS)?.get(id.as_u128())?.map(|v| v.value()) else {
+                    return Ok(Err(DeadLink::Unknown));
+                };
+                let ws: WorkspaceRecord = match txn.open_table(WORKSPACES)?.get(ws_id)?.map(|v| v.value().to_vec()) {
+                    Some(v) => decode(&v)?,
+                    None => return Ok(Err(DeadLink::Unknown)),
+                };
+                let Some(before) = members::get(&txn.open_table(MEMBERS)?, ws.id, mid)? else {
+                    return Ok(Err(DeadLink::Unknown));
+                };
+                if let Err(dead) = check(&links, &before, id, &sig) {
+                    return Ok(Err(dead));
+                }
+                let now = clock::now_ms();
+                let expires_at = before.invitation.as_ref().map(|i| i.expires_at).unwrap_or_default();
+                let mut after = before.clone();
+                after.status = StoredStatus::Active;
+                after.activated_at = Some(now);
+                after.invitation = None;
+                after.updated_at = now;
+                members::put(txn, Some(&before), &after)?;
+                activate_account(txn, &after, now)?;
+                let groups_t = txn.open_table(GROUPS)?;
+                let mut names = GroupNames::new(&groups_t, ws.id);
+                let (b, a) = (names.names(&before.groups)?, names.names(&after.groups)?);
+                let actor = Actor { name: after.email.clone(), source: Source::Invite };
+                audit::append(txn, ws.id, &actor, "member.accepted", &after.email, Some(views::audit_snapshot(&before, &b)), Some(views::audit_snapshot(&after, &a)))?;
+                Ok(Ok((ws.slug.clone(), OpenInvite { workspace_name: ws.name, name: after.name, email: after.email, invited_by: after.invited_by, expires_at })))
+            })
+            .await?;
+        Ok(outcome.map(|(slug, invite)| {
+            self.publish(&slug, "member.accepted", &invite.email);
+            invite
+        }))
+    }
+}
+
+fn check(links: &LinkSigner, m: &MemberRecord, id: Uuid, sig: &[u8]) -> Result<(), DeadLink> {
+    let Some(inv) = m.invitation.as_ref().filter(|i| i.id == id) else {
+        return Err(DeadLink::Unknown);
+    };
+    if !links.verify(id, &inv.nonce, sig) {
+        return Err(DeadLink::BadSignature);
+    }
+    if m.status != StoredStatus::Pending {
+        return Err(DeadLink::NotPending);
+    }
+    if inv.expires_at <= clock::now_ms() {
+        return Err(DeadLink::Expired);
+    }
+    Ok(())
+}
+
+fn activate_account(txn: &redb::WriteTransaction, m: &MemberRecord, now: i64) -> Result<(), ServiceError> {
+    let mut accounts = txn.open_table(ACCOUNTS)?;
+    let Some(bytes) = accounts.get(m.account.as_u128())?.map(|v| v.value().to_vec()) else {
+        return Err(ServiceError::storage("member without account"));
+    };
+    let mut account: AccountRecord = decode(&bytes)?;
+    if account.activated_at.is_none() {
+        account.activated_at = Some(now);
+        accounts.insert(account.id.as_u128(), encode(&account)?.as_slice())?;
+    }
+    Ok(())
+}

@@ -1,0 +1,215 @@
+//! Custom groups: create, rename, delete, and who is in them.
+
+use redb::{ReadableTable, WriteTransaction};
+use roster_shared::Email;
+use roster_shared::api::GroupResponse;
+use roster_shared::names;
+use uuid::Uuid;
+
+use super::members::load_member;
+use super::views::{self, GroupNames};
+use super::{Actor, Services, audit, workspaces};
+use crate::clock;
+use crate::error::ServiceError;
+use crate::store::records::{GroupRecord, WorkspaceRecord, decode, encode};
+use crate::store::tables::*;
+use crate::store::{members, new_id};
+
+impl Services {
+    /// `groups list`, by name.
+    pub async fn list_groups(&self, workspace: Option<&str>) -> Result<Vec<GroupResponse>, ServiceError> {
+        let slug = self.workspace_slug(workspace);
+        self.store
+            .read(move |txn| {
+                let ws = workspaces::find_read(txn, &slug)?;
+                let w = ws.id.as_u128();
+                let names_t = txn.open_table(GROUP_NAMES)?;
+                let groups = txn.open_table(GROUPS)?;
+                let links = txn.open_table(MEMBER_GROUPS)?;
+                let mut out = Vec::new();
+                for entry in names_t.range((w, "")..=(w, "\u{10FFFF}"))? {
+                    let (_, id) = entry?;
+                    let id = id.value();
+                    let Some(v) = groups.get((w, id))? else { continue };
+                    let g: GroupRecord = decode(v.value())?;
+                    let members = links.range((w, id, 0)..=(w, id, u128::MAX))?.count() as u64;
+                    out.push(group_view(&g, members));
+                }
+                Ok(out)
+            })
+            .await
+    }
+
+    /// `groups create`.
+    pub async fn create_group(&self, actor: Actor, workspace: Option<&str>, name: &str) -> Result<GroupResponse, ServiceError> {
+        let name = names::group_name(name)?;
+        let g = self
+            .group_write(actor, workspace, "group.created", move |txn, ws| {
+                let key = names::group_key(&name);
+                if txn.open_table(GROUP_NAMES)?.get((ws.id.as_u128(), key.as_str()))?.is_some() {
+                    return Err(ServiceError::Conflict(format!("group \"{name}\" already exists in workspace {}", ws.slug)));
+                }
+                let g = GroupRecord { id: new_id(), name: name.clone(), created_at: clock::now_ms() };
+                txn.open_table(GROUPS)?.insert((ws.id.as_u128(), g.id.as_u128()), encode(&g)?.as_slice())?;
+                txn.open_table(GROUP_NAMES)?.insert((ws.id.as_u128(), key.as_str()), g.id.as_u128())?;
+                Ok((g, None, Some(serde_json::json!({"name": name}))))
+            })
+            .await?;
+        Ok(group_view(&g, 0))
+    }
+
+    /// `groups rename`: members keep their membership.
+    pub async fn rename_group(&self, actor: Actor, workspace: Option<&str>, from: &str, to: &str) -> Result<GroupResponse, ServiceError> {
+        let to = names::group_name(to)?;
+        let from = from.to_string();
+        let g = self
+            .group_write(actor, workspace, "group.renamed", move |txn, ws| {
+                let mut g = find_group(txn, ws, &from)?;
+                let old_key = names::group_key(&g.name);
+                let new_key = names::group_key(&to);
+                let mut names_t = txn.open_table(GROUP_NAMES)?;
+                if new_key != old_key && names_t.get((ws.id.as_u128(), new_key.as_str()))?.is_some() {
+                    return Err(ServiceError::Conflict(format!("group \"{to}\" already exists in workspace {}", ws.slug)));
+                }
+                names_t.remove((ws.id.as_u128(), old_key.as_str()))?;
+                names_t.insert((ws.id.as_u128(), new_key.as_str()), g.id.as_u128())?;
+                let before = serde_json::json!({"name": g.name});
+                g.name = to.clone();
+                txn.open_table(GROUPS)?.insert((ws.id.as_u128(), g.id.as_u128()), encode(&g)?.as_slice())?;
+                Ok((g, Some(before), Some(serde_json::json!({"name": to}))))
+            })
+            .await?;
+        let count = self.group_size(workspace, g.id).await?;
+        Ok(group_view(&g, count))
+    }
+
+    /// `groups delete`: members keep their other groups.
+    pub async fn delete_group(&self, actor: Actor, workspace: Option<&str>, name: &str) -> Result<(), ServiceError> {
+        let name = name.to_string();
+        self.group_write(actor, workspace, "group.deleted", move |txn, ws| {
+            let g = find_group(txn, ws, &name)?;
+            let w = ws.id.as_u128();
+            let ids: Vec<u128> = txn
+                .open_table(MEMBER_GROUPS)?
+                .range((w, g.id.as_u128(), 0)..=(w, g.id.as_u128(), u128::MAX))?
+                .map(|e| e.map(|(k, _)| k.value().2))
+                .collect::<Result<_, _>>()?;
+            for id in ids {
+                let Some(before) = members::get(&txn.open_table(MEMBERS)?, ws.id, id)? else { continue };
+                let mut after = before.clone();
+                after.groups.retain(|x| *x != g.id);
+                after.updated_at = clock::now_ms();
+                members::put(txn, Some(&before), &after)?;
+            }
+            txn.open_table(GROUPS)?.remove((w, g.id.as_u128()))?;
+            txn.open_table(GROUP_NAMES)?.remove((w, names::group_key(&g.name).as_str()))?;
+            Ok((g.clone(), Some(serde_json::json!({"name": g.name})), None))
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// `groups add`: all the e-mails join, or none does.
+    pub async fn add_to_group(&self, actor: Actor, workspace: Option<&str>, group: &str, emails: Vec<String>) -> Result<GroupResponse, ServiceError> {
+        self.group_membership(actor, workspace, group, emails, true).await
+    }
+
+    /// `groups remove`.
+    pub async fn remove_from_group(&self, actor: Actor, workspace: Option<&str>, group: &str, emails: Vec<String>) -> Result<GroupResponse, ServiceError> {
+        self.group_membership(actor, workspace, group, emails, false).await
+    }
+
+    async fn group_membership(&self, actor: Actor, workspace: Option<&str>, group: &str, emails: Vec<String>, join: bool) -> Result<GroupResponse, ServiceError> {
+        if emails.is_empty() {
+            return Err(ServiceError::BadRequest("give at least one e-mail".into()));
+        }
+        let group = group.to_string();
+        let slug = self.workspace_slug(workspace);
+        let action = if join { "member.group_added" } else { "member.group_removed" };
+        let (ws_slug, g, touched) = self
+            .store
+            .write(move |txn| {
+                let ws = workspaces::find_write(txn, &slug)?;
+                let g = find_group(txn, &ws, &group)?;
+                let mut touched = Vec::new();
+                for email in &emails {
+                    let before = load_member(txn, &ws, &Email::key_of(email))?;
+                    let mut after = before.clone();
+                    let has = after.groups.contains(&g.id);
+                    match (join, has) {
+                        (true, false) => after.groups.push(g.id),
+                        (false, true) => after.groups.retain(|x| *x != g.id),
+                        _ => continue,
+                    }
+                    after.updated_at = clock::now_ms();
+                    members::put(txn, Some(&before), &after)?;
+                    let groups_t = txn.open_table(GROUPS)?;
+                    let mut names = GroupNames::new(&groups_t, ws.id);
+                    let (b, a) = (names.names(&before.groups)?, names.names(&after.groups)?);
+                    audit::append(txn, ws.id, &actor, action, &after.email, Some(views::audit_snapshot(&before, &b)), Some(views::audit_snapshot(&after, &a)))?;
+                    touched.push(after.email);
+                }
+                Ok((ws.slug, g, touched))
+            })
+            .await?;
+        for email in &touched {
+            self.publish(&ws_slug, action, email);
+        }
+        let count = self.group_size(workspace, g.id).await?;
+        Ok(group_view(&g, count))
+    }
+
+    async fn group_size(&self, workspace: Option<&str>, group: Uuid) -> Result<u64, ServiceError> {
+        let slug = self.workspace_slug(workspace);
+        self.store
+            .read(move |txn| {
+                let ws = workspaces::find_read(txn, &slug)?;
+                let w = ws.id.as_u128();
+                Ok(txn
+                    .open_table(MEMBER_GROUPS)?
+                    .range((w, group.as_u128(), 0)..=(w, group.as_u128(), u128::MAX))?
+                    .count() as u64)
+            })
+            .await
+    }
+
+    /// One group change as a use case: write, audit, announce.
+    async fn group_write<F>(&self, actor: Actor, workspace: Option<&str>, action: &'static str, change: F) -> Result<GroupRecord, ServiceError>
+    where
+        F: Fn(&WriteTransaction, &WorkspaceRecord) -> Result<(GroupRecord, Option<serde_json::Value>, Option<serde_json::Value>), ServiceError> + Send + 'static,
+    {
+        let slug = self.workspace_slug(workspace);
+        let (ws_slug, g) = self
+            .store
+            .write(move |txn| {
+                let ws = workspaces::find_write(txn, &slug)?;
+                let (g, before, after) = change(txn, &ws)?;
+                audit::append(txn, ws.id, &actor, action, &g.name, before, after)?;
+                Ok((ws.slug, g))
+            })
+            .await?;
+        self.publish(&ws_slug, action, &g.name);
+        Ok(g)
+    }
+}
+
+fn find_group(txn: &WriteTransaction, ws: &WorkspaceRecord, name: &str) -> Result<GroupRecord, ServiceError> {
+    let key = names::group_key(name);
+    let w = ws.id.as_u128();
+    let id = txn
+        .open_table(GROUP_NAMES)?
+        .get((w, key.as_str()))?
+        .map(|v| v.value())
+        .ok_or_else(|| ServiceError::NotFound(format!("group \"{}\" does not exist in workspace {}", name.trim(), ws.slug)))?;
+    let bytes = txn.open_table(GROUPS)?.get((w, id))?.ok_or_else(|| ServiceError::storage("dangling group name"))?.value().to_vec();
+    decode(&bytes)
+}
+
+fn group_view(g: &GroupRecord, members: u64) -> GroupResponse {
+    GroupResponse {
+        id: g.id.to_string(),
+        name: g.name.clone(),
+        members,
+        created_at: clock::to_datetime(g.created_at),
+    }
+}

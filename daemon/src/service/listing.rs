@@ -1,0 +1,281 @@
+//! The member list: server-side paging, search, filters and sort.
+//!
+//! Every query walks one index in order and stops when the page is full, so
+//! the cost of a page does not grow with the workspace: the sort decides the
+//! index (name, e-mail or creation order), a status filter narrows it, and
+//! a search walks the word index from the typed prefix.
+
+use std::ops::Bound;
+
+use redb::{AccessGuard, Key, ReadOnlyTable, ReadTransaction, Value};
+use roster_shared::api::{DEFAULT_PAGE, ListMembersQuery, MAX_PAGE, MemberResponse, MemberSort, Page};
+use roster_shared::{MemberStatus, Role, StatusModel, StoredStatus};
+use uuid::Uuid;
+
+use super::views::{self, GroupNames};
+use super::{Services, workspaces};
+use crate::error::ServiceError;
+use crate::store::keys::{self, cursor_id, decode_cursor, encode_cursor};
+use crate::store::members::{self, search_words};
+use crate::store::records::MemberRecord;
+use crate::store::tables::*;
+
+/// A parsed search: the index prefix and, for several words, the whole phrase.
+struct Search {
+    prefix: String,
+    phrase: Option<String>,
+}
+
+/// What a member must be to be listed.
+struct Filter {
+    status: Option<StoredStatus>,
+    activated: Option<bool>,
+    role: Option<Role>,
+    group: Option<Uuid>,
+    search: Option<Search>,
+    desc: bool,
+}
+
+impl Filter {
+    fn keeps(&self, m: &MemberRecord, word: Option<&str>) -> bool {
+        if self.status.is_some_and(|s| s != m.status)
+            || self.role.is_some_and(|r| r != m.role)
+            || self.group.is_some_and(|g| !m.groups.contains(&g))
+        {
+            return false;
+        }
+        let Some(search) = &self.search else { return true };
+        if let Some(phrase) = &search.phrase
+            && !(m.name.to_lowercase().contains(phrase.as_str()) || m.email.to_lowercase().contains(phrase.as_str()))
+        {
+            return false;
+        }
+        // A member matches through several words; list it once, at the
+        // first of them in walking order.
+        let words = search_words(&m.name, &m.email);
+        let mut matching = words.iter().filter(|w| w.starts_with(&search.prefix));
+        let first = if self.desc { matching.next_back() } else { matching.next() };
+        first.map(String::as_str) == word
+    }
+}
+
+impl Services {
+    /// `GET /api/v1/members`.
+    pub async fn list_members(&self, q: ListMembersQuery) -> Result<Page<MemberResponse>, ServiceError> {
+        let model = self.settings.status_model;
+        let slug = self.workspace_slug(q.workspace.as_deref());
+        let limit = q.limit.unwrap_or(DEFAULT_PAGE);
+        if limit == 0 || limit > MAX_PAGE {
+            return Err(ServiceError::BadRequest(format!("limit must be between 1 and {MAX_PAGE}")));
+        }
+        let status = q.status.as_deref().map(str::parse::<MemberStatus>).transpose()?;
+        let role = q.role.as_deref().map(Role::parse).transpose()?;
+        let (stored, activated) = match status {
+            Some(s) => {
+                let (st, acc) = s.filter(model);
+                (Some(st), acc)
+            }
+            None => (None, None),
+        };
+        let search = q.q.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(|s| {
+            let lower = s.to_lowercase();
+            match lower.split_whitespace().next() {
+                Some(first) if first.len() < lower.len() => Search { prefix: first.to_string(), phrase: Some(lower.clone()) },
+                _ => Search { prefix: lower, phrase: None },
+            }
+        });
+        let sort = q.sort.unwrap_or_default();
+        let desc = q.desc.unwrap_or(false);
+        let reveal = q.reveal.unwrap_or(false);
+        let group_name = q.group.clone();
+        let cursor = q.cursor.clone();
+        self.store
+            .read(move |txn| {
+                let ws = workspaces::find_read(txn, &slug)?;
+                let group = match group_name {
+                    Some(g) => Some(find_group_id(txn, ws.id, &g).ok_or_else(|| {
+                        ServiceError::NotFound(format!("group \"{}\" does not exist in workspace {}", g.trim(), ws.slug))
+                    })?),
+                    None => None,
+                };
+                let filter = Filter { status: stored, activated, role, group, search, desc };
+                let page = walk(txn, ws.id, &filter, sort, cursor.as_deref(), limit, model)?;
+                let groups_t = txn.open_table(GROUPS)?;
+                let accounts = txn.open_table(ACCOUNTS)?;
+                let mut names = GroupNames::new(&groups_t, ws.id);
+                let mut items = Vec::with_capacity(page.members.len());
+                for (m, act) in &page.members {
+                    let act = match act {
+                        Some(a) => *a,
+                        None => views::account_activated(&accounts, m.account)?,
+                    };
+                    items.push(views::member(m, act, names.names(&m.groups)?, model, reveal));
+                }
+                Ok(Page { items, next_cursor: page.next_cursor })
+            })
+            .await
+    }
+}
+
+fn find_group_id(txn: &ReadTransaction, ws: Uuid, name: &str) -> Option<Uuid> {
+    let key = roster_shared::names::group_key(name);
+    let t = txn.open_table(GROUP_NAMES).ok()?;
+    let id = t.get((ws.as_u128(), key.as_str())).ok()??.value();
+    Some(Uuid::from_u128(id))
+}
+
+struct Collected {
+    members: Vec<(MemberRecord, Option<bool>)>,
+    next_cursor: Option<String>,
+}
+
+/// Collects one page while an index is walked.
+struct Pager<'t> {
+    members_t: ReadOnlyTable<(u128, u128), &'static [u8]>,
+    accounts_t: ReadOnlyTable<u128, &'static [u8]>,
+    ws: Uuid,
+    filter: &'t Filter,
+    need_account: bool,
+    limit: usize,
+    found: Vec<(MemberRecord, Option<bool>)>,
+    last_word: Option<String>,
+}
+
+impl Pager<'_> {
+    /// Considers one index entry; false once the page is full.
+    fn visit(&mut self, id: u128, word: Option<&str>) -> Result<bool, ServiceError> {
+        let Some(m) = members::get(&self.members_t, self.ws, id)? else { return Ok(true) };
+        if !self.filter.keeps(&m, word) {
+            return Ok(true);
+        }
+        let activated = if self.need_account { Some(views::account_activated(&self.accounts_t, m.account)?) } else { None };
+        if let (Some(want), Some(is)) = (self.filter.activated, activated)
+            && want != is
+        {
+            return Ok(true);
+        }
+        self.found.push((m, activated));
+        self.last_word = word.map(str::to_string);
+        Ok(self.found.len() < self.limit)
+    }
+}
+
+/// Walks `table` between two bounds, in either direction, until `each` says stop.
+fn drive<'a, K, V, F>(table: &ReadOnlyTable<K, V>, lo: Bound<K::SelfType<'a>>, hi: Bound<K::SelfType<'a>>, desc: bool, mut each: F) -> Result<(), ServiceError>
+where
+    K: Key + 'static,
+    V: Value + 'static,
+    F: FnMut(AccessGuard<'_, K>, AccessGuard<'_, V>) -> Result<bool, ServiceError>,
+{
+    let range = table.range::<K::SelfType<'a>>((lo, hi))?;
+    if desc {
+        for entry in range.rev() {
+            let (k, v) = entry?;
+            if !each(k, v)? {
+                break;
+            }
+        }
+    } else {
+        for entry in range {
+            let (k, v) = entry?;
+            if !each(k, v)? {
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Bounds of a walk that resumes after `cursor` (exclusive) in its direction.
+fn bounds<T>(lo: T, hi: Bound<T>, cursor: Option<T>, desc: bool) -> (Bound<T>, Bound<T>) {
+    match (cursor, desc) {
+        (Some(c), false) => (Bound::Excluded(c), hi),
+        (Some(c), true) => (Bound::Included(lo), Bound::Excluded(c)),
+        (None, _) => (Bound::Included(lo), hi),
+    }
+}
+
+fn walk(txn: &ReadTransaction, ws: Uuid, filter: &Filter, sort: MemberSort, cursor: Option<&str>, limit: usize, model: StatusModel) -> Result<Collected, ServiceError> {
+    let w = ws.as_u128();
+    let mut pager = Pager {
+        members_t: txn.open_table(MEMBERS)?,
+        accounts_t: txn.open_table(ACCOUNTS)?,
+        ws,
+        filter,
+        need_account: model == StatusModel::Cloud,
+        limit,
+        found: Vec::new(),
+        last_word: None,
+    };
+    let desc = filter.desc;
+    if let Some(search) = &filter.search {
+        let c = cursor.map(|c| decode_cursor(c, 2)).transpose()?;
+        let c_id = c.as_ref().map(|c| cursor_id(&c[1])).transpose()?;
+        let end = keys::prefix_end(&search.prefix);
+        let (lo, hi) = bounds(
+            (w, search.prefix.as_str(), 0),
+            Bound::Excluded((w, end.as_str(), 0)),
+            c.as_ref().zip(c_id).map(|(c, id)| (w, c[0].as_str(), id)),
+            desc,
+        );
+        drive(&txn.open_table(MEMBER_WORDS)?, lo, hi, desc, |k, _| {
+            let (_, word, id) = k.value();
+            pager.visit(id, Some(word))
+        })?;
+        let next = cursor_after(&pager, |m, word| vec![word.unwrap_or_default().to_string(), m.id.to_string()]);
+        return Ok(Collected { members: pager.found, next_cursor: next });
+    }
+    match sort {
+        MemberSort::Name => {
+            let c = cursor.map(|c| decode_cursor(c, 2)).transpose()?;
+            let c_id = c.as_ref().map(|c| cursor_id(&c[1])).transpose()?;
+            let c_name = c.as_ref().map(|c| c[0].as_str());
+            match filter.status {
+                Some(s) => {
+                    let s = s.code();
+                    let (lo, hi) = bounds((w, s, "", 0), Bound::Included((w, s, "\u{10FFFF}", u128::MAX)), c_name.zip(c_id).map(|(n, id)| (w, s, n, id)), desc);
+                    drive(&txn.open_table(MEMBER_STATUS_NAMES)?, lo, hi, desc, |k, _| pager.visit(k.value().3, None))?;
+                }
+                None => {
+                    let (lo, hi) = bounds((w, "", 0), Bound::Included((w, "\u{10FFFF}", u128::MAX)), c_name.zip(c_id).map(|(n, id)| (w, n, id)), desc);
+                    drive(&txn.open_table(MEMBER_NAMES)?, lo, hi, desc, |k, _| pager.visit(k.value().2, None))?;
+                }
+            }
+            let next = cursor_after(&pager, |m, _| vec![m.name_key(), m.id.to_string()]);
+            Ok(Collected { members: pager.found, next_cursor: next })
+        }
+        MemberSort::Email => {
+            let c = cursor.map(|c| decode_cursor(c, 1)).transpose()?;
+            let (lo, hi) = bounds((w, ""), Bound::Included((w, "\u{10FFFF}")), c.as_ref().map(|c| (w, c[0].as_str())), desc);
+            drive(&txn.open_table(MEMBER_EMAILS)?, lo, hi, desc, |_, v| pager.visit(v.value(), None))?;
+            let next = cursor_after(&pager, |m, _| vec![m.email_key()]);
+            Ok(Collected { members: pager.found, next_cursor: next })
+        }
+        MemberSort::Created => {
+            let c_id = cursor.map(|c| decode_cursor(c, 1)).transpose()?.map(|c| cursor_id(&c[0])).transpose()?;
+            if let Some(s) = filter.status.map(StoredStatus::code) {
+                let (lo, hi) = bounds((w, s, 0), Bound::Included((w, s, u128::MAX)), c_id.map(|id| (w, s, id)), desc);
+                drive(&txn.open_table(MEMBER_STATUSES)?, lo, hi, desc, |k, _| pager.visit(k.value().2, None))?;
+            } else if let Some(r) = filter.role.map(Role::code) {
+                let (lo, hi) = bounds((w, r, 0), Bound::Included((w, r, u128::MAX)), c_id.map(|id| (w, r, id)), desc);
+                drive(&txn.open_table(MEMBER_ROLES)?, lo, hi, desc, |k, _| pager.visit(k.value().2, None))?;
+            } else if let Some(g) = filter.group.map(|g| g.as_u128()) {
+                let (lo, hi) = bounds((w, g, 0), Bound::Included((w, g, u128::MAX)), c_id.map(|id| (w, g, id)), desc);
+                drive(&txn.open_table(MEMBER_GROUPS)?, lo, hi, desc, |k, _| pager.visit(k.value().2, None))?;
+            } else {
+                let (lo, hi) = bounds((w, 0), Bound::Included((w, u128::MAX)), c_id.map(|id| (w, id)), desc);
+                drive(&txn.open_table(MEMBERS)?, lo, hi, desc, |k, _| pager.visit(k.value().1, None))?;
+            }
+            let next = cursor_after(&pager, |m, _| vec![m.id.to_string()]);
+            Ok(Collected { members: pager.found, next_cursor: next })
+        }
+    }
+}
+
+/// The cursor after a full page (none after a short one: nothing follows).
+fn cursor_after(p: &Pager<'_>, parts: impl Fn(&MemberRecord, Option<&str>) -> Vec<String>) -> Option<String> {
+    if p.found.len() < p.limit {
+        return None;
+    }
+    p.found.last().map(|(m, _)| encode_cursor(&parts(m, p.last_word.as_deref())))
+}

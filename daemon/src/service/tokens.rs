@@ -1,0 +1,165 @@
+//! SCIM and admin bearer tokens: shown once, stored as SHA-256 hashes.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::RngCore;
+use redb::ReadableTable;
+use roster_shared::api::{TokenCreatedResponse, TokenResponse};
+use roster_shared::names;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use super::{Actor, Services, audit, workspaces};
+use crate::clock;
+use crate::error::ServiceError;
+use crate::store::new_id;
+use crate::store::records::{TokenKind, TokenRecord, WorkspaceRecord, decode, encode};
+use crate::store::tables::{TOKEN_HASHES, TOKENS, WORKSPACES};
+
+/// The hex SHA-256 of a secret, as stored.
+fn hash_hex(secret: &str) -> String {
+    Sha256::digest(secret.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn prefix(kind: TokenKind) -> &'static str {
+    match kind {
+        TokenKind::Scim => "roster_scim_",
+        TokenKind::Admin => "roster_admin_",
+    }
+}
+
+/// Who a valid token belongs to.
+#[derive(Debug, Clone)]
+pub struct TokenOwner {
+    pub name: String,
+    pub workspace: Option<WorkspaceRecord>,
+}
+
+impl Services {
+    /// Creates a token; the secret is in the answer and nowhere else.
+    pub async fn create_token(&self, actor: Actor, kind: TokenKind, workspace: Option<&str>, name: &str) -> Result<TokenCreatedResponse, ServiceError> {
+        let name = names::person_name(name).map_err(|e| ServiceError::BadRequest(format!("token {e}")))?;
+        let mut raw = [0u8; 32];
+        rand::rng().fill_bytes(&mut raw);
+        let secret = format!("{}{}", prefix(kind), URL_SAFE_NO_PAD.encode(raw));
+        let hash = hash_hex(&secret);
+        let slug = (kind == TokenKind::Scim).then(|| self.workspace_slug(workspace));
+        let admin_slug = self.settings.default_workspace.clone();
+        let (record, ws_slug) = self
+            .store
+            .write(move |txn| {
+                let ws = slug.as_deref().map(|s| workspaces::find_write(txn, s)).transpose()?;
+                let ws_id = ws.as_ref().map(|w| w.id);
+                for entry in txn.open_table(TOKENS)?.iter()? {
+                    let t: TokenRecord = decode(entry?.1.value())?;
+                    if t.kind == kind && t.workspace == ws_id && t.name.eq_ignore_ascii_case(&name) {
+                        return Err(ServiceError::Conflict(format!("a token named \"{name}\" already exists; revoke it first or pick another name")));
+                    }
+                }
+                let record = TokenRecord { id: new_id(), kind, workspace: ws_id, name: name.clone(), hash: hash.clone(), created_at: clock::now_ms(), last_used_at: None };
+                txn.open_table(TOKENS)?.insert(record.id.as_u128(), encode(&record)?.as_slice())?;
+                txn.open_table(TOKEN_HASHES)?.insert(hash.as_bytes(), record.id.as_u128())?;
+                let audit_ws = match &ws {
+                    Some(w) => w.id,
+                    None => workspaces::find_write(txn, &admin_slug)?.id,
+                };
+                audit::append(txn, audit_ws, &actor, &format!("{}_token.created", kind_name(kind)), &name, None, None)?;
+                Ok((record, ws.map(|w| w.slug)))
+            })
+            .await?;
+        self.publish(ws_slug.as_deref().unwrap_or(&self.settings.default_workspace), "token.created", &record.name);
+        Ok(TokenCreatedResponse { token: token_view(&record, ws_slug), secret })
+    }
+
+    /// Lists tokens of a kind (SCIM tokens of one workspace).
+    pub async fn list_tokens(&self, kind: TokenKind, workspace: Option<&str>) -> Result<Vec<TokenResponse>, ServiceError> {
+        let slug = (kind == TokenKind::Scim).then(|| self.workspace_slug(workspace));
+        self.store
+            .read(move |txn| {
+                let ws = slug.as_deref().map(|s| workspaces::find_read(txn, s)).transpose()?;
+                let mut out = Vec::new();
+                for entry in txn.open_table(TOKENS)?.iter()? {
+                    let t: TokenRecord = decode(entry?.1.value())?;
+                    if t.kind == kind && t.workspace == ws.as_ref().map(|w| w.id) {
+                        out.push(token_view(&t, ws.as_ref().map(|w| w.slug.clone())));
+                    }
+                }
+                Ok(out)
+            })
+            .await
+    }
+
+    /// Revokes a token by name; it stops working at once.
+    pub async fn revoke_token(&self, actor: Actor, kind: TokenKind, workspace: Option<&str>, name: &str) -> Result<(), ServiceError> {
+        let slug = (kind == TokenKind::Scim).then(|| self.workspace_slug(workspace));
+        let admin_slug = self.settings.default_workspace.clone();
+        let name = name.trim().to_string();
+        let target = name.clone();
+        let ws_slug = self
+            .store
+            .write(move |txn| {
+                let ws = slug.as_deref().map(|s| workspaces::find_write(txn, s)).transpose()?;
+                let ws_id = ws.as_ref().map(|w| w.id);
+                let mut found = None;
+                for entry in txn.open_table(TOKENS)?.iter()? {
+                    let t: TokenRecord = decode(entry?.1.value())?;
+                    if t.kind == kind && t.workspace == ws_id && t.name.eq_ignore_ascii_case(&name) {
+                        found = Some(t);
+                        break;
+                    }
+                }
+                let t = found.ok_or_else(|| ServiceError::NotFound(format!("no {} token named \"{name}\"", kind_name(kind))))?;
+                txn.open_table(TOKENS)?.remove(t.id.as_u128())?;
+                txn.open_table(TOKEN_HASHES)?.remove(t.hash.as_bytes())?;
+                let audit_ws = match &ws {
+                    Some(w) => w.id,
+                    None => workspaces::find_write(txn, &admin_slug)?.id,
+                };
+                audit::append(txn, audit_ws, &actor, &format!("{}_token.revoked", kind_name(kind)), &t.name, None, None)?;
+                Ok(ws.map(|w| w.slug))
+            })
+            .await?;
+        self.publish(ws_slug.as_deref().unwrap_or(&self.settings.default_workspace), "token.revoked", &target);
+        Ok(())
+    }
+
+    /// Checks a presented bearer secret; `None` if it is not a live token
+    /// of this kind.
+    pub async fn authenticate(&self, kind: TokenKind, secret: &str) -> Result<Option<TokenOwner>, ServiceError> {
+        if !secret.starts_with(prefix(kind)) {
+            return Ok(None);
+        }
+        let hash = hash_hex(secret);
+        self.store
+            .read(move |txn| {
+                let Some(id) = txn.open_table(TOKEN_HASHES)?.get(hash.as_bytes())?.map(|v| v.value()) else {
+                    return Ok(None);
+                };
+                let Some(bytes) = txn.open_table(TOKENS)?.get(id)?.map(|v| v.value().to_vec()) else {
+                    return Ok(None);
+                };
+                let t: TokenRecord = decode(&bytes)?;
+                if t.kind != kind || !bool::from(t.hash.as_bytes().ct_eq(hash.as_bytes())) {
+                    return Ok(None);
+                }
+                let workspace = match t.workspace {
+                    Some(w) => txn.open_table(WORKSPACES)?.get(w.as_u128())?.map(|v| decode::<WorkspaceRecord>(v.value())).transpose()?,
+                    None => None,
+                };
+                Ok(Some(TokenOwner { name: t.name, workspace }))
+            })
+            .await
+    }
+}
+
+fn kind_name(kind: TokenKind) -> &'static str {
+    match kind {
+        TokenKind::Scim => "scim",
+        TokenKind::Admin => "admin",
+    }
+}
+
+fn token_view(t: &TokenRecord, workspace: Option<String>) -> TokenResponse {
+    TokenResponse { id: t.id.to_string(), name: t.name.clone(), workspace, created_at: clock::to_datetime(t.created_at) }
+}
+

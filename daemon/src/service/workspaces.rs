@@ -1,0 +1,139 @@
+//! Workspaces: the default one, creating more, and resolving a slug.
+
+use redb::{ReadTransaction, ReadableTable, WriteTransaction};
+use roster_shared::api::{CreateWorkspaceRequest, WorkspaceResponse};
+use roster_shared::names;
+
+use super::{Actor, Services, audit};
+use crate::clock;
+use crate::error::ServiceError;
+use crate::store::new_id;
+use crate::store::records::{WorkspaceRecord, decode, encode};
+use crate::store::tables::{MEMBER_COUNTS, WORKSPACE_SLUGS, WORKSPACES};
+
+/// Finds a workspace by slug in any transaction's tables.
+pub fn find<S, W>(slugs: &S, workspaces: &W, slug: &str) -> Result<WorkspaceRecord, ServiceError>
+where
+    S: ReadableTable<&'static str, u128>,
+    W: ReadableTable<u128, &'static [u8]>,
+{
+    let id = slugs
+        .get(slug.trim())?
+        .map(|v| v.value())
+        .ok_or_else(|| ServiceError::NotFound(format!("workspace \"{}\" does not exist", slug.trim())))?;
+    let bytes = workspaces
+        .get(id)?
+        .ok_or_else(|| ServiceError::storage("workspace slug points at no workspace"))?;
+    decode(bytes.value())
+}
+
+/// Resolves a workspace in a read snapshot.
+pub fn find_read(txn: &ReadTransaction, slug: &str) -> Result<WorkspaceRecord, ServiceError> {
+    find(&txn.open_table(WORKSPACE_SLUGS)?, &txn.open_table(WORKSPACES)?, slug)
+}
+
+/// Resolves a workspace inside a write transaction.
+pub fn find_write(txn: &WriteTransaction, slug: &str) -> Result<WorkspaceRecord, ServiceError> {
+    find(&txn.open_table(WORKSPACE_SLUGS)?, &txn.open_table(WORKSPACES)?, slug)
+}
+
+impl Services {
+    /// The slug a request means: the one it names, or the default.
+    pub fn workspace_slug(&self, requested: Option<&str>) -> String {
+        match requested.map(str::trim) {
+            Some(s) if !s.is_empty() => s.to_string(),
+            _ => self.settings.default_workspace.clone(),
+        }
+    }
+
+    /// Creates the default workspace on first start.
+    pub async fn ensure_default_workspace(&self, name: &str) -> Result<(), ServiceError> {
+        let slug = self.settings.default_workspace.clone();
+        let name = name.to_string();
+        self.store
+            .write(move |txn| {
+                if txn.open_table(WORKSPACE_SLUGS)?.get(slug.as_str())?.is_some() {
+                    return Ok(());
+                }
+                insert(txn, &slug, &name, &Actor::system())
+            })
+            .await
+    }
+
+    /// `workspaces create`.
+    pub async fn create_workspace(&self, actor: Actor, req: CreateWorkspaceRequest) -> Result<WorkspaceResponse, ServiceError> {
+        let slug = names::workspace_slug(&req.slug)?;
+        let name = match req.name.as_deref().map(str::trim) {
+            Some(n) if !n.is_empty() => names::person_name(n)?,
+            _ => slug.clone(),
+        };
+        let s = slug.clone();
+        self.store
+            .write(move |txn| {
+                if txn.open_table(WORKSPACE_SLUGS)?.get(s.as_str())?.is_some() {
+                    return Err(ServiceError::Conflict(format!("workspace \"{s}\" already exists")));
+                }
+                insert(txn, &s, &name, &actor)
+            })
+            .await?;
+        self.publish(&slug, "workspace.created", &slug);
+        let ws = self.store.read(move |txn| find_read(txn, &slug)).await?;
+        Ok(self.workspace_view(&ws, 0))
+    }
+
+    /// `workspaces list`.
+    pub async fn list_workspaces(&self) -> Result<Vec<WorkspaceResponse>, ServiceError> {
+        let rows = self
+            .store
+            .read(|txn| {
+                let counts = txn.open_table(MEMBER_COUNTS)?;
+                let mut out = Vec::new();
+                for entry in txn.open_table(WORKSPACES)?.iter()? {
+                    let (_, v) = entry?;
+                    let ws: WorkspaceRecord = decode(v.value())?;
+                    let w = ws.id.as_u128();
+                    let mut members = 0;
+                    for c in counts.range((w, 0u8, 0u8)..=(w, u8::MAX, u8::MAX))? {
+                        members += c?.1.value();
+                    }
+                    out.push((ws, members));
+                }
+                Ok(out)
+            })
+            .await?;
+        Ok(rows.iter().map(|(ws, n)| self.workspace_view(ws, *n)).collect())
+    }
+
+    fn workspace_view(&self, ws: &WorkspaceRecord, members: u64) -> WorkspaceResponse {
+        WorkspaceResponse {
+            slug: ws.slug.clone(),
+            name: ws.name.clone(),
+            is_default: ws.slug == self.settings.default_workspace,
+            members,
+            scim_creates_active: ws.scim_creates_active,
+            created_at: clock::to_datetime(ws.created_at),
+        }
+    }
+}
+
+fn insert(txn: &WriteTransaction, slug: &str, name: &str, actor: &Actor) -> Result<(), ServiceError> {
+    let ws = WorkspaceRecord {
+        id: new_id(),
+        slug: slug.to_string(),
+        name: name.to_string(),
+        created_at: clock::now_ms(),
+        scim_creates_active: false,
+    };
+    txn.open_table(WORKSPACES)?
+        .insert(ws.id.as_u128(), encode(&ws)?.as_slice())?;
+    txn.open_table(WORKSPACE_SLUGS)?.insert(slug, ws.id.as_u128())?;
+    audit::append(
+        txn,
+        ws.id,
+        actor,
+        "workspace.created",
+        slug,
+        None,
+        Some(serde_json::json!({"slug": slug, "name": name})),
+    )
+}

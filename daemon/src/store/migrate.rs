@@ -1,0 +1,103 @@
+//! Schema versions and the steps between them.
+//!
+//! Each step runs in one write transaction together with the version bump,
+//! so a crash mid-migration leaves the previous version intact.
+
+use redb::{Database, ReadableTable, WriteTransaction};
+
+use super::tables::*;
+use crate::error::ServiceError;
+
+/// The schema this build reads and writes.
+pub const CURRENT_VERSION: u64 = 1;
+
+type Step = fn(&WriteTransaction) -> Result<(), ServiceError>;
+
+/// Step `i` takes the schema from version `i` to `i + 1`.
+const STEPS: &[Step] = &[create_tables_v1];
+
+/// Brings the database to [`CURRENT_VERSION`], refusing newer ones.
+pub fn run(db: &Database) -> Result<(), ServiceError> {
+    loop {
+        let txn = db.begin_write()?;
+        let version = read_version(&txn)?;
+        if version == CURRENT_VERSION {
+            return Ok(());
+        }
+        if version > CURRENT_VERSION {
+            return Err(ServiceError::storage(format!(
+                "the database has schema version {version}, newer than this rosterd supports ({CURRENT_VERSION}); upgrade rosterd"
+            )));
+        }
+        let step = STEPS[usize::try_from(version).map_err(ServiceError::storage)?];
+        step(&txn)?;
+        txn.open_table(META)?.insert("schema_version", version + 1)?;
+        txn.commit()?;
+        tracing::info!(from = version, to = version + 1, "migrated database schema");
+    }
+}
+
+fn read_version(txn: &WriteTransaction) -> Result<u64, ServiceError> {
+    let meta = txn.open_table(META)?;
+    Ok(meta.get("schema_version")?.map(|v| v.value()).unwrap_or(0))
+}
+
+fn create_tables_v1(txn: &WriteTransaction) -> Result<(), ServiceError> {
+    txn.open_table(WORKSPACES)?;
+    txn.open_table(WORKSPACE_SLUGS)?;
+    txn.open_table(ACCOUNTS)?;
+    txn.open_table(ACCOUNT_EMAILS)?;
+    txn.open_table(MEMBERS)?;
+    txn.open_table(MEMBER_EMAILS)?;
+    txn.open_table(MEMBER_NAMES)?;
+    txn.open_table(MEMBER_STATUS_NAMES)?;
+    txn.open_table(MEMBER_STATUSES)?;
+    txn.open_table(MEMBER_ROLES)?;
+    txn.open_table(MEMBER_GROUPS)?;
+    txn.open_table(MEMBER_EXTERNAL_IDS)?;
+    txn.open_table(MEMBER_WORDS)?;
+    txn.open_table(ACCOUNT_MEMBERSHIPS)?;
+    txn.open_table(MEMBER_COUNTS)?;
+    txn.open_table(GROUPS)?;
+    txn.open_table(GROUP_NAMES)?;
+    txn.open_table(INVITATIONS)?;
+    txn.open_table(TOKENS)?;
+    txn.open_table(TOKEN_HASHES)?;
+    txn.open_table(AUDIT)?;
+    txn.open_table(OUTBOX)?;
+    txn.open_table(OUTBOX_DUE)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_database_reaches_the_current_version_and_reopens() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("db.redb");
+        {
+            let db = Database::create(&path).expect("create");
+            run(&db).expect("migrate");
+        }
+        let db = Database::create(&path).expect("reopen");
+        run(&db).expect("no-op migrate");
+        let txn = db.begin_write().expect("txn");
+        assert_eq!(read_version(&txn).expect("version"), CURRENT_VERSION);
+    }
+
+    #[test]
+    fn a_newer_database_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = Database::create(dir.path().join("db.redb")).expect("create");
+        let txn = db.begin_write().expect("txn");
+        txn.open_table(META)
+            .expect("meta")
+            .insert("schema_version", CURRENT_VERSION + 1)
+            .expect("insert");
+        txn.commit().expect("commit");
+        let err = run(&db).expect_err("newer schema");
+        assert!(err.to_string().contains("newer than this rosterd"), "{err}");
+    }
+}

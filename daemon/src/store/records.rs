@@ -1,0 +1,138 @@
+//! What each table stores, as serde records.
+
+use roster_shared::api::{MailStatus, Source};
+use roster_shared::{Metadata, Role, StoredStatus};
+use serde::{Deserialize, Serialize};
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+use crate::error::ServiceError;
+
+/// Encodes a record for a table value.
+pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, ServiceError> {
+    Ok(serde_json::to_vec(value)?)
+}
+
+/// Decodes a record read from a table.
+pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ServiceError> {
+    Ok(serde_json::from_slice(bytes)?)
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WorkspaceRecord {
+    pub id: Uuid,
+    pub slug: String,
+    pub name: String,
+    pub created_at: i64,
+    #[serde(default)]
+    pub scim_creates_active: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AccountRecord {
+    pub id: Uuid,
+    pub email: String,
+    pub created_at: i64,
+    pub activated_at: Option<i64>,
+}
+
+/// A live invitation link. The token is derived from `id` and `nonce` with
+/// a key kept outside the database, so this record alone is not a link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationRecord {
+    pub id: Uuid,
+    pub nonce: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MemberRecord {
+    pub id: Uuid,
+    pub workspace: Uuid,
+    pub account: Uuid,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub groups: Vec<Uuid>,
+    pub metadata: Metadata,
+    pub status: StoredStatus,
+    pub external_id: Option<String>,
+    pub source: Source,
+    pub invited_by: String,
+    pub invited_at: i64,
+    pub activated_at: Option<i64>,
+    pub archived_at: Option<i64>,
+    pub last_invite_sent_at: Option<i64>,
+    pub updated_at: i64,
+    pub invitation: Option<InvitationRecord>,
+}
+
+impl MemberRecord {
+    /// The e-mail lookup key.
+    pub fn email_key(&self) -> String {
+        roster_shared::Email::key_of(&self.email)
+    }
+
+    /// The name sort key.
+    pub fn name_key(&self) -> String {
+        self.name.to_lowercase()
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GroupRecord {
+    pub id: Uuid,
+    pub name: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenKind {
+    Scim,
+    Admin,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TokenRecord {
+    pub id: Uuid,
+    pub kind: TokenKind,
+    pub workspace: Option<Uuid>,
+    pub name: String,
+    /// Hex SHA-256 of the secret; the secret itself is never stored.
+    pub hash: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuditRecord {
+    pub id: Uuid,
+    pub at: i64,
+    pub actor: String,
+    pub source: Source,
+    pub action: String,
+    pub target: String,
+    pub before: Option<serde_json::Value>,
+    pub after: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OutboxRecord {
+    pub id: Uuid,
+    pub workspace: Uuid,
+    pub member: Uuid,
+    /// The invitation whose link this message carries; if it is no longer
+    /// the member's current one when it is due, the message is cancelled.
+    pub invitation: Uuid,
+    pub to: String,
+    pub subject: String,
+    pub inviter: String,
+    pub status: MailStatus,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub created_at: i64,
+    pub next_attempt_at: Option<i64>,
+    pub sent_at: Option<i64>,
+}

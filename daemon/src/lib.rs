@@ -36,9 +36,15 @@ pub struct Listeners {
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error("data directory {path}: {source}")]
-    DataDir { path: String, source: std::io::Error },
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("cannot listen on {addr}: {source}")]
-    Listen { addr: String, source: std::io::Error },
+    Listen {
+        addr: String,
+        source: std::io::Error,
+    },
     #[error("another rosterd is already running with data directory {0}")]
     AlreadyRunning(String),
     #[error("database {path}: {reason}")]
@@ -50,7 +56,10 @@ pub enum StartError {
 /// Creates the data directory (mode 0700) and binds both listeners.
 pub async fn bind(config: &Config) -> Result<Listeners, StartError> {
     let dir = &config.data_dir;
-    let dir_err = |source| StartError::DataDir { path: dir.display().to_string(), source };
+    let dir_err = |source| StartError::DataDir {
+        path: dir.display().to_string(),
+        source,
+    };
     std::fs::create_dir_all(dir).map_err(dir_err)?;
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(dir_err)?;
     let socket = config.socket_path();
@@ -60,14 +69,26 @@ pub async fn bind(config: &Config) -> Result<Listeners, StartError> {
         }
         std::fs::remove_file(&socket).map_err(dir_err)?;
     }
-    let unix = UnixListener::bind(&socket).map_err(|source| StartError::Listen { addr: socket.display().to_string(), source })?;
+    let unix = UnixListener::bind(&socket).map_err(|source| StartError::Listen {
+        addr: socket.display().to_string(),
+        source,
+    })?;
     std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o600)).map_err(dir_err)?;
-    let tcp = TcpListener::bind(config.listen).await.map_err(|source| StartError::Listen { addr: config.listen.to_string(), source })?;
+    let tcp = TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| StartError::Listen {
+            addr: config.listen.to_string(),
+            source,
+        })?;
     Ok(Listeners { tcp, unix })
 }
 
 /// Runs the daemon until `shutdown` resolves.
-pub async fn run(config: Config, listeners: Listeners, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), StartError> {
+pub async fn run(
+    config: Config,
+    listeners: Listeners,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), StartError> {
     let db_path = config.database_path();
     let store = tokio::task::spawn_blocking(move || store::Store::open(&db_path))
         .await
@@ -77,14 +98,20 @@ pub async fn run(config: Config, listeners: Listeners, shutdown: impl Future<Out
             if reason.contains("already open") || reason.contains("lock") {
                 StartError::AlreadyRunning(config.data_dir.display().to_string())
             } else {
-                StartError::Database { path: config.database_path().display().to_string(), reason }
+                StartError::Database {
+                    path: config.database_path().display().to_string(),
+                    reason,
+                }
             }
         })?;
-    let links = links::LinkSigner::load_or_create(&config.invite_key_path()).map_err(|e| StartError::Setup(e.to_string()))?;
+    let links = links::LinkSigner::load_or_create(&config.invite_key_path())
+        .map_err(|e| StartError::Setup(e.to_string()))?;
     let settings = Settings {
         public_url: config.public_url.clone(),
         status_model: config.status_model,
-        invite_expiry_ms: i64::try_from(config.invites.expiry_hours).unwrap_or(i64::MAX / 3_600_000).saturating_mul(3_600_000),
+        invite_expiry_ms: i64::try_from(config.invites.expiry_hours)
+            .unwrap_or(i64::MAX / 3_600_000)
+            .saturating_mul(3_600_000),
         default_workspace: config.default_workspace.slug.clone(),
     };
     let services = Services::new(store, links, settings);
@@ -93,23 +120,47 @@ pub async fn run(config: Config, listeners: Listeners, shutdown: impl Future<Out
         .await
         .map_err(|e| StartError::Setup(e.to_string()))?;
 
-    let transport = mail::MailTransport::from_config(&config.smtp, config.mail_dir()).map_err(|e| StartError::Setup(e.to_string()))?;
-    let from = mail::transport::from_mailbox(&config.smtp).map_err(|e| StartError::Setup(e.to_string()))?;
+    let transport = mail::MailTransport::from_config(&config.smtp, config.mail_dir())
+        .map_err(|e| StartError::Setup(e.to_string()))?;
+    let from = mail::transport::from_mailbox(&config.smtp)
+        .map_err(|e| StartError::Setup(e.to_string()))?;
     let policy = RetryPolicy {
         max_attempts: config.outbox.max_attempts.max(1),
-        initial_backoff_ms: i64::try_from(config.outbox.initial_backoff_secs.saturating_mul(1000)).unwrap_or(i64::MAX),
-        max_backoff_ms: i64::try_from(config.outbox.max_backoff_secs.saturating_mul(1000)).unwrap_or(i64::MAX),
+        initial_backoff_ms: i64::try_from(config.outbox.initial_backoff_secs.saturating_mul(1000))
+            .unwrap_or(i64::MAX),
+        max_backoff_ms: i64::try_from(config.outbox.max_backoff_secs.saturating_mul(1000))
+            .unwrap_or(i64::MAX),
     };
-    let mailer = tokio::spawn(mail::run_outbox(services.clone(), transport, from, config.smtp.concurrency, policy));
+    let mailer = tokio::spawn(mail::run_outbox(
+        services.clone(),
+        transport,
+        from,
+        config.smtp.concurrency,
+        policy,
+    ));
 
-    let state = http::AppState::new(services, config.invites.accept_redirect_url.clone(), config.invites.rate_limit_per_minute, config.http.max_body_bytes);
+    let state = http::AppState::new(
+        services,
+        config.invites.accept_redirect_url.clone(),
+        config.invites.rate_limit_per_minute,
+        config.http.max_body_bytes,
+    );
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let wait_stop = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
     };
-    let tcp_app = http::tcp_router(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let tcp = tokio::spawn(axum::serve(listeners.tcp, tcp_app).with_graceful_shutdown(wait_stop(stop_rx.clone())).into_future());
-    let unix = tokio::spawn(axum::serve(listeners.unix, http::socket_router(state)).with_graceful_shutdown(wait_stop(stop_rx)).into_future());
+    let tcp_app = http::tcp_router(state.clone())
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let tcp = tokio::spawn(
+        axum::serve(listeners.tcp, tcp_app)
+            .with_graceful_shutdown(wait_stop(stop_rx.clone()))
+            .into_future(),
+    );
+    let unix = tokio::spawn(
+        axum::serve(listeners.unix, http::socket_router(state))
+            .with_graceful_shutdown(wait_stop(stop_rx))
+            .into_future(),
+    );
     tracing::info!(listen = %config.listen, socket = %config.socket_path().display(), public_url = %config.public_url, "rosterd is ready");
 
     shutdown.await;

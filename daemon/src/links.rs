@@ -34,7 +34,9 @@ pub enum KeyFileError {
         path: String,
         source: std::io::Error,
     },
-    #[error("invite-link key {0} is not {KEY_LEN} bytes; restore it from backup or delete it (every open link then stops working)")]
+    #[error(
+        "invite-link key {0} is not {KEY_LEN} bytes; restore it from backup or delete it (every open link then stops working)"
+    )]
     WrongLength(String),
 }
 
@@ -139,7 +141,10 @@ mod tests {
     #[test]
     fn garbage_does_not_parse() {
         for bad in ["", "x", "a.b", "....", "AAAA.AAAA"] {
-            assert!(LinkSigner::parse(bad).is_none_or(|(_, sig)| sig.len() < 32), "{bad}");
+            assert!(
+                LinkSigner::parse(bad).is_none_or(|(_, sig)| sig.len() < 32),
+                "{bad}"
+            );
         }
     }
 

@@ -28,7 +28,11 @@ struct Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let flags = FlagOverrides { data_dir: args.data_dir, listen: args.listen, public_url: args.public_url };
+    let flags = FlagOverrides {
+        data_dir: args.data_dir,
+        listen: args.listen,
+        public_url: args.public_url,
+    };
     let config = match Config::load(args.config.as_deref(), flags) {
         Ok(c) => c,
         Err(e) => {
@@ -36,8 +40,13 @@ async fn main() -> anyhow::Result<()> {
             std::process::exit(2);
         }
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
 
     let listeners = match rosterd::bind(&config).await {
         Ok(l) => l,
@@ -47,12 +56,15 @@ async fn main() -> anyhow::Result<()> {
         }
     };
     let shutdown = async {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("installing the SIGTERM handler");
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("installing the SIGTERM handler");
         tokio::select! {
             _ = term.recv() => {}
             _ = tokio::signal::ctrl_c() => {}
         }
     };
-    rosterd::run(config, listeners, shutdown).await.context("rosterd stopped")?;
+    rosterd::run(config, listeners, shutdown)
+        .await
+        .context("rosterd stopped")?;
     Ok(())
 }

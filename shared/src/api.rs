@@ -151,7 +151,11 @@ impl EditMemberRequest {
             name: self.name.as_deref().map(names::person_name).transpose()?,
             role: self.role.as_deref().map(Role::parse).transpose()?,
             groups: self.groups.as_deref().map(names::group_list).transpose()?,
-            metadata: self.metadata.as_ref().map(Metadata::from_value).transpose()?,
+            metadata: self
+                .metadata
+                .as_ref()
+                .map(Metadata::from_value)
+                .transpose()?,
             hide_keys: self.hide_keys.clone().unwrap_or_default(),
         })
     }
@@ -468,16 +472,25 @@ mod tests {
     fn each_bad_field_is_named() {
         let mut r = invite();
         r.email = "nope".into();
-        assert!(matches!(r.validate(), Err(ValidationError::EmailInvalid(_))));
+        assert!(matches!(
+            r.validate(),
+            Err(ValidationError::EmailInvalid(_))
+        ));
         let mut r = invite();
         r.role = "owner".into();
         assert!(matches!(r.validate(), Err(ValidationError::RoleUnknown(_))));
         let mut r = invite();
         r.metadata = Some(serde_json::json!(["x"]));
-        assert!(matches!(r.validate(), Err(ValidationError::MetadataNotObject(_))));
+        assert!(matches!(
+            r.validate(),
+            Err(ValidationError::MetadataNotObject(_))
+        ));
         let mut r = invite();
         r.hidden_keys = vec!["other".into()];
-        assert!(matches!(r.validate(), Err(ValidationError::HiddenKeyUnknown(_))));
+        assert!(matches!(
+            r.validate(),
+            Err(ValidationError::HiddenKeyUnknown(_))
+        ));
     }
 
     #[test]

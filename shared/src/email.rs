@@ -105,7 +105,16 @@ mod tests {
 
     #[test]
     fn rejects_bad_addresses() {
-        for bad in ["", "   ", "plain", "a@", "@b.com", "a b@c.com", "a@@b.com", "Ada <a@b.com>"] {
+        for bad in [
+            "",
+            "   ",
+            "plain",
+            "a@",
+            "@b.com",
+            "a b@c.com",
+            "a@@b.com",
+            "Ada <a@b.com>",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} should be refused");
         }
     }
@@ -115,7 +124,9 @@ mod tests {
         let long = format!("{}@example.com", "a".repeat(250));
         assert_eq!(
             Email::parse(&long),
-            Err(ValidationError::EmailTooLong { max: EMAIL_MAX_CHARS })
+            Err(ValidationError::EmailTooLong {
+                max: EMAIL_MAX_CHARS
+            })
         );
     }
 }

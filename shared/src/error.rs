@@ -32,7 +32,9 @@ pub enum ValidationError {
     GroupReserved(String),
     #[error("group \"{0}\" is listed twice")]
     GroupDuplicate(String),
-    #[error("workspace slug \"{0}\" is not valid: use 1-40 lowercase letters, digits and dashes, starting with a letter or digit")]
+    #[error(
+        "workspace slug \"{0}\" is not valid: use 1-40 lowercase letters, digits and dashes, starting with a letter or digit"
+    )]
     SlugInvalid(String),
     #[error("metadata must be a JSON object of string keys to string values: {0}")]
     MetadataNotObject(String),

@@ -121,8 +121,7 @@ impl Metadata {
 
 fn valid_key(k: &str) -> bool {
     (1..=MetadataLimits::KEY_MAX_CHARS).contains(&k.chars().count())
-        && k
-            .chars()
+        && k.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
 }
 
@@ -149,7 +148,10 @@ fn first_duplicate_key(text: &str, parsed_len: usize) -> Option<String> {
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                 f.write_str("an object")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Vec<String>, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<Vec<String>, A::Error> {
                 let mut keys = Vec::new();
                 while let Some((k, _)) = m.next_entry::<String, serde::de::IgnoredAny>()? {
                     keys.push(k);
@@ -179,13 +181,22 @@ mod tests {
 
     #[test]
     fn refuses_what_breaks_the_rules() {
-        let cases: &[(&str, fn(&ValidationError) -> bool)] = &[
+        type Check = fn(&ValidationError) -> bool;
+        let cases: &[(&str, Check)] = &[
             ("[]", |e| matches!(e, ValidationError::MetadataNotObject(_))),
             ("{", |e| matches!(e, ValidationError::MetadataNotObject(_))),
-            (r#"{"a":1}"#, |e| matches!(e, ValidationError::MetadataValueNotString { .. })),
-            (r#"{"a b":"x"}"#, |e| matches!(e, ValidationError::MetadataKeyInvalid(_))),
-            (r#"{"":"x"}"#, |e| matches!(e, ValidationError::MetadataKeyInvalid(_))),
-            (r#"{"a":"1","a":"2"}"#, |e| matches!(e, ValidationError::MetadataKeyDuplicate(_))),
+            (r#"{"a":1}"#, |e| {
+                matches!(e, ValidationError::MetadataValueNotString { .. })
+            }),
+            (r#"{"a b":"x"}"#, |e| {
+                matches!(e, ValidationError::MetadataKeyInvalid(_))
+            }),
+            (r#"{"":"x"}"#, |e| {
+                matches!(e, ValidationError::MetadataKeyInvalid(_))
+            }),
+            (r#"{"a":"1","a":"2"}"#, |e| {
+                matches!(e, ValidationError::MetadataKeyDuplicate(_))
+            }),
         ];
         for (text, check) in cases {
             let err = Metadata::parse_json(text).expect_err(text);
@@ -205,8 +216,9 @@ mod tests {
 
     #[test]
     fn refuses_more_than_the_total_limit() {
-        let map: BTreeMap<String, String> =
-            (0..101).map(|i| (format!("k{i}"), "v".repeat(2000))).collect();
+        let map: BTreeMap<String, String> = (0..101)
+            .map(|i| (format!("k{i}"), "v".repeat(2000)))
+            .collect();
         assert!(matches!(
             Metadata::from_map(map),
             Err(ValidationError::MetadataTooLarge { .. })
@@ -219,7 +231,10 @@ mod tests {
             .and_then(|m| m.with_hidden(["apiKey"]))
             .expect("valid");
         assert_eq!(m.visible(false).len(), 1);
-        assert_eq!(m.visible(true).get("apiKey").map(String::as_str), Some("s3cret"));
+        assert_eq!(
+            m.visible(true).get("apiKey").map(String::as_str),
+            Some("s3cret")
+        );
         assert_eq!(
             Metadata::default().with_hidden(["nope"]),
             Err(ValidationError::HiddenKeyUnknown("nope".into()))

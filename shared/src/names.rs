@@ -87,21 +87,30 @@ mod tests {
 
     #[test]
     fn person_names() {
-        assert_eq!(person_name("  Ada Lovelace ").as_deref(), Ok("Ada Lovelace"));
+        assert_eq!(
+            person_name("  Ada Lovelace ").as_deref(),
+            Ok("Ada Lovelace")
+        );
         assert_eq!(person_name("   "), Err(ValidationError::NameEmpty));
         assert_eq!(
             person_name(&"x".repeat(101)),
             Err(ValidationError::NameTooLong { max: 100 })
         );
         assert!(person_name(&"é".repeat(100)).is_ok());
-        assert_eq!(person_name("a\u{7}b"), Err(ValidationError::NameControlChars));
+        assert_eq!(
+            person_name("a\u{7}b"),
+            Err(ValidationError::NameControlChars)
+        );
     }
 
     #[test]
     fn group_names_reserve_roles() {
         assert!(group_name("Finance").is_ok());
         for reserved in ["admin", "Builder", "END-USER", "End User", "all users"] {
-            assert!(matches!(group_name(reserved), Err(ValidationError::GroupReserved(_))));
+            assert!(matches!(
+                group_name(reserved),
+                Err(ValidationError::GroupReserved(_))
+            ));
         }
         assert_eq!(
             group_list(&["Ops".into(), "ops".into()]),

@@ -138,7 +138,10 @@ mod tests {
 
     #[test]
     fn parses() {
-        assert_eq!("Archived".parse::<MemberStatus>(), Ok(MemberStatus::Archived));
+        assert_eq!(
+            "Archived".parse::<MemberStatus>(),
+            Ok(MemberStatus::Archived)
+        );
         assert!("gone".parse::<MemberStatus>().is_err());
     }
 }

@@ -19,7 +19,11 @@ pub struct HttpError {
 impl HttpError {
     /// A failure with an explicit status and code.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into() }
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
     }
 }
 
@@ -34,7 +38,11 @@ impl From<ServiceError> for HttpError {
             ServiceError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
             ServiceError::Storage(detail) => {
                 tracing::error!(error = %detail, "request failed inside rosterd");
-                return HttpError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "rosterd could not complete the request; the daemon's log has the details");
+                return HttpError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "rosterd could not complete the request; the daemon's log has the details",
+                );
             }
         };
         HttpError::new(status, code, e.to_string())
@@ -45,15 +53,33 @@ impl From<JsonRejection> for HttpError {
     fn from(r: JsonRejection) -> Self {
         let status = r.status();
         if status == StatusCode::PAYLOAD_TOO_LARGE {
-            return HttpError::new(status, "too_large", "request body is larger than the configured limit (http.max_body_bytes)");
+            return HttpError::new(
+                status,
+                "too_large",
+                "request body is larger than the configured limit (http.max_body_bytes)",
+            );
         }
         let message = match &r {
-            JsonRejection::MissingJsonContentType(_) => "request body must be JSON with Content-Type: application/json".to_string(),
-            JsonRejection::JsonSyntaxError(e) => format!("request body is not valid JSON: {}", source_text(e)),
-            JsonRejection::JsonDataError(e) => format!("request body has the wrong shape: {}", source_text(e)),
+            JsonRejection::MissingJsonContentType(_) => {
+                "request body must be JSON with Content-Type: application/json".to_string()
+            }
+            JsonRejection::JsonSyntaxError(e) => {
+                format!("request body is not valid JSON: {}", source_text(e))
+            }
+            JsonRejection::JsonDataError(e) => {
+                format!("request body has the wrong shape: {}", source_text(e))
+            }
             other => other.body_text(),
         };
-        HttpError::new(if status == StatusCode::UNSUPPORTED_MEDIA_TYPE { status } else { StatusCode::BAD_REQUEST }, "bad_request", message)
+        HttpError::new(
+            if status == StatusCode::UNSUPPORTED_MEDIA_TYPE {
+                status
+            } else {
+                StatusCode::BAD_REQUEST
+            },
+            "bad_request",
+            message,
+        )
     }
 }
 
@@ -63,7 +89,11 @@ impl From<QueryRejection> for HttpError {
             QueryRejection::FailedToDeserializeQueryString(e) => source_text(e),
             other => other.body_text(),
         };
-        HttpError::new(StatusCode::BAD_REQUEST, "bad_request", format!("query string is not valid: {detail}"))
+        HttpError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            format!("query string is not valid: {detail}"),
+        )
     }
 }
 
@@ -78,7 +108,14 @@ fn source_text(e: &dyn std::error::Error) -> String {
 
 impl IntoResponse for HttpError {
     fn into_response(self) -> Response {
-        (self.status, Json(ApiError { code: self.code.to_string(), message: self.message })).into_response()
+        (
+            self.status,
+            Json(ApiError {
+                code: self.code.to_string(),
+                message: self.message,
+            }),
+        )
+            .into_response()
     }
 }
 
@@ -90,18 +127,49 @@ mod tests {
     #[test]
     fn each_domain_error_has_its_status() {
         let table: Vec<(ServiceError, StatusCode, &str)> = vec![
-            (ValidationError::EmailEmpty.into(), StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
-            (ServiceError::BadRequest("x".into()), StatusCode::BAD_REQUEST, "bad_request"),
-            (ServiceError::NotFound("x".into()), StatusCode::NOT_FOUND, "not_found"),
-            (ServiceError::Conflict("x".into()), StatusCode::CONFLICT, "conflict"),
-            (ServiceError::LastAdmin("x".into()), StatusCode::CONFLICT, "last_admin"),
-            (ServiceError::Unauthorized("x".into()), StatusCode::UNAUTHORIZED, "unauthorized"),
-            (ServiceError::Storage("disk on fire".into()), StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            (
+                ValidationError::EmailEmpty.into(),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+            ),
+            (
+                ServiceError::BadRequest("x".into()),
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+            ),
+            (
+                ServiceError::NotFound("x".into()),
+                StatusCode::NOT_FOUND,
+                "not_found",
+            ),
+            (
+                ServiceError::Conflict("x".into()),
+                StatusCode::CONFLICT,
+                "conflict",
+            ),
+            (
+                ServiceError::LastAdmin("x".into()),
+                StatusCode::CONFLICT,
+                "last_admin",
+            ),
+            (
+                ServiceError::Unauthorized("x".into()),
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+            ),
+            (
+                ServiceError::Storage("disk on fire".into()),
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+            ),
         ];
         for (err, status, code) in table {
             let h = HttpError::from(err);
             assert_eq!((h.status, h.code), (status, code));
-            assert!(!h.message.contains("disk on fire"), "internal detail leaked");
+            assert!(
+                !h.message.contains("disk on fire"),
+                "internal detail leaked"
+            );
         }
     }
 }

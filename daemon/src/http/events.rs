@@ -14,7 +14,10 @@ use super::extract::ApiQuery;
 
 /// Streams `change` events for one workspace (or all, with `?workspace=*`).
 /// A client that falls behind gets one `resync` event and should reload.
-pub async fn stream(State(s): State<AppState>, ApiQuery(p): ApiQuery<WorkspaceParam>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+pub async fn stream(
+    State(s): State<AppState>,
+    ApiQuery(p): ApiQuery<WorkspaceParam>,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let only = match p.workspace.as_deref() {
         Some("*") => None,
         other => Some(s.services.workspace_slug(other)),
@@ -28,10 +31,13 @@ pub async fn stream(State(s): State<AppState>, ApiQuery(p): ApiQuery<WorkspacePa
                     Some(Ok(Event::default().event("change").data(data)))
                 }
                 Ok(_) => None,
-                Err(BroadcastStreamRecvError::Lagged(n)) => Some(Ok(Event::default().event("resync").data(n.to_string()))),
+                Err(BroadcastStreamRecvError::Lagged(n)) => {
+                    Some(Ok(Event::default().event("resync").data(n.to_string())))
+                }
             }
         }
     });
-    let hello = futures_util::stream::once(async { Ok(Event::default().event("ready").data("{}")) });
+    let hello =
+        futures_util::stream::once(async { Ok(Event::default().event("ready").data("{}")) });
     Sse::new(hello.chain(events)).keep_alive(KeepAlive::default())
 }

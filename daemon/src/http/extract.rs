@@ -34,19 +34,34 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
     type Rejection = HttpError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let transport = parts.extensions.get::<Transport>().cloned().unwrap_or(Transport::Socket);
+        let transport = parts
+            .extensions
+            .get::<Transport>()
+            .cloned()
+            .unwrap_or(Transport::Socket);
         Ok(Caller(actor(transport, &parts.headers)))
     }
 }
 
 fn actor(transport: Transport, headers: &HeaderMap) -> Actor {
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty());
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    };
     let source = header(SOURCE_HEADER).and_then(Source::parse);
     match transport {
         Transport::Socket => Actor {
-            name: header(ACTOR_HEADER).map(|a| a.chars().take(100).collect()).unwrap_or_else(|| "local admin".into()),
+            name: header(ACTOR_HEADER)
+                .map(|a| a.chars().take(100).collect())
+                .unwrap_or_else(|| "local admin".into()),
             source: source.unwrap_or(Source::Cli),
         },
-        Transport::Token(name) => Actor { name: format!("token:{name}"), source: source.unwrap_or(Source::Api) },
+        Transport::Token(name) => Actor {
+            name: format!("token:{name}"),
+            source: source.unwrap_or(Source::Api),
+        },
     }
 }

@@ -50,7 +50,12 @@ pub async fn show(State(s): State<AppState>, Path(token): Path<String>) -> Respo
 }
 
 /// `POST /invite/{token}`: accept.
-pub async fn accept(State(s): State<AppState>, Path(token): Path<String>, headers: HeaderMap, form: Result<Form<AcceptForm>, FormRejection>) -> Response {
+pub async fn accept(
+    State(s): State<AppState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    form: Result<Form<AcceptForm>, FormRejection>,
+) -> Response {
     let presented = form.map(|Form(f)| f.csrf).unwrap_or_default();
     let cookie = csrf_cookie(&headers).unwrap_or_default();
     if presented.is_empty() || !bool::from(presented.as_bytes().ct_eq(cookie.as_bytes())) {
@@ -86,8 +91,13 @@ pub async fn rate_limit(State(s): State<AppState>, req: Request, next: Next) -> 
         .map(|c| c.0.ip())
         .unwrap_or(IpAddr::from([0, 0, 0, 0]));
     if s.invite_limiter.check_key(&ip).is_err() {
-        let mut resp = page(StatusCode::TOO_MANY_REQUESTS, "Too many requests", "<p>Too many requests from your address. Wait a minute and try again.</p>");
-        resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+        let mut resp = page(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many requests",
+            "<p>Too many requests from your address. Wait a minute and try again.</p>",
+        );
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
         return resp;
     }
     next.run(req).await
@@ -95,12 +105,20 @@ pub async fn rate_limit(State(s): State<AppState>, req: Request, next: Next) -> 
 
 fn dead_link(reason: DeadLink) -> Response {
     tracing::info!(?reason, "invite link refused");
-    page(StatusCode::NOT_FOUND, "This link is no longer valid", "<p>This link is no longer valid — ask your admin for a new one.</p>")
+    page(
+        StatusCode::NOT_FOUND,
+        "This link is no longer valid",
+        "<p>This link is no longer valid — ask your admin for a new one.</p>",
+    )
 }
 
 fn failure(e: &crate::error::ServiceError) -> Response {
     tracing::error!(error = %e, "invite page failed");
-    page(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong", "<p>Something went wrong on our side. Please try again in a moment.</p>")
+    page(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Something went wrong",
+        "<p>Something went wrong on our side. Please try again in a moment.</p>",
+    )
 }
 
 fn invite_page(invite: &OpenInvite, token: &str, csrf: &str) -> String {
@@ -141,8 +159,12 @@ fn document(title: &str, body: &str) -> String {
 }
 
 fn no_store(mut resp: Response) -> Response {
-    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    resp.headers_mut().insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp.headers_mut().insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     resp
 }
 

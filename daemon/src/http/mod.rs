@@ -34,7 +34,12 @@ pub struct AppState {
 
 impl AppState {
     /// State for the routers.
-    pub fn new(services: Services, accept_redirect: Option<String>, invites_per_minute: u32, max_body_bytes: usize) -> Self {
+    pub fn new(
+        services: Services,
+        accept_redirect: Option<String>,
+        invites_per_minute: u32,
+        max_body_bytes: usize,
+    ) -> Self {
         let per_minute = NonZeroU32::new(invites_per_minute).unwrap_or(NonZeroU32::MIN);
         Self {
             services,
@@ -50,7 +55,10 @@ impl AppState {
 pub fn socket_router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
-        .nest("/api/v1", admin::routes().layer(axum::Extension(Transport::Socket)))
+        .nest(
+            "/api/v1",
+            admin::routes().layer(axum::Extension(Transport::Socket)),
+        )
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(state.max_body_bytes))
         .with_state(state)
@@ -59,10 +67,19 @@ pub fn socket_router(state: AppState) -> Router {
 /// The router of the TCP listener: invite pages, health, and the admin
 /// API behind an admin bearer token.
 pub fn tcp_router(state: AppState) -> Router {
-    let admin = admin::routes().layer(middleware::from_fn_with_state(state.clone(), require_admin_token));
+    let admin = admin::routes().layer(middleware::from_fn_with_state(
+        state.clone(),
+        require_admin_token,
+    ));
     let invites = Router::new()
-        .route("/invite/{token}", get(invite_page::show).post(invite_page::accept))
-        .layer(middleware::from_fn_with_state(state.clone(), invite_page::rate_limit));
+        .route(
+            "/invite/{token}",
+            get(invite_page::show).post(invite_page::accept),
+        )
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            invite_page::rate_limit,
+        ));
     Router::new()
         .route("/healthz", get(healthz))
         .nest("/api/v1", admin)
@@ -85,25 +102,36 @@ async fn require_admin_token(State(s): State<AppState>, mut req: Request, next: 
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .map(str::trim)
         .unwrap_or_default()
         .to_string();
     if presented.is_empty() {
-        return unauthorized("the admin API over TCP needs an admin token: send Authorization: Bearer <token> (create one with `roster admin-token create`)");
+        return unauthorized(
+            "the admin API over TCP needs an admin token: send Authorization: Bearer <token> (create one with `roster admin-token create`)",
+        );
     }
     match s.services.authenticate(TokenKind::Admin, &presented).await {
         Ok(Some(owner)) => {
             req.extensions_mut().insert(Transport::Token(owner.name));
             next.run(req).await
         }
-        Ok(None) => unauthorized("the admin token is not valid (wrong, revoked, or not an admin token)"),
+        Ok(None) => {
+            unauthorized("the admin token is not valid (wrong, revoked, or not an admin token)")
+        }
         Err(e) => HttpError::from(e).into_response(),
     }
 }
 
 fn unauthorized(message: &str) -> Response {
-    let mut resp = HttpError::new(StatusCode::UNAUTHORIZED, "unauthorized", message).into_response();
-    resp.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+    let mut resp =
+        HttpError::new(StatusCode::UNAUTHORIZED, "unauthorized", message).into_response();
+    resp.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        header::HeaderValue::from_static("Bearer"),
+    );
     resp
 }

@@ -25,26 +25,40 @@ pub enum TransportError {
     #[error("smtp.from \"{0}\" is not a valid mailbox")]
     BadFrom(String),
     #[error("SMTP password file {path}: {source}")]
-    PasswordFile { path: String, source: std::io::Error },
+    PasswordFile {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("mail folder {path}: {source}")]
-    MailDir { path: String, source: std::io::Error },
+    MailDir {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 impl MailTransport {
     /// SMTP when a URL is configured, otherwise `.eml` files in `mail_dir`.
     pub fn from_config(smtp: &SmtpConfig, mail_dir: PathBuf) -> Result<Self, TransportError> {
         let Some(url) = smtp.url.as_deref() else {
-            std::fs::create_dir_all(&mail_dir).map_err(|source| TransportError::MailDir { path: mail_dir.display().to_string(), source })?;
+            std::fs::create_dir_all(&mail_dir).map_err(|source| TransportError::MailDir {
+                path: mail_dir.display().to_string(),
+                source,
+            })?;
             tracing::warn!(dir = %mail_dir.display(), "no SMTP server configured (smtp.url / ROSTER_SMTP_URL): invite mail is written as .eml files; every link can also be shown with `roster link EMAIL`");
             return Ok(MailTransport::Files(AsyncFileTransport::new(mail_dir)));
         };
-        let bad = |reason: String| TransportError::BadUrl { url: redact(url), reason };
+        let bad = |reason: String| TransportError::BadUrl {
+            url: redact(url),
+            reason,
+        };
         let mut builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
             .map_err(|e| bad(e.to_string()))?
             .timeout(Some(Duration::from_secs(smtp.timeout_secs)))
             .pool_config(PoolConfig::new().max_size(smtp.pool_size));
         if let Some(password) = password(smtp)? {
-            let user = user_of(url).ok_or_else(|| bad("a password is set but the URL names no user (smtp://user@host)".into()))?;
+            let user = user_of(url).ok_or_else(|| {
+                bad("a password is set but the URL names no user (smtp://user@host)".into())
+            })?;
             builder = builder.credentials(Credentials::new(user, password));
         }
         tracing::info!(url = %redact(url), "sending invite mail over SMTP");
@@ -61,8 +75,19 @@ impl MailTransport {
 }
 
 /// Builds the invite message with a plain-text and an HTML part.
-pub fn build_message(from: &Mailbox, to_name: &str, to: &str, subject: &str, text: String, html: String) -> Result<Message, String> {
-    let to: Mailbox = Mailbox::new(Some(to_name.to_string()), to.parse().map_err(|e| format!("recipient {to} is not deliverable: {e}"))?);
+pub fn build_message(
+    from: &Mailbox,
+    to_name: &str,
+    to: &str,
+    subject: &str,
+    text: String,
+    html: String,
+) -> Result<Message, String> {
+    let to: Mailbox = Mailbox::new(
+        Some(to_name.to_string()),
+        to.parse()
+            .map_err(|e| format!("recipient {to} is not deliverable: {e}"))?,
+    );
     Message::builder()
         .from(from.clone())
         .to(to)
@@ -73,27 +98,42 @@ pub fn build_message(from: &Mailbox, to_name: &str, to: &str, subject: &str, tex
 
 /// Parses `smtp.from`.
 pub fn from_mailbox(smtp: &SmtpConfig) -> Result<Mailbox, TransportError> {
-    smtp.from.parse().map_err(|_| TransportError::BadFrom(smtp.from.clone()))
+    smtp.from
+        .parse()
+        .map_err(|_| TransportError::BadFrom(smtp.from.clone()))
 }
 
 fn password(smtp: &SmtpConfig) -> Result<Option<String>, TransportError> {
     if let Some(path) = &smtp.password_file {
-        let text = std::fs::read_to_string(path).map_err(|source| TransportError::PasswordFile { path: path.display().to_string(), source })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|source| TransportError::PasswordFile {
+                path: path.display().to_string(),
+                source,
+            })?;
         return Ok(Some(text.trim_end_matches(['\n', '\r']).to_string()));
     }
-    Ok(std::env::var(&smtp.password_env).ok().filter(|p| !p.is_empty()))
+    Ok(std::env::var(&smtp.password_env)
+        .ok()
+        .filter(|p| !p.is_empty()))
 }
 
 fn user_of(url: &str) -> Option<String> {
     let rest = url.split_once("://")?.1;
     let (userinfo, _) = rest.split_once('@')?;
     let user = userinfo.split(':').next()?;
-    (!user.is_empty()).then(|| urlencoding::decode(user).map(|u| u.into_owned()).unwrap_or_else(|_| user.to_string()))
+    (!user.is_empty()).then(|| {
+        urlencoding::decode(user)
+            .map(|u| u.into_owned())
+            .unwrap_or_else(|_| user.to_string())
+    })
 }
 
 /// The URL with any password in it replaced, for logs.
 fn redact(url: &str) -> String {
-    match url.split_once("://").and_then(|(scheme, rest)| rest.split_once('@').map(|(ui, host)| (scheme, ui, host))) {
+    match url
+        .split_once("://")
+        .and_then(|(scheme, rest)| rest.split_once('@').map(|(ui, host)| (scheme, ui, host)))
+    {
         Some((scheme, ui, host)) => match ui.split_once(':') {
             Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
             None => url.to_string(),
@@ -108,9 +148,15 @@ mod tests {
 
     #[test]
     fn passwords_never_reach_the_log() {
-        assert_eq!(redact("smtps://bob:hunter2@mail.example.com"), "smtps://bob:***@mail.example.com");
+        assert_eq!(
+            redact("smtps://bob:hunter2@mail.example.com"),
+            "smtps://bob:***@mail.example.com"
+        );
         assert_eq!(redact("smtp://127.0.0.1:2525"), "smtp://127.0.0.1:2525");
-        assert_eq!(user_of("smtps://bob%40corp@mail.example.com").as_deref(), Some("bob@corp"));
+        assert_eq!(
+            user_of("smtps://bob%40corp@mail.example.com").as_deref(),
+            Some("bob@corp")
+        );
         assert_eq!(user_of("smtp://127.0.0.1:25"), None);
     }
 }

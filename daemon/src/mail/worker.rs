@@ -24,7 +24,13 @@ use crate::service::outbox::{DueMail, RetryPolicy, SendOutcome};
 const IDLE_POLL: Duration = Duration::from_secs(5);
 
 /// Runs until the task is dropped.
-pub async fn run_outbox(services: Services, transport: MailTransport, from: Mailbox, concurrency: usize, policy: RetryPolicy) {
+pub async fn run_outbox(
+    services: Services,
+    transport: MailTransport,
+    from: Mailbox,
+    concurrency: usize,
+    policy: RetryPolicy,
+) {
     let wakeup = services.mail_wakeup();
     let in_flight: Arc<Mutex<HashSet<Uuid>>> = Arc::default();
     let permits = Arc::new(Semaphore::new(concurrency));
@@ -40,12 +46,20 @@ pub async fn run_outbox(services: Services, transport: MailTransport, from: Mail
         };
         let got_any = !due.is_empty();
         for mail in due {
-            let Ok(permit) = permits.clone().acquire_owned().await else { return };
+            let Ok(permit) = permits.clone().acquire_owned().await else {
+                return;
+            };
             let id = mail.message.id;
             if let Ok(mut set) = in_flight.lock() {
                 set.insert(id);
             }
-            let (services, transport, from, in_flight, wakeup) = (services.clone(), transport.clone(), from.clone(), in_flight.clone(), wakeup.clone());
+            let (services, transport, from, in_flight, wakeup) = (
+                services.clone(),
+                transport.clone(),
+                from.clone(),
+                in_flight.clone(),
+                wakeup.clone(),
+            );
             tokio::spawn(async move {
                 let ws = mail.message.workspace;
                 let to = mail.message.to.clone();
@@ -77,9 +91,16 @@ pub async fn run_outbox(services: Services, transport: MailTransport, from: Mail
     }
 }
 
-async fn send_one(services: &Services, transport: &MailTransport, from: &Mailbox, mail: DueMail) -> SendOutcome {
+async fn send_one(
+    services: &Services,
+    transport: &MailTransport,
+    from: &Mailbox,
+    mail: DueMail,
+) -> SendOutcome {
     let Some(member) = mail.member else {
-        return SendOutcome::Cancelled("the link in this mail was revoked, reset or used before it could be sent".into());
+        return SendOutcome::Cancelled(
+            "the link in this mail was revoked, reset or used before it could be sent".into(),
+        );
     };
     let Some(inv) = &member.invitation else {
         return SendOutcome::Cancelled("the member has no open invite link".into());
@@ -92,7 +113,14 @@ async fn send_one(services: &Services, transport: &MailTransport, from: &Mailbox
         link: &link,
         expires_at: clock::to_datetime(inv.expires_at),
     };
-    let message = match build_message(from, &member.name, &mail.message.to, &mail.message.subject, body.text(), body.html()) {
+    let message = match build_message(
+        from,
+        &member.name,
+        &mail.message.to,
+        &mail.message.subject,
+        body.text(),
+        body.html(),
+    ) {
         Ok(m) => m,
         Err(e) => return SendOutcome::Failed(e),
     };

@@ -37,17 +37,25 @@ pub enum DeadLink {
 
 impl Services {
     /// Looks up a link without changing anything.
-    pub async fn open_invite(&self, token: &str) -> Result<Result<OpenInvite, DeadLink>, ServiceError> {
+    pub async fn open_invite(
+        &self,
+        token: &str,
+    ) -> Result<Result<OpenInvite, DeadLink>, ServiceError> {
         let Some((id, sig)) = LinkSigner::parse(token) else {
             return Ok(Err(DeadLink::Malformed));
         };
         let links = self.links.clone();
         self.store
             .read(move |txn| {
-                let Some((ws, mid)) = txn.open_table(INVITATIONS)?.get(id.as_u128())?.map(|v| v.value()) else {
+                let Some((ws, mid)) = txn
+                    .open_table(INVITATIONS)?
+                    .get(id.as_u128())?
+                    .map(|v| v.value())
+                else {
                     return Ok(Err(DeadLink::Unknown));
                 };
-                let Some(m) = members::get(&txn.open_table(MEMBERS)?, Uuid::from_u128(ws), mid)? else {
+                let Some(m) = members::get(&txn.open_table(MEMBERS)?, Uuid::from_u128(ws), mid)?
+                else {
                     return Ok(Err(DeadLink::Unknown));
                 };
                 if let Err(dead) = check(&links, &m, id, &sig) {
@@ -57,15 +65,28 @@ impl Services {
                     Some(v) => decode(v.value())?,
                     None => return Ok(Err(DeadLink::Unknown)),
                 };
-                let expires_at = m.invitation.as_ref().map(|i| i.expires_at).unwrap_or_default();
-                Ok(Ok(OpenInvite { workspace_name: ws.name, name: m.name, email: m.email, invited_by: m.invited_by, expires_at }))
+                let expires_at = m
+                    .invitation
+                    .as_ref()
+                    .map(|i| i.expires_at)
+                    .unwrap_or_default();
+                Ok(Ok(OpenInvite {
+                    workspace_name: ws.name,
+                    name: m.name,
+                    email: m.email,
+                    invited_by: m.invited_by,
+                    expires_at,
+                }))
             })
             .await
     }
 
     /// Accepts a link: the membership becomes active, the account activated,
     /// the link void. Returns the invite that was accepted.
-    pub async fn accept_invite(&self, token: &str) -> Result<Result<OpenInvite, DeadLink>, ServiceError> {
+    pub async fn accept_invite(
+        &self,
+        token: &str,
+    ) -> Result<Result<OpenInvite, DeadLink>, ServiceError> {
         let Some((id, sig)) = LinkSigner::parse(token) else {
             return Ok(Err(DeadLink::Malformed));
         };
@@ -73,10 +94,18 @@ impl Services {
         let outcome = self
             .store
             .write(move |txn| {
-                let Some((ws_id, mid)) = txn.open_table(INVITATIONS)?.get(id.as_u128())?.map(|v| v.value()) else {
+                let Some((ws_id, mid)) = txn
+                    .open_table(INVITATIONS)?
+                    .get(id.as_u128())?
+                    .map(|v| v.value())
+                else {
                     return Ok(Err(DeadLink::Unknown));
                 };
-                let ws: WorkspaceRecord = match txn.open_table(WORKSPACES)?.get(ws_id)?.map(|v| v.value().to_vec()) {
+                let ws: WorkspaceRecord = match txn
+                    .open_table(WORKSPACES)?
+                    .get(ws_id)?
+                    .map(|v| v.value().to_vec())
+                {
                     Some(v) => decode(&v)?,
                     None => return Ok(Err(DeadLink::Unknown)),
                 };
@@ -87,7 +116,11 @@ impl Services {
                     return Ok(Err(dead));
                 }
                 let now = clock::now_ms();
-                let expires_at = before.invitation.as_ref().map(|i| i.expires_at).unwrap_or_default();
+                let expires_at = before
+                    .invitation
+                    .as_ref()
+                    .map(|i| i.expires_at)
+                    .unwrap_or_default();
                 let mut after = before.clone();
                 after.status = StoredStatus::Active;
                 after.activated_at = Some(now);
@@ -98,9 +131,29 @@ impl Services {
                 let groups_t = txn.open_table(GROUPS)?;
                 let mut names = GroupNames::new(&groups_t, ws.id);
                 let (b, a) = (names.names(&before.groups)?, names.names(&after.groups)?);
-                let actor = Actor { name: after.email.clone(), source: Source::Invite };
-                audit::append(txn, ws.id, &actor, "member.accepted", &after.email, Some(views::audit_snapshot(&before, &b)), Some(views::audit_snapshot(&after, &a)))?;
-                Ok(Ok((ws.slug.clone(), OpenInvite { workspace_name: ws.name, name: after.name, email: after.email, invited_by: after.invited_by, expires_at })))
+                let actor = Actor {
+                    name: after.email.clone(),
+                    source: Source::Invite,
+                };
+                audit::append(
+                    txn,
+                    ws.id,
+                    &actor,
+                    "member.accepted",
+                    &after.email,
+                    Some(views::audit_snapshot(&before, &b)),
+                    Some(views::audit_snapshot(&after, &a)),
+                )?;
+                Ok(Ok((
+                    ws.slug.clone(),
+                    OpenInvite {
+                        workspace_name: ws.name,
+                        name: after.name,
+                        email: after.email,
+                        invited_by: after.invited_by,
+                        expires_at,
+                    },
+                )))
             })
             .await?;
         Ok(outcome.map(|(slug, invite)| {
@@ -126,9 +179,16 @@ fn check(links: &LinkSigner, m: &MemberRecord, id: Uuid, sig: &[u8]) -> Result<(
     Ok(())
 }
 
-fn activate_account(txn: &redb::WriteTransaction, m: &MemberRecord, now: i64) -> Result<(), ServiceError> {
+fn activate_account(
+    txn: &redb::WriteTransaction,
+    m: &MemberRecord,
+    now: i64,
+) -> Result<(), ServiceError> {
     let mut accounts = txn.open_table(ACCOUNTS)?;
-    let Some(bytes) = accounts.get(m.account.as_u128())?.map(|v| v.value().to_vec()) else {
+    let Some(bytes) = accounts
+        .get(m.account.as_u128())?
+        .map(|v| v.value().to_vec())
+    else {
         return Err(ServiceError::storage("member without account"));
     };
     let mut account: AccountRecord = decode(&bytes)?;

@@ -12,9 +12,9 @@ use super::Actor;
 use crate::clock;
 use crate::error::ServiceError;
 use crate::store::keys;
+use crate::store::new_id;
 use crate::store::records::{AuditRecord, WorkspaceRecord, decode, encode};
 use crate::store::tables::AUDIT;
-use crate::store::new_id;
 
 /// Appends one event inside the use case's transaction.
 pub fn append(
@@ -36,16 +36,30 @@ pub fn append(
         before,
         after,
     };
-    txn.open_table(AUDIT)?
-        .insert((workspace.as_u128(), record.id.as_u128()), encode(&record)?.as_slice())?;
+    txn.open_table(AUDIT)?.insert(
+        (workspace.as_u128(), record.id.as_u128()),
+        encode(&record)?.as_slice(),
+    )?;
     Ok(())
 }
 
 /// Lists events newest first, filtered.
-pub fn list(txn: &ReadTransaction, ws: &WorkspaceRecord, q: &AuditQuery) -> Result<Page<AuditEventResponse>, ServiceError> {
+pub fn list(
+    txn: &ReadTransaction,
+    ws: &WorkspaceRecord,
+    q: &AuditQuery,
+) -> Result<Page<AuditEventResponse>, ServiceError> {
     let limit = q.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
-    let since = q.since.as_deref().map(|s| parse_time("since", s)).transpose()?;
-    let until = q.until.as_deref().map(|s| parse_time("until", s)).transpose()?;
+    let since = q
+        .since
+        .as_deref()
+        .map(|s| parse_time("since", s))
+        .transpose()?;
+    let until = q
+        .until
+        .as_deref()
+        .map(|s| parse_time("until", s))
+        .transpose()?;
     let source = q
         .source
         .as_deref()
@@ -56,7 +70,11 @@ pub fn list(txn: &ReadTransaction, ws: &WorkspaceRecord, q: &AuditQuery) -> Resu
                     "system" => Some(roster_shared::api::Source::System),
                     _ => None,
                 })
-                .ok_or_else(|| ServiceError::BadRequest(format!("unknown source \"{s}\": use tui, cli, scim, csv, api, invite or system")))
+                .ok_or_else(|| {
+                    ServiceError::BadRequest(format!(
+                        "unknown source \"{s}\": use tui, cli, scim, csv, api, invite or system"
+                    ))
+                })
         })
         .transpose()?;
     let w = ws.id.as_u128();
@@ -72,10 +90,17 @@ pub fn list(txn: &ReadTransaction, ws: &WorkspaceRecord, q: &AuditQuery) -> Resu
     for entry in table.range::<(u128, u128)>((lo, hi))?.rev() {
         let (_, v) = entry?;
         let r: AuditRecord = decode(v.value())?;
-        let keep = q.target.as_deref().is_none_or(|t| r.target.eq_ignore_ascii_case(t.trim()))
-            && q.actor.as_deref().is_none_or(|a| r.actor.eq_ignore_ascii_case(a.trim()))
+        let keep = q
+            .target
+            .as_deref()
+            .is_none_or(|t| r.target.eq_ignore_ascii_case(t.trim()))
+            && q.actor
+                .as_deref()
+                .is_none_or(|a| r.actor.eq_ignore_ascii_case(a.trim()))
             && source.is_none_or(|s| r.source == s)
-            && q.action.as_deref().is_none_or(|a| r.action.starts_with(a.trim()));
+            && q.action
+                .as_deref()
+                .is_none_or(|a| r.action.starts_with(a.trim()));
         if keep {
             items.push(view(ws, r));
             if items.len() == limit {
@@ -84,7 +109,11 @@ pub fn list(txn: &ReadTransaction, ws: &WorkspaceRecord, q: &AuditQuery) -> Resu
         }
     }
     let next_cursor = (items.len() == limit)
-        .then(|| items.last().map(|e: &AuditEventResponse| keys::encode_cursor(&[e.id.clone()])))
+        .then(|| {
+            items
+                .last()
+                .map(|e: &AuditEventResponse| keys::encode_cursor(std::slice::from_ref(&e.id)))
+        })
         .flatten();
     Ok(Page { items, next_cursor })
 }
@@ -104,8 +133,11 @@ fn view(ws: &WorkspaceRecord, r: AuditRecord) -> AuditEventResponse {
 }
 
 fn parse_time(what: &str, s: &str) -> Result<OffsetDateTime, ServiceError> {
-    OffsetDateTime::parse(s.trim(), &Rfc3339)
-        .map_err(|_| ServiceError::BadRequest(format!("{what} \"{s}\" is not an RFC 3339 time such as 2026-01-31T12:00:00Z")))
+    OffsetDateTime::parse(s.trim(), &Rfc3339).map_err(|_| {
+        ServiceError::BadRequest(format!(
+            "{what} \"{s}\" is not an RFC 3339 time such as 2026-01-31T12:00:00Z"
+        ))
+    })
 }
 
 /// The smallest UUIDv7 of a millisecond: its timestamp in the top 48 bits.
@@ -113,4 +145,3 @@ fn time_floor_id(t: OffsetDateTime) -> u128 {
     let ms = clock::from_datetime(t).max(0) as u128;
     ms << 80
 }
-

@@ -17,7 +17,10 @@ use crate::store::{members, new_id};
 
 impl Services {
     /// `groups list`, by name.
-    pub async fn list_groups(&self, workspace: Option<&str>) -> Result<Vec<GroupResponse>, ServiceError> {
+    pub async fn list_groups(
+        &self,
+        workspace: Option<&str>,
+    ) -> Result<Vec<GroupResponse>, ServiceError> {
         let slug = self.workspace_slug(workspace);
         self.store
             .read(move |txn| {
@@ -30,7 +33,9 @@ impl Services {
                 for entry in names_t.range((w, "")..=(w, "\u{10FFFF}"))? {
                     let (_, id) = entry?;
                     let id = id.value();
-                    let Some(v) = groups.get((w, id))? else { continue };
+                    let Some(v) = groups.get((w, id))? else {
+                        continue;
+                    };
                     let g: GroupRecord = decode(v.value())?;
                     let members = links.range((w, id, 0)..=(w, id, u128::MAX))?.count() as u64;
                     out.push(group_view(&g, members));
@@ -41,17 +46,35 @@ impl Services {
     }
 
     /// `groups create`.
-    pub async fn create_group(&self, actor: Actor, workspace: Option<&str>, name: &str) -> Result<GroupResponse, ServiceError> {
+    pub async fn create_group(
+        &self,
+        actor: Actor,
+        workspace: Option<&str>,
+        name: &str,
+    ) -> Result<GroupResponse, ServiceError> {
         let name = names::group_name(name)?;
         let g = self
             .group_write(actor, workspace, "group.created", move |txn, ws| {
                 let key = names::group_key(&name);
-                if txn.open_table(GROUP_NAMES)?.get((ws.id.as_u128(), key.as_str()))?.is_some() {
-                    return Err(ServiceError::Conflict(format!("group \"{name}\" already exists in workspace {}", ws.slug)));
+                if txn
+                    .open_table(GROUP_NAMES)?
+                    .get((ws.id.as_u128(), key.as_str()))?
+                    .is_some()
+                {
+                    return Err(ServiceError::Conflict(format!(
+                        "group \"{name}\" already exists in workspace {}",
+                        ws.slug
+                    )));
                 }
-                let g = GroupRecord { id: new_id(), name: name.clone(), created_at: clock::now_ms() };
-                txn.open_table(GROUPS)?.insert((ws.id.as_u128(), g.id.as_u128()), encode(&g)?.as_slice())?;
-                txn.open_table(GROUP_NAMES)?.insert((ws.id.as_u128(), key.as_str()), g.id.as_u128())?;
+                let g = GroupRecord {
+                    id: new_id(),
+                    name: name.clone(),
+                    created_at: clock::now_ms(),
+                };
+                txn.open_table(GROUPS)?
+                    .insert((ws.id.as_u128(), g.id.as_u128()), encode(&g)?.as_slice())?;
+                txn.open_table(GROUP_NAMES)?
+                    .insert((ws.id.as_u128(), key.as_str()), g.id.as_u128())?;
                 Ok((g, None, Some(serde_json::json!({"name": name}))))
             })
             .await?;
@@ -59,7 +82,13 @@ impl Services {
     }
 
     /// `groups rename`: members keep their membership.
-    pub async fn rename_group(&self, actor: Actor, workspace: Option<&str>, from: &str, to: &str) -> Result<GroupResponse, ServiceError> {
+    pub async fn rename_group(
+        &self,
+        actor: Actor,
+        workspace: Option<&str>,
+        from: &str,
+        to: &str,
+    ) -> Result<GroupResponse, ServiceError> {
         let to = names::group_name(to)?;
         let from = from.to_string();
         let g = self
@@ -68,14 +97,19 @@ impl Services {
                 let old_key = names::group_key(&g.name);
                 let new_key = names::group_key(&to);
                 let mut names_t = txn.open_table(GROUP_NAMES)?;
-                if new_key != old_key && names_t.get((ws.id.as_u128(), new_key.as_str()))?.is_some() {
-                    return Err(ServiceError::Conflict(format!("group \"{to}\" already exists in workspace {}", ws.slug)));
+                if new_key != old_key && names_t.get((ws.id.as_u128(), new_key.as_str()))?.is_some()
+                {
+                    return Err(ServiceError::Conflict(format!(
+                        "group \"{to}\" already exists in workspace {}",
+                        ws.slug
+                    )));
                 }
                 names_t.remove((ws.id.as_u128(), old_key.as_str()))?;
                 names_t.insert((ws.id.as_u128(), new_key.as_str()), g.id.as_u128())?;
                 let before = serde_json::json!({"name": g.name});
                 g.name = to.clone();
-                txn.open_table(GROUPS)?.insert((ws.id.as_u128(), g.id.as_u128()), encode(&g)?.as_slice())?;
+                txn.open_table(GROUPS)?
+                    .insert((ws.id.as_u128(), g.id.as_u128()), encode(&g)?.as_slice())?;
                 Ok((g, Some(before), Some(serde_json::json!({"name": to}))))
             })
             .await?;
@@ -84,7 +118,12 @@ impl Services {
     }
 
     /// `groups delete`: members keep their other groups.
-    pub async fn delete_group(&self, actor: Actor, workspace: Option<&str>, name: &str) -> Result<(), ServiceError> {
+    pub async fn delete_group(
+        &self,
+        actor: Actor,
+        workspace: Option<&str>,
+        name: &str,
+    ) -> Result<(), ServiceError> {
         let name = name.to_string();
         self.group_write(actor, workspace, "group.deleted", move |txn, ws| {
             let g = find_group(txn, ws, &name)?;
@@ -95,14 +134,17 @@ impl Services {
                 .map(|e| e.map(|(k, _)| k.value().2))
                 .collect::<Result<_, _>>()?;
             for id in ids {
-                let Some(before) = members::get(&txn.open_table(MEMBERS)?, ws.id, id)? else { continue };
+                let Some(before) = members::get(&txn.open_table(MEMBERS)?, ws.id, id)? else {
+                    continue;
+                };
                 let mut after = before.clone();
                 after.groups.retain(|x| *x != g.id);
                 after.updated_at = clock::now_ms();
                 members::put(txn, Some(&before), &after)?;
             }
             txn.open_table(GROUPS)?.remove((w, g.id.as_u128()))?;
-            txn.open_table(GROUP_NAMES)?.remove((w, names::group_key(&g.name).as_str()))?;
+            txn.open_table(GROUP_NAMES)?
+                .remove((w, names::group_key(&g.name).as_str()))?;
             Ok((g.clone(), Some(serde_json::json!({"name": g.name})), None))
         })
         .await?;
@@ -110,22 +152,47 @@ impl Services {
     }
 
     /// `groups add`: all the e-mails join, or none does.
-    pub async fn add_to_group(&self, actor: Actor, workspace: Option<&str>, group: &str, emails: Vec<String>) -> Result<GroupResponse, ServiceError> {
-        self.group_membership(actor, workspace, group, emails, true).await
+    pub async fn add_to_group(
+        &self,
+        actor: Actor,
+        workspace: Option<&str>,
+        group: &str,
+        emails: Vec<String>,
+    ) -> Result<GroupResponse, ServiceError> {
+        self.group_membership(actor, workspace, group, emails, true)
+            .await
     }
 
     /// `groups remove`.
-    pub async fn remove_from_group(&self, actor: Actor, workspace: Option<&str>, group: &str, emails: Vec<String>) -> Result<GroupResponse, ServiceError> {
-        self.group_membership(actor, workspace, group, emails, false).await
+    pub async fn remove_from_group(
+        &self,
+        actor: Actor,
+        workspace: Option<&str>,
+        group: &str,
+        emails: Vec<String>,
+    ) -> Result<GroupResponse, ServiceError> {
+        self.group_membership(actor, workspace, group, emails, false)
+            .await
     }
 
-    async fn group_membership(&self, actor: Actor, workspace: Option<&str>, group: &str, emails: Vec<String>, join: bool) -> Result<GroupResponse, ServiceError> {
+    async fn group_membership(
+        &self,
+        actor: Actor,
+        workspace: Option<&str>,
+        group: &str,
+        emails: Vec<String>,
+        join: bool,
+    ) -> Result<GroupResponse, ServiceError> {
         if emails.is_empty() {
             return Err(ServiceError::BadRequest("give at least one e-mail".into()));
         }
         let group = group.to_string();
         let slug = self.workspace_slug(workspace);
-        let action = if join { "member.group_added" } else { "member.group_removed" };
+        let action = if join {
+            "member.group_added"
+        } else {
+            "member.group_removed"
+        };
         let (ws_slug, g, touched) = self
             .store
             .write(move |txn| {
@@ -146,7 +213,15 @@ impl Services {
                     let groups_t = txn.open_table(GROUPS)?;
                     let mut names = GroupNames::new(&groups_t, ws.id);
                     let (b, a) = (names.names(&before.groups)?, names.names(&after.groups)?);
-                    audit::append(txn, ws.id, &actor, action, &after.email, Some(views::audit_snapshot(&before, &b)), Some(views::audit_snapshot(&after, &a)))?;
+                    audit::append(
+                        txn,
+                        ws.id,
+                        &actor,
+                        action,
+                        &after.email,
+                        Some(views::audit_snapshot(&before, &b)),
+                        Some(views::audit_snapshot(&after, &a)),
+                    )?;
                     touched.push(after.email);
                 }
                 Ok((ws.slug, g, touched))
@@ -174,9 +249,26 @@ impl Services {
     }
 
     /// One group change as a use case: write, audit, announce.
-    async fn group_write<F>(&self, actor: Actor, workspace: Option<&str>, action: &'static str, change: F) -> Result<GroupRecord, ServiceError>
+    async fn group_write<F>(
+        &self,
+        actor: Actor,
+        workspace: Option<&str>,
+        action: &'static str,
+        change: F,
+    ) -> Result<GroupRecord, ServiceError>
     where
-        F: Fn(&WriteTransaction, &WorkspaceRecord) -> Result<(GroupRecord, Option<serde_json::Value>, Option<serde_json::Value>), ServiceError> + Send + 'static,
+        F: Fn(
+                &WriteTransaction,
+                &WorkspaceRecord,
+            ) -> Result<
+                (
+                    GroupRecord,
+                    Option<serde_json::Value>,
+                    Option<serde_json::Value>,
+                ),
+                ServiceError,
+            > + Send
+            + 'static,
     {
         let slug = self.workspace_slug(workspace);
         let (ws_slug, g) = self
@@ -193,15 +285,30 @@ impl Services {
     }
 }
 
-fn find_group(txn: &WriteTransaction, ws: &WorkspaceRecord, name: &str) -> Result<GroupRecord, ServiceError> {
+fn find_group(
+    txn: &WriteTransaction,
+    ws: &WorkspaceRecord,
+    name: &str,
+) -> Result<GroupRecord, ServiceError> {
     let key = names::group_key(name);
     let w = ws.id.as_u128();
     let id = txn
         .open_table(GROUP_NAMES)?
         .get((w, key.as_str()))?
         .map(|v| v.value())
-        .ok_or_else(|| ServiceError::NotFound(format!("group \"{}\" does not exist in workspace {}", name.trim(), ws.slug)))?;
-    let bytes = txn.open_table(GROUPS)?.get((w, id))?.ok_or_else(|| ServiceError::storage("dangling group name"))?.value().to_vec();
+        .ok_or_else(|| {
+            ServiceError::NotFound(format!(
+                "group \"{}\" does not exist in workspace {}",
+                name.trim(),
+                ws.slug
+            ))
+        })?;
+    let bytes = txn
+        .open_table(GROUPS)?
+        .get((w, id))?
+        .ok_or_else(|| ServiceError::storage("dangling group name"))?
+        .value()
+        .to_vec();
     decode(&bytes)
 }
 

@@ -8,7 +8,9 @@
 use std::ops::Bound;
 
 use redb::{AccessGuard, Key, ReadOnlyTable, ReadTransaction, Value};
-use roster_shared::api::{DEFAULT_PAGE, ListMembersQuery, MAX_PAGE, MemberResponse, MemberSort, Page};
+use roster_shared::api::{
+    DEFAULT_PAGE, ListMembersQuery, MAX_PAGE, MemberResponse, MemberSort, Page,
+};
 use roster_shared::{MemberStatus, Role, StatusModel, StoredStatus};
 use uuid::Uuid;
 
@@ -44,9 +46,12 @@ impl Filter {
         {
             return false;
         }
-        let Some(search) = &self.search else { return true };
+        let Some(search) = &self.search else {
+            return true;
+        };
         if let Some(phrase) = &search.phrase
-            && !(m.name.to_lowercase().contains(phrase.as_str()) || m.email.to_lowercase().contains(phrase.as_str()))
+            && !(m.name.to_lowercase().contains(phrase.as_str())
+                || m.email.to_lowercase().contains(phrase.as_str()))
         {
             return false;
         }
@@ -54,21 +59,34 @@ impl Filter {
         // first of them in walking order.
         let words = search_words(&m.name, &m.email);
         let mut matching = words.iter().filter(|w| w.starts_with(&search.prefix));
-        let first = if self.desc { matching.next_back() } else { matching.next() };
+        let first = if self.desc {
+            matching.next_back()
+        } else {
+            matching.next()
+        };
         first.map(String::as_str) == word
     }
 }
 
 impl Services {
     /// `GET /api/v1/members`.
-    pub async fn list_members(&self, q: ListMembersQuery) -> Result<Page<MemberResponse>, ServiceError> {
+    pub async fn list_members(
+        &self,
+        q: ListMembersQuery,
+    ) -> Result<Page<MemberResponse>, ServiceError> {
         let model = self.settings.status_model;
         let slug = self.workspace_slug(q.workspace.as_deref());
         let limit = q.limit.unwrap_or(DEFAULT_PAGE);
         if limit == 0 || limit > MAX_PAGE {
-            return Err(ServiceError::BadRequest(format!("limit must be between 1 and {MAX_PAGE}")));
+            return Err(ServiceError::BadRequest(format!(
+                "limit must be between 1 and {MAX_PAGE}"
+            )));
         }
-        let status = q.status.as_deref().map(str::parse::<MemberStatus>).transpose()?;
+        let status = q
+            .status
+            .as_deref()
+            .map(str::parse::<MemberStatus>)
+            .transpose()?;
         let role = q.role.as_deref().map(Role::parse).transpose()?;
         let (stored, activated) = match status {
             Some(s) => {
@@ -77,13 +95,23 @@ impl Services {
             }
             None => (None, None),
         };
-        let search = q.q.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(|s| {
-            let lower = s.to_lowercase();
-            match lower.split_whitespace().next() {
-                Some(first) if first.len() < lower.len() => Search { prefix: first.to_string(), phrase: Some(lower.clone()) },
-                _ => Search { prefix: lower, phrase: None },
-            }
-        });
+        let search =
+            q.q.as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| {
+                    let lower = s.to_lowercase();
+                    match lower.split_whitespace().next() {
+                        Some(first) if first.len() < lower.len() => Search {
+                            prefix: first.to_string(),
+                            phrase: Some(lower.clone()),
+                        },
+                        _ => Search {
+                            prefix: lower,
+                            phrase: None,
+                        },
+                    }
+                });
         let sort = q.sort.unwrap_or_default();
         let desc = q.desc.unwrap_or(false);
         let reveal = q.reveal.unwrap_or(false);
@@ -94,11 +122,22 @@ impl Services {
                 let ws = workspaces::find_read(txn, &slug)?;
                 let group = match group_name {
                     Some(g) => Some(find_group_id(txn, ws.id, &g).ok_or_else(|| {
-                        ServiceError::NotFound(format!("group \"{}\" does not exist in workspace {}", g.trim(), ws.slug))
+                        ServiceError::NotFound(format!(
+                            "group \"{}\" does not exist in workspace {}",
+                            g.trim(),
+                            ws.slug
+                        ))
                     })?),
                     None => None,
                 };
-                let filter = Filter { status: stored, activated, role, group, search, desc };
+                let filter = Filter {
+                    status: stored,
+                    activated,
+                    role,
+                    group,
+                    search,
+                    desc,
+                };
                 let page = walk(txn, ws.id, &filter, sort, cursor.as_deref(), limit, model)?;
                 let groups_t = txn.open_table(GROUPS)?;
                 let accounts = txn.open_table(ACCOUNTS)?;
@@ -109,9 +148,18 @@ impl Services {
                         Some(a) => *a,
                         None => views::account_activated(&accounts, m.account)?,
                     };
-                    items.push(views::member(m, act, names.names(&m.groups)?, model, reveal));
+                    items.push(views::member(
+                        m,
+                        act,
+                        names.names(&m.groups)?,
+                        model,
+                        reveal,
+                    ));
                 }
-                Ok(Page { items, next_cursor: page.next_cursor })
+                Ok(Page {
+                    items,
+                    next_cursor: page.next_cursor,
+                })
             })
             .await
     }
@@ -144,11 +192,17 @@ struct Pager<'t> {
 impl Pager<'_> {
     /// Considers one index entry; false once the page is full.
     fn visit(&mut self, id: u128, word: Option<&str>) -> Result<bool, ServiceError> {
-        let Some(m) = members::get(&self.members_t, self.ws, id)? else { return Ok(true) };
+        let Some(m) = members::get(&self.members_t, self.ws, id)? else {
+            return Ok(true);
+        };
         if !self.filter.keeps(&m, word) {
             return Ok(true);
         }
-        let activated = if self.need_account { Some(views::account_activated(&self.accounts_t, m.account)?) } else { None };
+        let activated = if self.need_account {
+            Some(views::account_activated(&self.accounts_t, m.account)?)
+        } else {
+            None
+        };
         if let (Some(want), Some(is)) = (self.filter.activated, activated)
             && want != is
         {
@@ -161,7 +215,13 @@ impl Pager<'_> {
 }
 
 /// Walks `table` between two bounds, in either direction, until `each` says stop.
-fn drive<'a, K, V, F>(table: &ReadOnlyTable<K, V>, lo: Bound<K::SelfType<'a>>, hi: Bound<K::SelfType<'a>>, desc: bool, mut each: F) -> Result<(), ServiceError>
+fn drive<'a, K, V, F>(
+    table: &ReadOnlyTable<K, V>,
+    lo: Bound<K::SelfType<'a>>,
+    hi: Bound<K::SelfType<'a>>,
+    desc: bool,
+    mut each: F,
+) -> Result<(), ServiceError>
 where
     K: Key + 'static,
     V: Value + 'static,
@@ -195,7 +255,15 @@ fn bounds<T>(lo: T, hi: Bound<T>, cursor: Option<T>, desc: bool) -> (Bound<T>, B
     }
 }
 
-fn walk(txn: &ReadTransaction, ws: Uuid, filter: &Filter, sort: MemberSort, cursor: Option<&str>, limit: usize, model: StatusModel) -> Result<Collected, ServiceError> {
+fn walk(
+    txn: &ReadTransaction,
+    ws: Uuid,
+    filter: &Filter,
+    sort: MemberSort,
+    cursor: Option<&str>,
+    limit: usize,
+    model: StatusModel,
+) -> Result<Collected, ServiceError> {
     let w = ws.as_u128();
     let mut pager = Pager {
         members_t: txn.open_table(MEMBERS)?,
@@ -222,8 +290,13 @@ fn walk(txn: &ReadTransaction, ws: Uuid, filter: &Filter, sort: MemberSort, curs
             let (_, word, id) = k.value();
             pager.visit(id, Some(word))
         })?;
-        let next = cursor_after(&pager, |m, word| vec![word.unwrap_or_default().to_string(), m.id.to_string()]);
-        return Ok(Collected { members: pager.found, next_cursor: next });
+        let next = cursor_after(&pager, |m, word| {
+            vec![word.unwrap_or_default().to_string(), m.id.to_string()]
+        });
+        return Ok(Collected {
+            members: pager.found,
+            next_cursor: next,
+        });
     }
     match sort {
         MemberSort::Name => {
@@ -233,49 +306,120 @@ fn walk(txn: &ReadTransaction, ws: Uuid, filter: &Filter, sort: MemberSort, curs
             match filter.status {
                 Some(s) => {
                     let s = s.code();
-                    let (lo, hi) = bounds((w, s, "", 0), Bound::Included((w, s, "\u{10FFFF}", u128::MAX)), c_name.zip(c_id).map(|(n, id)| (w, s, n, id)), desc);
-                    drive(&txn.open_table(MEMBER_STATUS_NAMES)?, lo, hi, desc, |k, _| pager.visit(k.value().3, None))?;
+                    let (lo, hi) = bounds(
+                        (w, s, "", 0),
+                        Bound::Included((w, s, "\u{10FFFF}", u128::MAX)),
+                        c_name.zip(c_id).map(|(n, id)| (w, s, n, id)),
+                        desc,
+                    );
+                    drive(
+                        &txn.open_table(MEMBER_STATUS_NAMES)?,
+                        lo,
+                        hi,
+                        desc,
+                        |k, _| pager.visit(k.value().3, None),
+                    )?;
                 }
                 None => {
-                    let (lo, hi) = bounds((w, "", 0), Bound::Included((w, "\u{10FFFF}", u128::MAX)), c_name.zip(c_id).map(|(n, id)| (w, n, id)), desc);
-                    drive(&txn.open_table(MEMBER_NAMES)?, lo, hi, desc, |k, _| pager.visit(k.value().2, None))?;
+                    let (lo, hi) = bounds(
+                        (w, "", 0),
+                        Bound::Included((w, "\u{10FFFF}", u128::MAX)),
+                        c_name.zip(c_id).map(|(n, id)| (w, n, id)),
+                        desc,
+                    );
+                    drive(&txn.open_table(MEMBER_NAMES)?, lo, hi, desc, |k, _| {
+                        pager.visit(k.value().2, None)
+                    })?;
                 }
             }
             let next = cursor_after(&pager, |m, _| vec![m.name_key(), m.id.to_string()]);
-            Ok(Collected { members: pager.found, next_cursor: next })
+            Ok(Collected {
+                members: pager.found,
+                next_cursor: next,
+            })
         }
         MemberSort::Email => {
             let c = cursor.map(|c| decode_cursor(c, 1)).transpose()?;
-            let (lo, hi) = bounds((w, ""), Bound::Included((w, "\u{10FFFF}")), c.as_ref().map(|c| (w, c[0].as_str())), desc);
-            drive(&txn.open_table(MEMBER_EMAILS)?, lo, hi, desc, |_, v| pager.visit(v.value(), None))?;
+            let (lo, hi) = bounds(
+                (w, ""),
+                Bound::Included((w, "\u{10FFFF}")),
+                c.as_ref().map(|c| (w, c[0].as_str())),
+                desc,
+            );
+            drive(&txn.open_table(MEMBER_EMAILS)?, lo, hi, desc, |_, v| {
+                pager.visit(v.value(), None)
+            })?;
             let next = cursor_after(&pager, |m, _| vec![m.email_key()]);
-            Ok(Collected { members: pager.found, next_cursor: next })
+            Ok(Collected {
+                members: pager.found,
+                next_cursor: next,
+            })
         }
         MemberSort::Created => {
-            let c_id = cursor.map(|c| decode_cursor(c, 1)).transpose()?.map(|c| cursor_id(&c[0])).transpose()?;
+            let c_id = cursor
+                .map(|c| decode_cursor(c, 1))
+                .transpose()?
+                .map(|c| cursor_id(&c[0]))
+                .transpose()?;
             if let Some(s) = filter.status.map(StoredStatus::code) {
-                let (lo, hi) = bounds((w, s, 0), Bound::Included((w, s, u128::MAX)), c_id.map(|id| (w, s, id)), desc);
-                drive(&txn.open_table(MEMBER_STATUSES)?, lo, hi, desc, |k, _| pager.visit(k.value().2, None))?;
+                let (lo, hi) = bounds(
+                    (w, s, 0),
+                    Bound::Included((w, s, u128::MAX)),
+                    c_id.map(|id| (w, s, id)),
+                    desc,
+                );
+                drive(&txn.open_table(MEMBER_STATUSES)?, lo, hi, desc, |k, _| {
+                    pager.visit(k.value().2, None)
+                })?;
             } else if let Some(r) = filter.role.map(Role::code) {
-                let (lo, hi) = bounds((w, r, 0), Bound::Included((w, r, u128::MAX)), c_id.map(|id| (w, r, id)), desc);
-                drive(&txn.open_table(MEMBER_ROLES)?, lo, hi, desc, |k, _| pager.visit(k.value().2, None))?;
+                let (lo, hi) = bounds(
+                    (w, r, 0),
+                    Bound::Included((w, r, u128::MAX)),
+                    c_id.map(|id| (w, r, id)),
+                    desc,
+                );
+                drive(&txn.open_table(MEMBER_ROLES)?, lo, hi, desc, |k, _| {
+                    pager.visit(k.value().2, None)
+                })?;
             } else if let Some(g) = filter.group.map(|g| g.as_u128()) {
-                let (lo, hi) = bounds((w, g, 0), Bound::Included((w, g, u128::MAX)), c_id.map(|id| (w, g, id)), desc);
-                drive(&txn.open_table(MEMBER_GROUPS)?, lo, hi, desc, |k, _| pager.visit(k.value().2, None))?;
+                let (lo, hi) = bounds(
+                    (w, g, 0),
+                    Bound::Included((w, g, u128::MAX)),
+                    c_id.map(|id| (w, g, id)),
+                    desc,
+                );
+                drive(&txn.open_table(MEMBER_GROUPS)?, lo, hi, desc, |k, _| {
+                    pager.visit(k.value().2, None)
+                })?;
             } else {
-                let (lo, hi) = bounds((w, 0), Bound::Included((w, u128::MAX)), c_id.map(|id| (w, id)), desc);
-                drive(&txn.open_table(MEMBERS)?, lo, hi, desc, |k, _| pager.visit(k.value().1, None))?;
+                let (lo, hi) = bounds(
+                    (w, 0),
+                    Bound::Included((w, u128::MAX)),
+                    c_id.map(|id| (w, id)),
+                    desc,
+                );
+                drive(&txn.open_table(MEMBERS)?, lo, hi, desc, |k, _| {
+                    pager.visit(k.value().1, None)
+                })?;
             }
             let next = cursor_after(&pager, |m, _| vec![m.id.to_string()]);
-            Ok(Collected { members: pager.found, next_cursor: next })
+            Ok(Collected {
+                members: pager.found,
+                next_cursor: next,
+            })
         }
     }
 }
 
 /// The cursor after a full page (none after a short one: nothing follows).
-fn cursor_after(p: &Pager<'_>, parts: impl Fn(&MemberRecord, Option<&str>) -> Vec<String>) -> Option<String> {
+fn cursor_after(
+    p: &Pager<'_>,
+    parts: impl Fn(&MemberRecord, Option<&str>) -> Vec<String>,
+) -> Option<String> {
     if p.found.len() < p.limit {
         return None;
     }
-    p.found.last().map(|(m, _)| encode_cursor(&parts(m, p.last_word.as_deref())))
+    p.found
+        .last()
+        .map(|(m, _)| encode_cursor(&parts(m, p.last_word.as_deref())))
 }

@@ -1,8 +1,10 @@
 //! The invite lifecycle: invite, edit, resend, reset, archive, unarchive, remove.
 
 use redb::{ReadableTable, WriteTransaction};
-use roster_shared::api::{EditMemberRequest, InviteRequest, LinkResponse, MemberResponse, ValidInvite};
-use roster_shared::{Email, Role, StoredStatus};
+use roster_shared::api::{
+    EditMemberRequest, InviteRequest, LinkResponse, MemberResponse, ValidInvite,
+};
+use roster_shared::{Email, Role, StatusModel, StoredStatus};
 use uuid::Uuid;
 
 use super::views::{self, GroupNames};
@@ -10,7 +12,9 @@ use super::{Actor, Services, audit, outbox, workspaces};
 use crate::clock;
 use crate::error::ServiceError;
 use crate::links::LinkSigner;
-use crate::store::records::{AccountRecord, InvitationRecord, MemberRecord, WorkspaceRecord, decode, encode};
+use crate::store::records::{
+    AccountRecord, InvitationRecord, MemberRecord, WorkspaceRecord, decode, encode,
+};
 use crate::store::tables::*;
 use crate::store::{members, new_id};
 
@@ -32,7 +36,12 @@ struct Changed {
 impl Services {
     /// Invites someone: one membership, its link, its audit event and its
     /// mail, all in one transaction.
-    pub async fn invite(&self, actor: Actor, workspace: Option<&str>, req: &InviteRequest) -> Result<MemberResponse, ServiceError> {
+    pub async fn invite(
+        &self,
+        actor: Actor,
+        workspace: Option<&str>,
+        req: &InviteRequest,
+    ) -> Result<MemberResponse, ServiceError> {
         let valid = req.validate()?;
         let slug = self.workspace_slug(workspace);
         let model = self.settings.status_model;
@@ -42,8 +51,9 @@ impl Services {
             .store
             .write(move |txn| {
                 let ws = workspaces::find_write(txn, &slug)?;
-                let (record, activated) = insert_invited(txn, &ws, &valid, &actor, expiry)?;
-                let groups = GroupNames::new(&txn.open_table(GROUPS)?, ws.id).names(&record.groups)?;
+                let (record, activated) = insert_invited(txn, &ws, &valid, &actor, expiry, model)?;
+                let groups =
+                    GroupNames::new(&txn.open_table(GROUPS)?, ws.id).names(&record.groups)?;
                 Ok(views::member(&record, activated, groups, model, false))
             })
             .await?;
@@ -53,7 +63,12 @@ impl Services {
     }
 
     /// One member by e-mail.
-    pub async fn get_member(&self, workspace: Option<&str>, email: &str, reveal: bool) -> Result<MemberResponse, ServiceError> {
+    pub async fn get_member(
+        &self,
+        workspace: Option<&str>,
+        email: &str,
+        reveal: bool,
+    ) -> Result<MemberResponse, ServiceError> {
         let slug = self.workspace_slug(workspace);
         let key = Email::key_of(email);
         let model = self.settings.status_model;
@@ -61,8 +76,10 @@ impl Services {
             .read(move |txn| {
                 let ws = workspaces::find_read(txn, &slug)?;
                 let emails = txn.open_table(MEMBER_EMAILS)?;
-                let id = members::id_by_email(&emails, ws.id, &key)?.ok_or_else(|| not_member(&key, &ws))?;
-                let m = members::get(&txn.open_table(MEMBERS)?, ws.id, id)?.ok_or_else(|| not_member(&key, &ws))?;
+                let id = members::id_by_email(&emails, ws.id, &key)?
+                    .ok_or_else(|| not_member(&key, &ws))?;
+                let m = members::get(&txn.open_table(MEMBERS)?, ws.id, id)?
+                    .ok_or_else(|| not_member(&key, &ws))?;
                 let activated = views::account_activated(&txn.open_table(ACCOUNTS)?, m.account)?;
                 let groups = GroupNames::new(&txn.open_table(GROUPS)?, ws.id).names(&m.groups)?;
                 Ok(views::member(&m, activated, groups, model, reveal))
@@ -71,74 +88,122 @@ impl Services {
     }
 
     /// Changes name, role, groups or metadata; what is not given stays.
-    pub async fn edit_member(&self, actor: Actor, workspace: Option<&str>, email: &str, req: &EditMemberRequest) -> Result<MemberResponse, ServiceError> {
+    pub async fn edit_member(
+        &self,
+        actor: Actor,
+        workspace: Option<&str>,
+        email: &str,
+        req: &EditMemberRequest,
+    ) -> Result<MemberResponse, ServiceError> {
         let edit = req.validate()?;
-        self.change_member(actor, workspace, email, "member.updated", move |txn, ws, m| {
-            if let Some(name) = &edit.name {
-                m.name = name.clone();
-            }
-            if let Some(role) = edit.role {
-                m.role = role;
-            }
-            if let Some(groups) = &edit.groups {
-                m.groups = resolve_groups(txn, ws, groups)?;
-            }
-            if let Some(new) = &edit.metadata {
-                let kept: Vec<String> = m.metadata.hidden.iter().filter(|k| new.values.contains_key(*k)).cloned().collect();
-                m.metadata = new.clone().with_hidden(kept)?;
-            }
-            if !edit.hide_keys.is_empty() {
-                m.metadata = std::mem::take(&mut m.metadata).with_hidden(&edit.hide_keys)?;
-            }
-            Ok(Effects::default())
-        })
+        self.change_member(
+            actor,
+            workspace,
+            email,
+            "member.updated",
+            move |txn, ws, m| {
+                if let Some(name) = &edit.name {
+                    m.name = name.clone();
+                }
+                if let Some(role) = edit.role {
+                    m.role = role;
+                }
+                if let Some(groups) = &edit.groups {
+                    m.groups = resolve_groups(txn, ws, groups)?;
+                }
+                if let Some(new) = &edit.metadata {
+                    let kept: Vec<String> = m
+                        .metadata
+                        .hidden
+                        .iter()
+                        .filter(|k| new.values.contains_key(*k))
+                        .cloned()
+                        .collect();
+                    m.metadata = new.clone().with_hidden(kept)?;
+                }
+                if !edit.hide_keys.is_empty() {
+                    m.metadata = std::mem::take(&mut m.metadata).with_hidden(&edit.hide_keys)?;
+                }
+                Ok(Effects::default())
+            },
+        )
         .await
     }
 
     /// Sends the current link again, or a fresh one if it has expired.
-    pub async fn resend(&self, actor: Actor, workspace: Option<&str>, email: &str) -> Result<MemberResponse, ServiceError> {
+    pub async fn resend(
+        &self,
+        actor: Actor,
+        workspace: Option<&str>,
+        email: &str,
+    ) -> Result<MemberResponse, ServiceError> {
         let expiry = self.settings.invite_expiry_ms;
-        self.change_member(actor, workspace, email, "member.invite_resent", move |_, ws, m| {
-            require_pending(m, ws, "resend an invite")?;
-            let now = clock::now_ms();
-            if m.invitation.as_ref().is_none_or(|i| i.expires_at <= now) {
-                m.invitation = Some(new_invitation(expiry));
-            }
-            Ok(Effects { send_invite: true })
-        })
+        self.change_member(
+            actor,
+            workspace,
+            email,
+            "member.invite_resent",
+            move |_, ws, m| {
+                require_pending(m, ws, "resend an invite")?;
+                let now = clock::now_ms();
+                if m.invitation.as_ref().is_none_or(|i| i.expires_at <= now) {
+                    m.invitation = Some(new_invitation(expiry));
+                }
+                Ok(Effects { send_invite: true })
+            },
+        )
         .await
     }
 
     /// Revokes the current link and issues a new one (not mailed: use resend).
-    pub async fn reset_link(&self, actor: Actor, workspace: Option<&str>, email: &str) -> Result<LinkResponse, ServiceError> {
+    pub async fn reset_link(
+        &self,
+        actor: Actor,
+        workspace: Option<&str>,
+        email: &str,
+    ) -> Result<LinkResponse, ServiceError> {
         let expiry = self.settings.invite_expiry_ms;
-        self.change_member(actor, workspace.map(str::to_string).as_deref(), email, "member.link_reset", move |_, ws, m| {
-            require_pending(m, ws, "reset the invite link")?;
-            m.invitation = Some(new_invitation(expiry));
-            Ok(Effects::default())
-        })
+        self.change_member(
+            actor,
+            workspace.map(str::to_string).as_deref(),
+            email,
+            "member.link_reset",
+            move |_, ws, m| {
+                require_pending(m, ws, "reset the invite link")?;
+                m.invitation = Some(new_invitation(expiry));
+                Ok(Effects::default())
+            },
+        )
         .await?;
         self.link(workspace, email).await
     }
 
     /// The member's current invite link.
-    pub async fn link(&self, workspace: Option<&str>, email: &str) -> Result<LinkResponse, ServiceError> {
+    pub async fn link(
+        &self,
+        workspace: Option<&str>,
+        email: &str,
+    ) -> Result<LinkResponse, ServiceError> {
         let slug = self.workspace_slug(workspace);
         let key = Email::key_of(email);
         let (m, ws) = self
             .store
             .read(move |txn| {
                 let ws = workspaces::find_read(txn, &slug)?;
-                let id = members::id_by_email(&txn.open_table(MEMBER_EMAILS)?, ws.id, &key)?.ok_or_else(|| not_member(&key, &ws))?;
-                let m = members::get(&txn.open_table(MEMBERS)?, ws.id, id)?.ok_or_else(|| not_member(&key, &ws))?;
+                let id = members::id_by_email(&txn.open_table(MEMBER_EMAILS)?, ws.id, &key)?
+                    .ok_or_else(|| not_member(&key, &ws))?;
+                let m = members::get(&txn.open_table(MEMBERS)?, ws.id, id)?
+                    .ok_or_else(|| not_member(&key, &ws))?;
                 Ok((m, ws))
             })
             .await?;
         require_pending(&m, &ws, "show an invite link")?;
-        let inv = m
-            .invitation
-            .as_ref()
-            .ok_or_else(|| ServiceError::Conflict(format!("{} has no open invite link; use resend or reset-link", m.email)))?;
+        let inv = m.invitation.as_ref().ok_or_else(|| {
+            ServiceError::Conflict(format!(
+                "{} has no open invite link; use resend or reset-link",
+                m.email
+            ))
+        })?;
         if inv.expires_at <= clock::now_ms() {
             return Err(ServiceError::Conflict(format!(
                 "the invite link of {} expired at {}; use resend or reset-link for a new one",
@@ -154,10 +219,18 @@ impl Services {
     }
 
     /// Switches a member off and revokes any open link.
-    pub async fn archive(&self, actor: Actor, workspace: Option<&str>, email: &str) -> Result<MemberResponse, ServiceError> {
+    pub async fn archive(
+        &self,
+        actor: Actor,
+        workspace: Option<&str>,
+        email: &str,
+    ) -> Result<MemberResponse, ServiceError> {
         self.change_member(actor, workspace, email, "member.archived", |_, ws, m| {
             if m.status == StoredStatus::Archived {
-                return Err(ServiceError::Conflict(format!("{} is already archived in workspace {}", m.email, ws.slug)));
+                return Err(ServiceError::Conflict(format!(
+                    "{} is already archived in workspace {}",
+                    m.email, ws.slug
+                )));
             }
             m.status = StoredStatus::Archived;
             m.archived_at = Some(clock::now_ms());
@@ -169,27 +242,46 @@ impl Services {
 
     /// Brings an archived member back: active if they had accepted before,
     /// otherwise invited again with a fresh link.
-    pub async fn unarchive(&self, actor: Actor, workspace: Option<&str>, email: &str) -> Result<MemberResponse, ServiceError> {
+    pub async fn unarchive(
+        &self,
+        actor: Actor,
+        workspace: Option<&str>,
+        email: &str,
+    ) -> Result<MemberResponse, ServiceError> {
         let expiry = self.settings.invite_expiry_ms;
-        self.change_member(actor, workspace, email, "member.unarchived", move |_, ws, m| {
-            if m.status != StoredStatus::Archived {
-                return Err(ServiceError::Conflict(format!("{} is not archived in workspace {}", m.email, ws.slug)));
-            }
-            m.archived_at = None;
-            if m.activated_at.is_some() {
-                m.status = StoredStatus::Active;
-                Ok(Effects::default())
-            } else {
-                m.status = StoredStatus::Pending;
-                m.invitation = Some(new_invitation(expiry));
-                Ok(Effects { send_invite: true })
-            }
-        })
+        self.change_member(
+            actor,
+            workspace,
+            email,
+            "member.unarchived",
+            move |_, ws, m| {
+                if m.status != StoredStatus::Archived {
+                    return Err(ServiceError::Conflict(format!(
+                        "{} is not archived in workspace {}",
+                        m.email, ws.slug
+                    )));
+                }
+                m.archived_at = None;
+                if m.activated_at.is_some() {
+                    m.status = StoredStatus::Active;
+                    Ok(Effects::default())
+                } else {
+                    m.status = StoredStatus::Pending;
+                    m.invitation = Some(new_invitation(expiry));
+                    Ok(Effects { send_invite: true })
+                }
+            },
+        )
         .await
     }
 
     /// Removes a membership for good (the account stays).
-    pub async fn remove_member(&self, actor: Actor, workspace: Option<&str>, email: &str) -> Result<(), ServiceError> {
+    pub async fn remove_member(
+        &self,
+        actor: Actor,
+        workspace: Option<&str>,
+        email: &str,
+    ) -> Result<(), ServiceError> {
         let slug = self.workspace_slug(workspace);
         let key = Email::key_of(email);
         let ws_slug = slug.clone();
@@ -201,7 +293,15 @@ impl Services {
                 guard_last_admin(txn, &ws, &m, None)?;
                 let groups = GroupNames::new(&txn.open_table(GROUPS)?, ws.id).names(&m.groups)?;
                 members::delete(txn, &m)?;
-                audit::append(txn, ws.id, &actor, "member.removed", &m.email, Some(views::audit_snapshot(&m, &groups)), None)?;
+                audit::append(
+                    txn,
+                    ws.id,
+                    &actor,
+                    "member.removed",
+                    &m.email,
+                    Some(views::audit_snapshot(&m, &groups)),
+                    None,
+                )?;
                 Ok(m.email)
             })
             .await?;
@@ -211,9 +311,22 @@ impl Services {
 
     /// Runs one change to one member as a use case: load, change, check the
     /// last-admin rule, write, audit, queue mail; then announce it.
-    pub(crate) async fn change_member<F>(&self, actor: Actor, workspace: Option<&str>, email: &str, action: &'static str, change: F) -> Result<MemberResponse, ServiceError>
+    pub(crate) async fn change_member<F>(
+        &self,
+        actor: Actor,
+        workspace: Option<&str>,
+        email: &str,
+        action: &'static str,
+        change: F,
+    ) -> Result<MemberResponse, ServiceError>
     where
-        F: Fn(&WriteTransaction, &WorkspaceRecord, &mut MemberRecord) -> Result<Effects, ServiceError> + Send + 'static,
+        F: Fn(
+                &WriteTransaction,
+                &WorkspaceRecord,
+                &mut MemberRecord,
+            ) -> Result<Effects, ServiceError>
+            + Send
+            + 'static,
     {
         let slug = self.workspace_slug(workspace);
         let key = Email::key_of(email);
@@ -225,7 +338,8 @@ impl Services {
                 let before = load_member(txn, &ws, &key)?;
                 let mut after = before.clone();
                 let effects = change(txn, &ws, &mut after)?;
-                let activated = views::account_activated(&txn.open_table(ACCOUNTS)?, after.account)?;
+                let activated =
+                    views::account_activated(&txn.open_table(ACCOUNTS)?, after.account)?;
                 let groups_table = txn.open_table(GROUPS)?;
                 let mut names = GroupNames::new(&groups_table, ws.id);
                 let changed = after != before || effects.send_invite;
@@ -238,7 +352,15 @@ impl Services {
                     }
                     members::put(txn, Some(&before), &after)?;
                     let (b, a) = (names.names(&before.groups)?, names.names(&after.groups)?);
-                    audit::append(txn, ws.id, &actor, action, &after.email, Some(views::audit_snapshot(&before, &b)), Some(views::audit_snapshot(&after, &a)))?;
+                    audit::append(
+                        txn,
+                        ws.id,
+                        &actor,
+                        action,
+                        &after.email,
+                        Some(views::audit_snapshot(&before, &b)),
+                        Some(views::audit_snapshot(&after, &a)),
+                    )?;
                     if effects.send_invite {
                         outbox::enqueue_invite(txn, &ws, &after, &actor.name)?;
                     }
@@ -264,11 +386,19 @@ impl Services {
 
 /// Creates a pending membership (and the account, if new) for a valid invite.
 /// Returns the member and whether its account is already activated.
-pub fn insert_invited(txn: &WriteTransaction, ws: &WorkspaceRecord, v: &ValidInvite, actor: &Actor, expiry_ms: i64) -> Result<(MemberRecord, bool), ServiceError> {
+pub fn insert_invited(
+    txn: &WriteTransaction,
+    ws: &WorkspaceRecord,
+    v: &ValidInvite,
+    actor: &Actor,
+    expiry_ms: i64,
+    model: StatusModel,
+) -> Result<(MemberRecord, bool), ServiceError> {
     if let Some(id) = members::id_by_email(&txn.open_table(MEMBER_EMAILS)?, ws.id, v.email.key())? {
-        let existing = members::get(&txn.open_table(MEMBERS)?, ws.id, id)?.ok_or_else(|| ServiceError::storage("dangling e-mail index"))?;
+        let existing = members::get(&txn.open_table(MEMBERS)?, ws.id, id)?
+            .ok_or_else(|| ServiceError::storage("dangling e-mail index"))?;
         let activated = views::account_activated(&txn.open_table(ACCOUNTS)?, existing.account)?;
-        let shown = roster_shared::MemberStatus::shown(existing.status, activated, roster_shared::StatusModel::Cloud);
+        let shown = roster_shared::MemberStatus::shown(existing.status, activated, model);
         return Err(ServiceError::Conflict(format!(
             "{} is already a member of workspace {} (status: {})",
             existing.email, ws.slug, shown
@@ -299,16 +429,29 @@ pub fn insert_invited(txn: &WriteTransaction, ws: &WorkspaceRecord, v: &ValidInv
     };
     members::put(txn, None, &record)?;
     let names = GroupNames::new(&txn.open_table(GROUPS)?, ws.id).names(&record.groups)?;
-    audit::append(txn, ws.id, actor, "member.invited", &record.email, None, Some(views::audit_snapshot(&record, &names)))?;
+    audit::append(
+        txn,
+        ws.id,
+        actor,
+        "member.invited",
+        &record.email,
+        None,
+        Some(views::audit_snapshot(&record, &names)),
+    )?;
     outbox::enqueue_invite(txn, ws, &record, &actor.name)?;
     Ok((record, account.activated_at.is_some()))
 }
 
-fn find_or_create_account(txn: &WriteTransaction, email: &Email) -> Result<AccountRecord, ServiceError> {
+fn find_or_create_account(
+    txn: &WriteTransaction,
+    email: &Email,
+) -> Result<AccountRecord, ServiceError> {
     let mut emails = txn.open_table(ACCOUNT_EMAILS)?;
     let mut accounts = txn.open_table(ACCOUNTS)?;
     if let Some(id) = emails.get(email.key())?.map(|v| v.value()) {
-        let bytes = accounts.get(id)?.ok_or_else(|| ServiceError::storage("dangling account index"))?;
+        let bytes = accounts
+            .get(id)?
+            .ok_or_else(|| ServiceError::storage("dangling account index"))?;
         return decode(bytes.value());
     }
     let account = AccountRecord {
@@ -323,13 +466,22 @@ fn find_or_create_account(txn: &WriteTransaction, email: &Email) -> Result<Accou
 }
 
 /// Loads a member by e-mail key inside a write transaction.
-pub fn load_member(txn: &WriteTransaction, ws: &WorkspaceRecord, key: &str) -> Result<MemberRecord, ServiceError> {
-    let id = members::id_by_email(&txn.open_table(MEMBER_EMAILS)?, ws.id, key)?.ok_or_else(|| not_member(key, ws))?;
+pub fn load_member(
+    txn: &WriteTransaction,
+    ws: &WorkspaceRecord,
+    key: &str,
+) -> Result<MemberRecord, ServiceError> {
+    let id = members::id_by_email(&txn.open_table(MEMBER_EMAILS)?, ws.id, key)?
+        .ok_or_else(|| not_member(key, ws))?;
     members::get(&txn.open_table(MEMBERS)?, ws.id, id)?.ok_or_else(|| not_member(key, ws))
 }
 
 /// Turns group names into ids; an unknown name is refused.
-pub fn resolve_groups(txn: &WriteTransaction, ws: &WorkspaceRecord, names: &[String]) -> Result<Vec<Uuid>, ServiceError> {
+pub fn resolve_groups(
+    txn: &WriteTransaction,
+    ws: &WorkspaceRecord,
+    names: &[String],
+) -> Result<Vec<Uuid>, ServiceError> {
     let table = txn.open_table(GROUP_NAMES)?;
     names
         .iter()
@@ -338,19 +490,34 @@ pub fn resolve_groups(txn: &WriteTransaction, ws: &WorkspaceRecord, names: &[Str
             table
                 .get((ws.id.as_u128(), key.as_str()))?
                 .map(|v| Uuid::from_u128(v.value()))
-                .ok_or_else(|| ServiceError::BadRequest(format!("group \"{n}\" does not exist in workspace {}; create it first", ws.slug)))
+                .ok_or_else(|| {
+                    ServiceError::BadRequest(format!(
+                        "group \"{n}\" does not exist in workspace {}; create it first",
+                        ws.slug
+                    ))
+                })
         })
         .collect()
 }
 
 /// Refuses a change that would leave a workspace without an active admin.
-pub fn guard_last_admin(txn: &WriteTransaction, ws: &WorkspaceRecord, before: &MemberRecord, after: Option<&MemberRecord>) -> Result<(), ServiceError> {
+pub fn guard_last_admin(
+    txn: &WriteTransaction,
+    ws: &WorkspaceRecord,
+    before: &MemberRecord,
+    after: Option<&MemberRecord>,
+) -> Result<(), ServiceError> {
     let was = before.status == StoredStatus::Active && before.role == Role::Admin;
     let stays = after.is_some_and(|a| a.status == StoredStatus::Active && a.role == Role::Admin);
     if !was || stays {
         return Ok(());
     }
-    let admins = members::count(&txn.open_table(MEMBER_COUNTS)?, ws.id, StoredStatus::Active, Role::Admin)?;
+    let admins = members::count(
+        &txn.open_table(MEMBER_COUNTS)?,
+        ws.id,
+        StoredStatus::Active,
+        Role::Admin,
+    )?;
     if admins <= 1 {
         let what = match after {
             None => "removed",
@@ -368,8 +535,14 @@ pub fn guard_last_admin(txn: &WriteTransaction, ws: &WorkspaceRecord, before: &M
 fn require_pending(m: &MemberRecord, ws: &WorkspaceRecord, what: &str) -> Result<(), ServiceError> {
     match m.status {
         StoredStatus::Pending => Ok(()),
-        StoredStatus::Active => Err(ServiceError::Conflict(format!("cannot {what}: {} has already accepted and is active in workspace {}", m.email, ws.slug))),
-        StoredStatus::Archived => Err(ServiceError::Conflict(format!("cannot {what}: {} is archived in workspace {}; unarchive first", m.email, ws.slug))),
+        StoredStatus::Active => Err(ServiceError::Conflict(format!(
+            "cannot {what}: {} has already accepted and is active in workspace {}",
+            m.email, ws.slug
+        ))),
+        StoredStatus::Archived => Err(ServiceError::Conflict(format!(
+            "cannot {what}: {} is archived in workspace {}; unarchive first",
+            m.email, ws.slug
+        ))),
     }
 }
 
@@ -387,4 +560,3 @@ pub fn new_invitation(expiry_ms: i64) -> InvitationRecord {
 fn not_member(key: &str, ws: &WorkspaceRecord) -> ServiceError {
     ServiceError::NotFound(format!("{key} is not a member of workspace {}", ws.slug))
 }
-

@@ -5,7 +5,9 @@ use std::collections::HashSet;
 use std::ops::Bound;
 
 use redb::{ReadableTable, WriteTransaction};
-use roster_shared::api::{DEFAULT_PAGE, MAX_PAGE, MailQuery, MailResponse, MailStatus, Page, RetryMailResponse};
+use roster_shared::api::{
+    DEFAULT_PAGE, MAX_PAGE, MailQuery, MailResponse, MailStatus, Page, RetryMailResponse,
+};
 use uuid::Uuid;
 
 use super::{Actor, Services, audit, workspaces};
@@ -17,9 +19,16 @@ use crate::store::records::{MemberRecord, OutboxRecord, WorkspaceRecord, decode,
 use crate::store::tables::*;
 
 /// Queues an invite mail for a member's current link, in the caller's transaction.
-pub fn enqueue_invite(txn: &WriteTransaction, ws: &WorkspaceRecord, m: &MemberRecord, inviter: &str) -> Result<(), ServiceError> {
+pub fn enqueue_invite(
+    txn: &WriteTransaction,
+    ws: &WorkspaceRecord,
+    m: &MemberRecord,
+    inviter: &str,
+) -> Result<(), ServiceError> {
     let Some(inv) = &m.invitation else {
-        return Err(ServiceError::storage("invite mail queued for a member without a link"));
+        return Err(ServiceError::storage(
+            "invite mail queued for a member without a link",
+        ));
     };
     let now = clock::now_ms();
     let msg = OutboxRecord {
@@ -41,7 +50,11 @@ pub fn enqueue_invite(txn: &WriteTransaction, ws: &WorkspaceRecord, m: &MemberRe
 }
 
 /// Writes a message and keeps the due-queue in step with its state.
-fn put(txn: &WriteTransaction, old: Option<&OutboxRecord>, msg: &OutboxRecord) -> Result<(), ServiceError> {
+fn put(
+    txn: &WriteTransaction,
+    old: Option<&OutboxRecord>,
+    msg: &OutboxRecord,
+) -> Result<(), ServiceError> {
     let mut due = txn.open_table(OUTBOX_DUE)?;
     if let Some(at) = old.and_then(|o| o.next_attempt_at) {
         due.remove((at, msg.id.as_u128()))?;
@@ -49,8 +62,10 @@ fn put(txn: &WriteTransaction, old: Option<&OutboxRecord>, msg: &OutboxRecord) -
     if let (MailStatus::Queued, Some(at)) = (msg.status, msg.next_attempt_at) {
         due.insert((at, msg.id.as_u128()), msg.workspace.as_u128())?;
     }
-    txn.open_table(OUTBOX)?
-        .insert((msg.workspace.as_u128(), msg.id.as_u128()), encode(msg)?.as_slice())?;
+    txn.open_table(OUTBOX)?.insert(
+        (msg.workspace.as_u128(), msg.id.as_u128()),
+        encode(msg)?.as_slice(),
+    )?;
     Ok(())
 }
 
@@ -83,14 +98,20 @@ impl RetryPolicy {
     /// Delay before attempt `attempts + 1`: doubling from the initial back-off.
     pub fn delay_ms(&self, attempts: u32) -> i64 {
         let factor = 1i64 << attempts.saturating_sub(1).min(30);
-        self.initial_backoff_ms.saturating_mul(factor).min(self.max_backoff_ms)
+        self.initial_backoff_ms
+            .saturating_mul(factor)
+            .min(self.max_backoff_ms)
     }
 }
 
 impl Services {
     /// Messages due by now, oldest first, skipping those already in flight;
     /// and when the next one after them falls due.
-    pub async fn due_mail(&self, limit: usize, in_flight: HashSet<Uuid>) -> Result<(Vec<DueMail>, Option<i64>), ServiceError> {
+    pub async fn due_mail(
+        &self,
+        limit: usize,
+        in_flight: HashSet<Uuid>,
+    ) -> Result<(Vec<DueMail>, Option<i64>), ServiceError> {
         self.store
             .read(move |txn| {
                 let now = clock::now_ms();
@@ -114,15 +135,29 @@ impl Services {
                         next = Some(now);
                         break;
                     }
-                    let Some(bytes) = outbox.get((ws.value(), id))? else { continue };
+                    let Some(bytes) = outbox.get((ws.value(), id))? else {
+                        continue;
+                    };
                     let message: OutboxRecord = decode(bytes.value())?;
                     let ws_rec: WorkspaceRecord = match wss.get(ws.value())? {
                         Some(v) => decode(v.value())?,
                         None => continue,
                     };
-                    let member = crate::store::members::get(&members_t, message.workspace, message.member.as_u128())?
-                        .filter(|m| m.invitation.as_ref().is_some_and(|i| i.id == message.invitation));
-                    out.push(DueMail { message, workspace_name: ws_rec.name, member });
+                    let member = crate::store::members::get(
+                        &members_t,
+                        message.workspace,
+                        message.member.as_u128(),
+                    )?
+                    .filter(|m| {
+                        m.invitation
+                            .as_ref()
+                            .is_some_and(|i| i.id == message.invitation)
+                    });
+                    out.push(DueMail {
+                        message,
+                        workspace_name: ws_rec.name,
+                        member,
+                    });
                 }
                 Ok((out, next))
             })
@@ -130,11 +165,21 @@ impl Services {
     }
 
     /// Records how a send attempt ended.
-    pub async fn record_send(&self, message: Uuid, workspace: Uuid, outcome: SendOutcome, policy: RetryPolicy) -> Result<(), ServiceError> {
+    pub async fn record_send(
+        &self,
+        message: Uuid,
+        workspace: Uuid,
+        outcome: SendOutcome,
+        policy: RetryPolicy,
+    ) -> Result<(), ServiceError> {
         let done = self
             .store
             .write(move |txn| {
-                let Some(bytes) = txn.open_table(OUTBOX)?.get((workspace.as_u128(), message.as_u128()))?.map(|v| v.value().to_vec()) else {
+                let Some(bytes) = txn
+                    .open_table(OUTBOX)?
+                    .get((workspace.as_u128(), message.as_u128()))?
+                    .map(|v| v.value().to_vec())
+                else {
                     return Ok(None);
                 };
                 let old: OutboxRecord = decode(&bytes)?;
@@ -169,7 +214,17 @@ impl Services {
                 }
                 put(txn, Some(&old), &msg)?;
                 if msg.status == MailStatus::Failed {
-                    audit::append(txn, workspace, &Actor::system(), "mail.failed", &msg.to, None, Some(serde_json::json!({"attempts": msg.attempts, "error": msg.last_error})))?;
+                    audit::append(
+                        txn,
+                        workspace,
+                        &Actor::system(),
+                        "mail.failed",
+                        &msg.to,
+                        None,
+                        Some(
+                            serde_json::json!({"attempts": msg.attempts, "error": msg.last_error}),
+                        ),
+                    )?;
                 }
                 let wss = txn.open_table(WORKSPACES)?;
                 let slug = match wss.get(workspace.as_u128())? {
@@ -194,12 +249,17 @@ impl Services {
                 let ws = workspaces::find_read(txn, &slug)?;
                 let w = ws.id.as_u128();
                 let hi = match &q.cursor {
-                    Some(c) => Bound::Excluded((w, keys::cursor_id(&keys::decode_cursor(c, 1)?[0])?)),
+                    Some(c) => {
+                        Bound::Excluded((w, keys::cursor_id(&keys::decode_cursor(c, 1)?[0])?))
+                    }
                     None => Bound::Included((w, u128::MAX)),
                 };
                 let table = txn.open_table(OUTBOX)?;
                 let mut items = Vec::new();
-                for entry in table.range::<(u128, u128)>((Bound::Included((w, 0)), hi))?.rev() {
+                for entry in table
+                    .range::<(u128, u128)>((Bound::Included((w, 0)), hi))?
+                    .rev()
+                {
                     let m: OutboxRecord = decode(entry?.1.value())?;
                     if q.status.is_none_or(|s| s == m.status) {
                         items.push(mail_view(&ws, m));
@@ -208,17 +268,31 @@ impl Services {
                         }
                     }
                 }
-                let next_cursor = (items.len() == limit).then(|| items.last().map(|m: &MailResponse| keys::encode_cursor(&[m.id.clone()]))).flatten();
+                let next_cursor = (items.len() == limit)
+                    .then(|| {
+                        items
+                            .last()
+                            .map(|m: &MailResponse| keys::encode_cursor(std::slice::from_ref(&m.id)))
+                    })
+                    .flatten();
                 Ok(Page { items, next_cursor })
             })
             .await
     }
 
     /// `mail retry`: queues failed messages again (one, or all of a workspace).
-    pub async fn retry_mail(&self, actor: Actor, workspace: Option<&str>, id: Option<&str>) -> Result<RetryMailResponse, ServiceError> {
+    pub async fn retry_mail(
+        &self,
+        actor: Actor,
+        workspace: Option<&str>,
+        id: Option<&str>,
+    ) -> Result<RetryMailResponse, ServiceError> {
         let slug = self.workspace_slug(workspace);
         let one = id
-            .map(|s| Uuid::parse_str(s.trim()).map_err(|_| ServiceError::BadRequest(format!("\"{s}\" is not a mail id"))))
+            .map(|s| {
+                Uuid::parse_str(s.trim())
+                    .map_err(|_| ServiceError::BadRequest(format!("\"{s}\" is not a mail id")))
+            })
             .transpose()?;
         let ws_slug = slug.clone();
         let queued = self
@@ -234,9 +308,17 @@ impl Services {
                                 .get((w, id.as_u128()))?
                                 .map(|v| decode::<OutboxRecord>(v.value()))
                                 .transpose()?
-                                .ok_or_else(|| ServiceError::NotFound(format!("no mail {id} in workspace {}", ws.slug)))?;
+                                .ok_or_else(|| {
+                                    ServiceError::NotFound(format!(
+                                        "no mail {id} in workspace {}",
+                                        ws.slug
+                                    ))
+                                })?;
                             if m.status != MailStatus::Failed {
-                                return Err(ServiceError::Conflict(format!("mail {id} is {}, not failed", m.status.as_str())));
+                                return Err(ServiceError::Conflict(format!(
+                                    "mail {id} is {}, not failed",
+                                    m.status.as_str()
+                                )));
                             }
                             vec![m]
                         }
@@ -293,7 +375,11 @@ mod tests {
 
     #[test]
     fn back_off_doubles_up_to_the_cap() {
-        let p = RetryPolicy { max_attempts: 10, initial_backoff_ms: 1000, max_backoff_ms: 5000 };
+        let p = RetryPolicy {
+            max_attempts: 10,
+            initial_backoff_ms: 1000,
+            max_backoff_ms: 5000,
+        };
         let delays: Vec<i64> = (1..=5).map(|a| p.delay_ms(a)).collect();
         assert_eq!(delays, vec![1000, 2000, 4000, 5000, 5000]);
     }

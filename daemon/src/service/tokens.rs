@@ -18,7 +18,10 @@ use crate::store::tables::{TOKEN_HASHES, TOKENS, WORKSPACES};
 
 /// The hex SHA-256 of a secret, as stored.
 fn hash_hex(secret: &str) -> String {
-    Sha256::digest(secret.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(secret.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn prefix(kind: TokenKind) -> &'static str {
@@ -37,8 +40,15 @@ pub struct TokenOwner {
 
 impl Services {
     /// Creates a token; the secret is in the answer and nowhere else.
-    pub async fn create_token(&self, actor: Actor, kind: TokenKind, workspace: Option<&str>, name: &str) -> Result<TokenCreatedResponse, ServiceError> {
-        let name = names::person_name(name).map_err(|e| ServiceError::BadRequest(format!("token {e}")))?;
+    pub async fn create_token(
+        &self,
+        actor: Actor,
+        kind: TokenKind,
+        workspace: Option<&str>,
+        name: &str,
+    ) -> Result<TokenCreatedResponse, ServiceError> {
+        let name =
+            names::person_name(name).map_err(|e| ServiceError::BadRequest(format!("token {e}")))?;
         let mut raw = [0u8; 32];
         rand::rng().fill_bytes(&mut raw);
         let secret = format!("{}{}", prefix(kind), URL_SAFE_NO_PAD.encode(raw));
@@ -67,16 +77,32 @@ impl Services {
                 Ok((record, ws.map(|w| w.slug)))
             })
             .await?;
-        self.publish(ws_slug.as_deref().unwrap_or(&self.settings.default_workspace), "token.created", &record.name);
-        Ok(TokenCreatedResponse { token: token_view(&record, ws_slug), secret })
+        self.publish(
+            ws_slug
+                .as_deref()
+                .unwrap_or(&self.settings.default_workspace),
+            "token.created",
+            &record.name,
+        );
+        Ok(TokenCreatedResponse {
+            token: token_view(&record, ws_slug),
+            secret,
+        })
     }
 
     /// Lists tokens of a kind (SCIM tokens of one workspace).
-    pub async fn list_tokens(&self, kind: TokenKind, workspace: Option<&str>) -> Result<Vec<TokenResponse>, ServiceError> {
+    pub async fn list_tokens(
+        &self,
+        kind: TokenKind,
+        workspace: Option<&str>,
+    ) -> Result<Vec<TokenResponse>, ServiceError> {
         let slug = (kind == TokenKind::Scim).then(|| self.workspace_slug(workspace));
         self.store
             .read(move |txn| {
-                let ws = slug.as_deref().map(|s| workspaces::find_read(txn, s)).transpose()?;
+                let ws = slug
+                    .as_deref()
+                    .map(|s| workspaces::find_read(txn, s))
+                    .transpose()?;
                 let mut out = Vec::new();
                 for entry in txn.open_table(TOKENS)?.iter()? {
                     let t: TokenRecord = decode(entry?.1.value())?;
@@ -90,7 +116,13 @@ impl Services {
     }
 
     /// Revokes a token by name; it stops working at once.
-    pub async fn revoke_token(&self, actor: Actor, kind: TokenKind, workspace: Option<&str>, name: &str) -> Result<(), ServiceError> {
+    pub async fn revoke_token(
+        &self,
+        actor: Actor,
+        kind: TokenKind,
+        workspace: Option<&str>,
+        name: &str,
+    ) -> Result<(), ServiceError> {
         let slug = (kind == TokenKind::Scim).then(|| self.workspace_slug(workspace));
         let admin_slug = self.settings.default_workspace.clone();
         let name = name.trim().to_string();
@@ -98,44 +130,73 @@ impl Services {
         let ws_slug = self
             .store
             .write(move |txn| {
-                let ws = slug.as_deref().map(|s| workspaces::find_write(txn, s)).transpose()?;
+                let ws = slug
+                    .as_deref()
+                    .map(|s| workspaces::find_write(txn, s))
+                    .transpose()?;
                 let ws_id = ws.as_ref().map(|w| w.id);
                 let mut found = None;
                 for entry in txn.open_table(TOKENS)?.iter()? {
                     let t: TokenRecord = decode(entry?.1.value())?;
-                    if t.kind == kind && t.workspace == ws_id && t.name.eq_ignore_ascii_case(&name) {
+                    if t.kind == kind && t.workspace == ws_id && t.name.eq_ignore_ascii_case(&name)
+                    {
                         found = Some(t);
                         break;
                     }
                 }
-                let t = found.ok_or_else(|| ServiceError::NotFound(format!("no {} token named \"{name}\"", kind_name(kind))))?;
+                let t = found.ok_or_else(|| {
+                    ServiceError::NotFound(format!("no {} token named \"{name}\"", kind_name(kind)))
+                })?;
                 txn.open_table(TOKENS)?.remove(t.id.as_u128())?;
                 txn.open_table(TOKEN_HASHES)?.remove(t.hash.as_bytes())?;
                 let audit_ws = match &ws {
                     Some(w) => w.id,
                     None => workspaces::find_write(txn, &admin_slug)?.id,
                 };
-                audit::append(txn, audit_ws, &actor, &format!("{}_token.revoked", kind_name(kind)), &t.name, None, None)?;
+                audit::append(
+                    txn,
+                    audit_ws,
+                    &actor,
+                    &format!("{}_token.revoked", kind_name(kind)),
+                    &t.name,
+                    None,
+                    None,
+                )?;
                 Ok(ws.map(|w| w.slug))
             })
             .await?;
-        self.publish(ws_slug.as_deref().unwrap_or(&self.settings.default_workspace), "token.revoked", &target);
+        self.publish(
+            ws_slug
+                .as_deref()
+                .unwrap_or(&self.settings.default_workspace),
+            "token.revoked",
+            &target,
+        );
         Ok(())
     }
 
     /// Checks a presented bearer secret; `None` if it is not a live token
     /// of this kind.
-    pub async fn authenticate(&self, kind: TokenKind, secret: &str) -> Result<Option<TokenOwner>, ServiceError> {
+    pub async fn authenticate(
+        &self,
+        kind: TokenKind,
+        secret: &str,
+    ) -> Result<Option<TokenOwner>, ServiceError> {
         if !secret.starts_with(prefix(kind)) {
             return Ok(None);
         }
         let hash = hash_hex(secret);
         self.store
             .read(move |txn| {
-                let Some(id) = txn.open_table(TOKEN_HASHES)?.get(hash.as_bytes())?.map(|v| v.value()) else {
+                let Some(id) = txn
+                    .open_table(TOKEN_HASHES)?
+                    .get(hash.as_bytes())?
+                    .map(|v| v.value())
+                else {
                     return Ok(None);
                 };
-                let Some(bytes) = txn.open_table(TOKENS)?.get(id)?.map(|v| v.value().to_vec()) else {
+                let Some(bytes) = txn.open_table(TOKENS)?.get(id)?.map(|v| v.value().to_vec())
+                else {
                     return Ok(None);
                 };
                 let t: TokenRecord = decode(&bytes)?;
@@ -143,10 +204,17 @@ impl Services {
                     return Ok(None);
                 }
                 let workspace = match t.workspace {
-                    Some(w) => txn.open_table(WORKSPACES)?.get(w.as_u128())?.map(|v| decode::<WorkspaceRecord>(v.value())).transpose()?,
+                    Some(w) => txn
+                        .open_table(WORKSPACES)?
+                        .get(w.as_u128())?
+                        .map(|v| decode::<WorkspaceRecord>(v.value()))
+                        .transpose()?,
                     None => None,
                 };
-                Ok(Some(TokenOwner { name: t.name, workspace }))
+                Ok(Some(TokenOwner {
+                    name: t.name,
+                    workspace,
+                }))
             })
             .await
     }
@@ -160,6 +228,10 @@ fn kind_name(kind: TokenKind) -> &'static str {
 }
 
 fn token_view(t: &TokenRecord, workspace: Option<String>) -> TokenResponse {
-    TokenResponse { id: t.id.to_string(), name: t.name.clone(), workspace, created_at: clock::to_datetime(t.created_at) }
+    TokenResponse {
+        id: t.id.to_string(),
+        name: t.name.clone(),
+        workspace,
+        created_at: clock::to_datetime(t.created_at),
+    }
 }
-

@@ -84,7 +84,10 @@ pub fn member(
         activated_at: m.activated_at.map(clock::to_datetime),
         archived_at: m.archived_at.map(clock::to_datetime),
         last_invite_sent_at: m.last_invite_sent_at.map(clock::to_datetime),
-        invite_expires_at: m.invitation.as_ref().map(|i| clock::to_datetime(i.expires_at)),
+        invite_expires_at: m
+            .invitation
+            .as_ref()
+            .map(|i| clock::to_datetime(i.expires_at)),
         updated_at: clock::to_datetime(m.updated_at),
     }
 }
@@ -96,7 +99,11 @@ pub fn audit_snapshot(m: &MemberRecord, groups: &[String]) -> serde_json::Value 
         .values
         .iter()
         .map(|(k, v)| {
-            let shown = if m.metadata.hidden.contains(k) { "********" } else { v };
+            let shown = if m.metadata.hidden.contains(k) {
+                "********"
+            } else {
+                v
+            };
             (k.clone(), serde_json::Value::String(shown.to_string()))
         })
         .collect();

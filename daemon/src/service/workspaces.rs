@@ -17,10 +17,9 @@ where
     S: ReadableTable<&'static str, u128>,
     W: ReadableTable<u128, &'static [u8]>,
 {
-    let id = slugs
-        .get(slug.trim())?
-        .map(|v| v.value())
-        .ok_or_else(|| ServiceError::NotFound(format!("workspace \"{}\" does not exist", slug.trim())))?;
+    let id = slugs.get(slug.trim())?.map(|v| v.value()).ok_or_else(|| {
+        ServiceError::NotFound(format!("workspace \"{}\" does not exist", slug.trim()))
+    })?;
     let bytes = workspaces
         .get(id)?
         .ok_or_else(|| ServiceError::storage("workspace slug points at no workspace"))?;
@@ -29,12 +28,20 @@ where
 
 /// Resolves a workspace in a read snapshot.
 pub fn find_read(txn: &ReadTransaction, slug: &str) -> Result<WorkspaceRecord, ServiceError> {
-    find(&txn.open_table(WORKSPACE_SLUGS)?, &txn.open_table(WORKSPACES)?, slug)
+    find(
+        &txn.open_table(WORKSPACE_SLUGS)?,
+        &txn.open_table(WORKSPACES)?,
+        slug,
+    )
 }
 
 /// Resolves a workspace inside a write transaction.
 pub fn find_write(txn: &WriteTransaction, slug: &str) -> Result<WorkspaceRecord, ServiceError> {
-    find(&txn.open_table(WORKSPACE_SLUGS)?, &txn.open_table(WORKSPACES)?, slug)
+    find(
+        &txn.open_table(WORKSPACE_SLUGS)?,
+        &txn.open_table(WORKSPACES)?,
+        slug,
+    )
 }
 
 impl Services {
@@ -52,7 +59,11 @@ impl Services {
         let name = name.to_string();
         self.store
             .write(move |txn| {
-                if txn.open_table(WORKSPACE_SLUGS)?.get(slug.as_str())?.is_some() {
+                if txn
+                    .open_table(WORKSPACE_SLUGS)?
+                    .get(slug.as_str())?
+                    .is_some()
+                {
                     return Ok(());
                 }
                 insert(txn, &slug, &name, &Actor::system())
@@ -61,7 +72,11 @@ impl Services {
     }
 
     /// `workspaces create`.
-    pub async fn create_workspace(&self, actor: Actor, req: CreateWorkspaceRequest) -> Result<WorkspaceResponse, ServiceError> {
+    pub async fn create_workspace(
+        &self,
+        actor: Actor,
+        req: CreateWorkspaceRequest,
+    ) -> Result<WorkspaceResponse, ServiceError> {
         let slug = names::workspace_slug(&req.slug)?;
         let name = match req.name.as_deref().map(str::trim) {
             Some(n) if !n.is_empty() => names::person_name(n)?,
@@ -71,7 +86,9 @@ impl Services {
         self.store
             .write(move |txn| {
                 if txn.open_table(WORKSPACE_SLUGS)?.get(s.as_str())?.is_some() {
-                    return Err(ServiceError::Conflict(format!("workspace \"{s}\" already exists")));
+                    return Err(ServiceError::Conflict(format!(
+                        "workspace \"{s}\" already exists"
+                    )));
                 }
                 insert(txn, &s, &name, &actor)
             })
@@ -101,7 +118,10 @@ impl Services {
                 Ok(out)
             })
             .await?;
-        Ok(rows.iter().map(|(ws, n)| self.workspace_view(ws, *n)).collect())
+        Ok(rows
+            .iter()
+            .map(|(ws, n)| self.workspace_view(ws, *n))
+            .collect())
     }
 
     fn workspace_view(&self, ws: &WorkspaceRecord, members: u64) -> WorkspaceResponse {
@@ -116,7 +136,12 @@ impl Services {
     }
 }
 
-fn insert(txn: &WriteTransaction, slug: &str, name: &str, actor: &Actor) -> Result<(), ServiceError> {
+fn insert(
+    txn: &WriteTransaction,
+    slug: &str,
+    name: &str,
+    actor: &Actor,
+) -> Result<(), ServiceError> {
     let ws = WorkspaceRecord {
         id: new_id(),
         slug: slug.to_string(),
@@ -126,7 +151,8 @@ fn insert(txn: &WriteTransaction, slug: &str, name: &str, actor: &Actor) -> Resu
     };
     txn.open_table(WORKSPACES)?
         .insert(ws.id.as_u128(), encode(&ws)?.as_slice())?;
-    txn.open_table(WORKSPACE_SLUGS)?.insert(slug, ws.id.as_u128())?;
+    txn.open_table(WORKSPACE_SLUGS)?
+        .insert(slug, ws.id.as_u128())?;
     audit::append(
         txn,
         ws.id,

@@ -47,22 +47,34 @@ where
 }
 
 /// Finds a member's id by e-mail key.
-pub fn id_by_email<T>(emails: &T, workspace: Uuid, email_key: &str) -> Result<Option<u128>, ServiceError>
+pub fn id_by_email<T>(
+    emails: &T,
+    workspace: Uuid,
+    email_key: &str,
+) -> Result<Option<u128>, ServiceError>
 where
     T: for<'a> ReadableTable<(u128, &'static str), u128>,
 {
-    Ok(emails.get((workspace.as_u128(), email_key))?.map(|v| v.value()))
+    Ok(emails
+        .get((workspace.as_u128(), email_key))?
+        .map(|v| v.value()))
 }
 
 /// Writes a member and brings every index and counter in line with it.
 /// `old` is the record as it was (None for a new member).
-pub fn put(txn: &WriteTransaction, old: Option<&MemberRecord>, new: &MemberRecord) -> Result<(), ServiceError> {
+pub fn put(
+    txn: &WriteTransaction,
+    old: Option<&MemberRecord>,
+    new: &MemberRecord,
+) -> Result<(), ServiceError> {
     if let Some(old) = old {
         unindex(txn, old, Some(new))?;
     }
     index(txn, new, old)?;
-    txn.open_table(MEMBERS)?
-        .insert((new.workspace.as_u128(), new.id.as_u128()), encode(new)?.as_slice())?;
+    txn.open_table(MEMBERS)?.insert(
+        (new.workspace.as_u128(), new.id.as_u128()),
+        encode(new)?.as_slice(),
+    )?;
     Ok(())
 }
 
@@ -74,26 +86,34 @@ pub fn delete(txn: &WriteTransaction, old: &MemberRecord) -> Result<(), ServiceE
     Ok(())
 }
 
-fn index(txn: &WriteTransaction, m: &MemberRecord, old: Option<&MemberRecord>) -> Result<(), ServiceError> {
+fn index(
+    txn: &WriteTransaction,
+    m: &MemberRecord,
+    old: Option<&MemberRecord>,
+) -> Result<(), ServiceError> {
     let ws = m.workspace.as_u128();
     let id = m.id.as_u128();
     let name_key = m.name_key();
     let same = |f: &dyn Fn(&MemberRecord) -> bool| old.is_some_and(f);
     if !same(&|o| o.email_key() == m.email_key()) {
-        txn.open_table(MEMBER_EMAILS)?.insert((ws, m.email_key().as_str()), id)?;
+        txn.open_table(MEMBER_EMAILS)?
+            .insert((ws, m.email_key().as_str()), id)?;
     }
     if !same(&|o| o.name_key() == name_key) {
-        txn.open_table(MEMBER_NAMES)?.insert((ws, name_key.as_str(), id), ())?;
+        txn.open_table(MEMBER_NAMES)?
+            .insert((ws, name_key.as_str(), id), ())?;
     }
     if !same(&|o| o.name_key() == name_key && o.status == m.status) {
         txn.open_table(MEMBER_STATUS_NAMES)?
             .insert((ws, m.status.code(), name_key.as_str(), id), ())?;
     }
     if !same(&|o| o.status == m.status) {
-        txn.open_table(MEMBER_STATUSES)?.insert((ws, m.status.code(), id), ())?;
+        txn.open_table(MEMBER_STATUSES)?
+            .insert((ws, m.status.code(), id), ())?;
     }
     if !same(&|o| o.role == m.role) {
-        txn.open_table(MEMBER_ROLES)?.insert((ws, m.role.code(), id), ())?;
+        txn.open_table(MEMBER_ROLES)?
+            .insert((ws, m.role.code(), id), ())?;
     }
     if !same(&|o| o.status == m.status && o.role == m.role) {
         add_count(txn, ws, m.status.code(), m.role.code(), 1)?;
@@ -109,9 +129,12 @@ fn index(txn: &WriteTransaction, m: &MemberRecord, old: Option<&MemberRecord>) -
     if let Some(ext) = &m.external_id
         && !same(&|o| o.external_id.as_ref() == Some(ext))
     {
-        txn.open_table(MEMBER_EXTERNAL_IDS)?.insert((ws, ext.as_str()), id)?;
+        txn.open_table(MEMBER_EXTERNAL_IDS)?
+            .insert((ws, ext.as_str()), id)?;
     }
-    let old_words = old.map(|o| search_words(&o.name, &o.email)).unwrap_or_default();
+    let old_words = old
+        .map(|o| search_words(&o.name, &o.email))
+        .unwrap_or_default();
     {
         let mut words = txn.open_table(MEMBER_WORDS)?;
         for w in search_words(&m.name, &m.email).difference(&old_words) {
@@ -125,32 +148,45 @@ fn index(txn: &WriteTransaction, m: &MemberRecord, old: Option<&MemberRecord>) -
     if let Some(inv) = &m.invitation
         && !same(&|o| o.invitation.as_ref().map(|i| i.id) == Some(inv.id))
     {
-        txn.open_table(INVITATIONS)?.insert(inv.id.as_u128(), (ws, id))?;
+        txn.open_table(INVITATIONS)?
+            .insert(inv.id.as_u128(), (ws, id))?;
     }
     Ok(())
 }
 
 /// Removes the entries of `m` that `new` (if any) does not share.
-fn unindex(txn: &WriteTransaction, m: &MemberRecord, new: Option<&MemberRecord>) -> Result<(), ServiceError> {
+fn unindex(
+    txn: &WriteTransaction,
+    m: &MemberRecord,
+    new: Option<&MemberRecord>,
+) -> Result<(), ServiceError> {
     let ws = m.workspace.as_u128();
     let id = m.id.as_u128();
     let name_key = m.name_key();
     let kept = |f: &dyn Fn(&MemberRecord) -> bool| new.is_some_and(f);
     if !kept(&|n| n.email_key() == m.email_key()) {
-        txn.open_table(MEMBER_EMAILS)?.remove((ws, m.email_key().as_str()))?;
+        txn.open_table(MEMBER_EMAILS)?
+            .remove((ws, m.email_key().as_str()))?;
     }
     if !kept(&|n| n.name_key() == name_key) {
-        txn.open_table(MEMBER_NAMES)?.remove((ws, name_key.as_str(), id))?;
+        txn.open_table(MEMBER_NAMES)?
+            .remove((ws, name_key.as_str(), id))?;
     }
     if !kept(&|n| n.name_key() == name_key && n.status == m.status) {
-        txn.open_table(MEMBER_STATUS_NAMES)?
-            .remove((ws, m.status.code(), name_key.as_str(), id))?;
+        txn.open_table(MEMBER_STATUS_NAMES)?.remove((
+            ws,
+            m.status.code(),
+            name_key.as_str(),
+            id,
+        ))?;
     }
     if !kept(&|n| n.status == m.status) {
-        txn.open_table(MEMBER_STATUSES)?.remove((ws, m.status.code(), id))?;
+        txn.open_table(MEMBER_STATUSES)?
+            .remove((ws, m.status.code(), id))?;
     }
     if !kept(&|n| n.role == m.role) {
-        txn.open_table(MEMBER_ROLES)?.remove((ws, m.role.code(), id))?;
+        txn.open_table(MEMBER_ROLES)?
+            .remove((ws, m.role.code(), id))?;
     }
     if !kept(&|n| n.status == m.status && n.role == m.role) {
         add_count(txn, ws, m.status.code(), m.role.code(), -1)?;
@@ -166,9 +202,12 @@ fn unindex(txn: &WriteTransaction, m: &MemberRecord, new: Option<&MemberRecord>)
     if let Some(ext) = &m.external_id
         && !kept(&|n| n.external_id.as_ref() == Some(ext))
     {
-        txn.open_table(MEMBER_EXTERNAL_IDS)?.remove((ws, ext.as_str()))?;
+        txn.open_table(MEMBER_EXTERNAL_IDS)?
+            .remove((ws, ext.as_str()))?;
     }
-    let new_words = new.map(|n| search_words(&n.name, &n.email)).unwrap_or_default();
+    let new_words = new
+        .map(|n| search_words(&n.name, &n.email))
+        .unwrap_or_default();
     {
         let mut words = txn.open_table(MEMBER_WORDS)?;
         for w in search_words(&m.name, &m.email).difference(&new_words) {
@@ -187,9 +226,18 @@ fn unindex(txn: &WriteTransaction, m: &MemberRecord, new: Option<&MemberRecord>)
     Ok(())
 }
 
-fn add_count(txn: &WriteTransaction, ws: u128, status: u8, role: u8, delta: i64) -> Result<(), ServiceError> {
+fn add_count(
+    txn: &WriteTransaction,
+    ws: u128,
+    status: u8,
+    role: u8,
+    delta: i64,
+) -> Result<(), ServiceError> {
     let mut counts = txn.open_table(MEMBER_COUNTS)?;
-    let current = counts.get((ws, status, role))?.map(|v| v.value()).unwrap_or(0);
+    let current = counts
+        .get((ws, status, role))?
+        .map(|v| v.value())
+        .unwrap_or(0);
     let next = current.saturating_add_signed(delta);
     if next == 0 {
         counts.remove((ws, status, role))?;
@@ -200,7 +248,12 @@ fn add_count(txn: &WriteTransaction, ws: u128, status: u8, role: u8, delta: i64)
 }
 
 /// How many members of a workspace have this stored status and role.
-pub fn count<T>(counts: &T, workspace: Uuid, status: roster_shared::StoredStatus, role: roster_shared::Role) -> Result<u64, ServiceError>
+pub fn count<T>(
+    counts: &T,
+    workspace: Uuid,
+    status: roster_shared::StoredStatus,
+    role: roster_shared::Role,
+) -> Result<u64, ServiceError>
 where
     T: ReadableTable<(u128, u8, u8), u64>,
 {
@@ -217,7 +270,15 @@ mod tests {
     #[test]
     fn words_cover_name_and_email_parts() {
         let w = search_words("Ada King-Lovelace", "Ada.Lovelace+x@Example.com");
-        for want in ["ada", "king", "lovelace", "ada king-lovelace", "ada.lovelace+x@example.com", "example.com", "x"] {
+        for want in [
+            "ada",
+            "king",
+            "lovelace",
+            "ada king-lovelace",
+            "ada.lovelace+x@example.com",
+            "example.com",
+            "x",
+        ] {
             assert!(w.contains(want), "{want} missing from {w:?}");
         }
     }

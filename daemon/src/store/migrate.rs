@@ -31,7 +31,8 @@ pub fn run(db: &Database) -> Result<(), ServiceError> {
         }
         let step = STEPS[usize::try_from(version).map_err(ServiceError::storage)?];
         step(&txn)?;
-        txn.open_table(META)?.insert("schema_version", version + 1)?;
+        txn.open_table(META)?
+            .insert("schema_version", version + 1)?;
         txn.commit()?;
         tracing::info!(from = version, to = version + 1, "migrated database schema");
     }

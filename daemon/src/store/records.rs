@@ -2,8 +2,8 @@
 
 use roster_shared::api::{MailStatus, Source};
 use roster_shared::{Metadata, Role, StoredStatus};
-use serde::{Deserialize, Serialize};
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::ServiceError;

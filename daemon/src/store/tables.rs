@@ -19,28 +19,35 @@ pub const ACCOUNT_EMAILS: TableDefinition<&str, u128> = TableDefinition::new("ac
 /// (workspace, member) → member record; range by workspace = creation order.
 pub const MEMBERS: TableDefinition<(u128, u128), &[u8]> = TableDefinition::new("members");
 /// (workspace, e-mail key) → member: lookups and e-mail order.
-pub const MEMBER_EMAILS: TableDefinition<(u128, &str), u128> = TableDefinition::new("member_emails");
+pub const MEMBER_EMAILS: TableDefinition<(u128, &str), u128> =
+    TableDefinition::new("member_emails");
 /// (workspace, name key, member): name order.
-pub const MEMBER_NAMES: TableDefinition<(u128, &str, u128), ()> = TableDefinition::new("member_names");
+pub const MEMBER_NAMES: TableDefinition<(u128, &str, u128), ()> =
+    TableDefinition::new("member_names");
 /// (workspace, stored status, name key, member): status filter in name order.
 pub const MEMBER_STATUS_NAMES: TableDefinition<(u128, u8, &str, u128), ()> =
     TableDefinition::new("member_status_names");
 /// (workspace, stored status, member): status filter in creation order.
-pub const MEMBER_STATUSES: TableDefinition<(u128, u8, u128), ()> = TableDefinition::new("member_statuses");
+pub const MEMBER_STATUSES: TableDefinition<(u128, u8, u128), ()> =
+    TableDefinition::new("member_statuses");
 /// (workspace, role, member): role filter in creation order.
-pub const MEMBER_ROLES: TableDefinition<(u128, u8, u128), ()> = TableDefinition::new("member_roles");
+pub const MEMBER_ROLES: TableDefinition<(u128, u8, u128), ()> =
+    TableDefinition::new("member_roles");
 /// (workspace, group, member): group membership.
-pub const MEMBER_GROUPS: TableDefinition<(u128, u128, u128), ()> = TableDefinition::new("member_groups");
+pub const MEMBER_GROUPS: TableDefinition<(u128, u128, u128), ()> =
+    TableDefinition::new("member_groups");
 /// (workspace, externalId) → member: identity-provider lookups.
 pub const MEMBER_EXTERNAL_IDS: TableDefinition<(u128, &str), u128> =
     TableDefinition::new("member_external_ids");
 /// (workspace, search word, member): prefix search over name words and e-mail parts.
-pub const MEMBER_WORDS: TableDefinition<(u128, &str, u128), ()> = TableDefinition::new("member_words");
+pub const MEMBER_WORDS: TableDefinition<(u128, &str, u128), ()> =
+    TableDefinition::new("member_words");
 /// (account, workspace) → member: an account's memberships.
 pub const ACCOUNT_MEMBERSHIPS: TableDefinition<(u128, u128), u128> =
     TableDefinition::new("account_memberships");
 /// (workspace, stored status, role) → count: the last-admin guard and totals.
-pub const MEMBER_COUNTS: TableDefinition<(u128, u8, u8), u64> = TableDefinition::new("member_counts");
+pub const MEMBER_COUNTS: TableDefinition<(u128, u8, u8), u64> =
+    TableDefinition::new("member_counts");
 
 /// (workspace, group) → group record.
 pub const GROUPS: TableDefinition<(u128, u128), &[u8]> = TableDefinition::new("groups");

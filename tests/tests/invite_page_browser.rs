@@ -1,0 +1,73 @@
+//! The invite page in a real browser: headless Chromium driven over WebDriver.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{ClientBuilder, Locator};
+use roster_e2e::{Daemon, DaemonOptions, free_port, poll};
+
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn a_person_opens_the_link_clicks_accept_and_is_in() {
+    let d = Daemon::start(DaemonOptions::default());
+    d.roster_ok(&["invite", "--name", "Barbara Liskov", "--email", "barbara@example.com", "--role", "builder"]);
+    let link = d.roster_ok(&["link", "barbara@example.com"]).trim().to_string();
+
+    let port = free_port();
+    let chromedriver = std::env::var("E2E_CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
+    let _driver = Driver(
+        Command::new(&chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {chromedriver} ({e}): install Debian's chromium-driver (the README's test command does)")),
+    );
+    poll("chromedriver to listen", Duration::from_secs(20), || std::net::TcpStream::connect(("127.0.0.1", port)).ok());
+
+    let profile = tempfile::tempdir().expect("profile dir");
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": std::env::var("E2E_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
+            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+                     "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                     format!("--user-data-dir={}", profile.path().display())]
+        }),
+    );
+    let browser = ClientBuilder::rustls()
+        .expect("tls")
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("a WebDriver session in headless Chromium");
+
+    let result = async {
+        browser.goto(&link).await?;
+        let heading = browser.find(Locator::Css("h1")).await?.text().await?;
+        assert_eq!(heading, "Join My workspace");
+        let body = browser.find(Locator::Css("main")).await?.text().await?;
+        assert!(body.contains("Barbara Liskov"), "the page names the invitee: {body}");
+        browser.find(Locator::Css("button#accept")).await?.click().await?;
+        let done = browser.wait().for_element(Locator::Css("h1")).await?.text().await?;
+        let page = browser.find(Locator::Css("main")).await?.text().await?;
+        Ok::<_, fantoccini::error::CmdError>((done, page))
+    }
+    .await;
+    let _ = browser.close().await;
+    let (done, page) = result.expect("browser steps");
+    assert_eq!(done, "You're in", "{page}");
+    assert!(page.contains("active member of My workspace"), "{page}");
+
+    let member = d.roster_json(&["users", "show", "barbara@example.com"]);
+    assert_eq!(member["status"], "active");
+}

@@ -18,8 +18,19 @@ impl Drop for Driver {
 #[tokio::test]
 async fn a_person_opens_the_link_clicks_accept_and_is_in() {
     let d = Daemon::start(DaemonOptions::default());
-    d.roster_ok(&["invite", "--name", "Barbara Liskov", "--email", "barbara@example.com", "--role", "builder"]);
-    let link = d.roster_ok(&["link", "barbara@example.com"]).trim().to_string();
+    d.roster_ok(&[
+        "invite",
+        "--name",
+        "Barbara Liskov",
+        "--email",
+        "barbara@example.com",
+        "--role",
+        "builder",
+    ]);
+    let link = d
+        .roster_ok(&["link", "barbara@example.com"])
+        .trim()
+        .to_string();
 
     let port = free_port();
     let chromedriver = std::env::var("E2E_CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
@@ -31,7 +42,9 @@ async fn a_person_opens_the_link_clicks_accept_and_is_in() {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {chromedriver} ({e}): install Debian's chromium-driver (the README's test command does)")),
     );
-    poll("chromedriver to listen", Duration::from_secs(20), || std::net::TcpStream::connect(("127.0.0.1", port)).ok());
+    poll("chromedriver to listen", Duration::from_secs(20), || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).ok()
+    });
 
     let profile = tempfile::tempdir().expect("profile dir");
     let mut caps = serde_json::Map::new();
@@ -56,9 +69,21 @@ async fn a_person_opens_the_link_clicks_accept_and_is_in() {
         let heading = browser.find(Locator::Css("h1")).await?.text().await?;
         assert_eq!(heading, "Join My workspace");
         let body = browser.find(Locator::Css("main")).await?.text().await?;
-        assert!(body.contains("Barbara Liskov"), "the page names the invitee: {body}");
-        browser.find(Locator::Css("button#accept")).await?.click().await?;
-        let done = browser.wait().for_element(Locator::Css("h1")).await?.text().await?;
+        assert!(
+            body.contains("Barbara Liskov"),
+            "the page names the invitee: {body}"
+        );
+        browser
+            .find(Locator::Css("button#accept"))
+            .await?
+            .click()
+            .await?;
+        let done = browser
+            .wait()
+            .for_element(Locator::Css("h1"))
+            .await?
+            .text()
+            .await?;
         let page = browser.find(Locator::Css("main")).await?.text().await?;
         Ok::<_, fantoccini::error::CmdError>((done, page))
     }

@@ -270,9 +270,9 @@ impl Services {
                 }
                 let next_cursor = (items.len() == limit)
                     .then(|| {
-                        items
-                            .last()
-                            .map(|m: &MailResponse| keys::encode_cursor(std::slice::from_ref(&m.id)))
+                        items.last().map(|m: &MailResponse| {
+                            keys::encode_cursor(std::slice::from_ref(&m.id))
+                        })
                     })
                     .flatten();
                 Ok(Page { items, next_cursor })

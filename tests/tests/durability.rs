@@ -1,0 +1,135 @@
+//! Acknowledged writes survive kill -9; mail queued while SMTP is down is
+//! delivered once it is back, across a restart, exactly once.
+
+use roster_e2e::{Daemon, DaemonOptions, SmtpServer, free_port};
+
+#[test]
+fn invites_acknowledged_before_kill_9_survive_and_are_mailed_once_smtp_is_back() {
+    // SMTP is down: nothing listens on this port yet.
+    let smtp_port = free_port();
+    let smtp_url = format!("smtp://127.0.0.1:{smtp_port}");
+    let mut d = Daemon::start(DaemonOptions {
+        smtp_url: Some(smtp_url.clone()),
+        ..Default::default()
+    });
+
+    let emails: Vec<String> = (0..20)
+        .map(|i| format!("crash{i:02}@example.com"))
+        .collect();
+    std::thread::scope(|s| {
+        for (i, e) in emails.iter().enumerate() {
+            let d = &d;
+            s.spawn(move || {
+                d.roster_ok(&[
+                    "invite",
+                    "--name",
+                    &format!("Crash {i}"),
+                    "--email",
+                    e,
+                    "--role",
+                    "end-user",
+                ])
+            });
+        }
+    });
+    // Every invite was acknowledged; crash at once.
+    d.kill9();
+
+    let smtp = SmtpServer::start_on(smtp_port);
+    d.restart();
+    let listed = d.roster_json(&["users", "list", "--all"]);
+    let listed: Vec<&str> = listed
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|m| m["email"].as_str())
+        .collect();
+    for e in &emails {
+        assert!(
+            listed.contains(&e.as_str()),
+            "{e} was acknowledged but is gone after kill -9"
+        );
+    }
+    for e in &emails {
+        smtp.wait_for(e, 1);
+    }
+    // Let the worker finish recording, then check nobody got two mails.
+    roster_e2e::poll(
+        "every message marked sent",
+        std::time::Duration::from_secs(30),
+        || {
+            let mails = d.roster_json(&["mail", "list", "--limit", "100"]);
+            mails
+                .as_array()
+                .expect("list")
+                .iter()
+                .all(|m| m["status"] == "sent")
+                .then_some(())
+        },
+    );
+    for e in &emails {
+        assert_eq!(smtp.messages_to(e).len(), 1, "{e} got more than one mail");
+    }
+}
+
+#[test]
+fn failed_mail_is_kept_with_its_error_and_can_be_retried() {
+    let smtp_port = free_port();
+    let d = Daemon::start(DaemonOptions {
+        smtp_url: Some(format!("smtp://127.0.0.1:{smtp_port}")),
+        env: vec![("ROSTER_OUTBOX_MAX_ATTEMPTS".into(), "2".into())],
+    });
+    d.roster_ok(&[
+        "invite",
+        "--name",
+        "Ken Thompson",
+        "--email",
+        "ken@example.com",
+        "--role",
+        "builder",
+    ]);
+    let failed = roster_e2e::poll(
+        "the message to fail",
+        std::time::Duration::from_secs(30),
+        || {
+            let mails = d.roster_json(&["mail", "list", "--status", "failed"]);
+            mails.as_array().and_then(|a| a.first().cloned())
+        },
+    );
+    assert_eq!(failed["to"], "ken@example.com");
+    assert_eq!(failed["attempts"], 2);
+    assert!(
+        failed["last_error"].as_str().is_some_and(|e| !e.is_empty()),
+        "the last error is kept: {failed}"
+    );
+
+    let smtp = SmtpServer::start_on(smtp_port);
+    let out = d.roster_ok(&["mail", "retry", "--all"]);
+    assert!(out.contains("queued 1"), "{out}");
+    let mail = smtp.wait_for("ken@example.com", 1);
+    assert!(mail[0].link().is_some());
+}
+
+#[test]
+fn sigterm_stops_cleanly_and_data_is_kept() {
+    let mut d = Daemon::start(DaemonOptions::default());
+    d.roster_ok(&[
+        "invite",
+        "--name",
+        "Dennis Ritchie",
+        "--email",
+        "dmr@example.com",
+        "--role",
+        "admin",
+    ]);
+    assert_eq!(d.terminate(), Some(0), "rosterd exits 0 on SIGTERM");
+    assert!(
+        !d.socket().exists(),
+        "the socket is removed on a clean exit"
+    );
+    d.restart();
+    assert_eq!(
+        d.roster_json(&["users", "show", "dmr@example.com"])["name"],
+        "Dennis Ritchie"
+    );
+}

@@ -5,6 +5,8 @@ pub mod error;
 pub mod events;
 pub mod extract;
 pub mod invite_page;
+#[cfg(test)]
+mod tests;
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;

@@ -156,3 +156,53 @@ fn fail_all(batch: Vec<Box<dyn Job>>, e: &dyn std::fmt::Display) {
         job.finish(Err(ServiceError::storage(e)));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use redb::{ReadableDatabase, ReadableTable, TableDefinition};
+
+    const T: TableDefinition<u64, u64> = TableDefinition::new("t");
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_refused_job_never_takes_its_batch_down() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = Arc::new(Database::create(dir.path().join("db")).expect("db"));
+        let queue = WriteQueue::start(db.clone());
+        let mut tasks = Vec::new();
+        for i in 0..400u64 {
+            let q = queue.clone();
+            tasks.push(tokio::spawn(async move {
+                q.write(move |txn| {
+                    txn.open_table(T)?.insert(i, i * 2)?;
+                    if i % 7 == 0 {
+                        return Err(ServiceError::Conflict(format!("job {i} refused")));
+                    }
+                    Ok(i)
+                })
+                .await
+            }));
+        }
+        let mut ok = 0;
+        for (i, t) in tasks.into_iter().enumerate() {
+            match t.await.expect("task") {
+                Ok(v) => {
+                    assert_eq!(v, i as u64);
+                    ok += 1;
+                }
+                Err(e) => assert_eq!(e.to_string(), format!("job {i} refused")),
+            }
+        }
+        assert_eq!(ok, 400 - 58);
+        let txn = db.begin_read().expect("read");
+        let table = txn.open_table(T).expect("table");
+        for i in 0..400u64 {
+            let stored = table.get(i).expect("get").map(|v| v.value());
+            if i % 7 == 0 {
+                assert_eq!(stored, None, "refused job {i} left a write behind");
+            } else {
+                assert_eq!(stored, Some(i * 2), "acknowledged job {i} was lost");
+            }
+        }
+    }
+}

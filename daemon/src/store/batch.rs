@@ -160,7 +160,7 @@ fn fail_all(batch: Vec<Box<dyn Job>>, e: &dyn std::fmt::Display) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use redb::{ReadableDatabase, ReadableTable, TableDefinition};
+    use redb::{ReadableDatabase, TableDefinition};
 
     const T: TableDefinition<u64, u64> = TableDefinition::new("t");
 

@@ -130,8 +130,8 @@ impl Default for SmtpConfig {
             from: "roster <roster@localhost>".into(),
             password_env: "ROSTER_SMTP_PASSWORD".into(),
             password_file: None,
-            pool_size: 16,
-            concurrency: 32,
+            pool_size: 32,
+            concurrency: 64,
             timeout_secs: 30,
         }
     }

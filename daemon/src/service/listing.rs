@@ -55,8 +55,13 @@ impl Filter {
         {
             return false;
         }
-        // A member matches through several words; list it once, at the
-        // first of them in walking order.
+        // The e-mail phase (no word) lists members whose address starts with
+        // the prefix; the word phase lists the others once each, at the first
+        // of their matching words in walking order.
+        let Some(word) = word else { return true };
+        if m.email_key().starts_with(&search.prefix) {
+            return false;
+        }
         let words = search_words(&m.name, &m.email);
         let mut matching = words.iter().filter(|w| w.starts_with(&search.prefix));
         let first = if self.desc {
@@ -64,7 +69,7 @@ impl Filter {
         } else {
             matching.next()
         };
-        first.map(String::as_str) == word
+        first.map(String::as_str) == Some(word)
     }
 }
 
@@ -277,22 +282,7 @@ fn walk(
     };
     let desc = filter.desc;
     if let Some(search) = &filter.search {
-        let c = cursor.map(|c| decode_cursor(c, 2)).transpose()?;
-        let c_id = c.as_ref().map(|c| cursor_id(&c[1])).transpose()?;
-        let end = keys::prefix_end(&search.prefix);
-        let (lo, hi) = bounds(
-            (w, search.prefix.as_str(), 0),
-            Bound::Excluded((w, end.as_str(), 0)),
-            c.as_ref().zip(c_id).map(|(c, id)| (w, c[0].as_str(), id)),
-            desc,
-        );
-        drive(&txn.open_table(MEMBER_WORDS)?, lo, hi, desc, |k, _| {
-            let (_, word, id) = k.value();
-            pager.visit(id, Some(word))
-        })?;
-        let next = cursor_after(&pager, |m, word| {
-            vec![word.unwrap_or_default().to_string(), m.id.to_string()]
-        });
+        let next = search_walk(txn, w, search, cursor, &mut pager)?;
         return Ok(Collected {
             members: pager.found,
             next_cursor: next,
@@ -409,6 +399,72 @@ fn walk(
             })
         }
     }
+}
+
+/// A search walks two indexes as one list: members whose e-mail starts with
+/// the prefix (the e-mail index), then those found by a word of their name,
+/// domain or local part (the word index); descending, the other way round.
+/// The cursor says which phase it stopped in.
+fn search_walk(
+    txn: &ReadTransaction,
+    w: u128,
+    search: &Search,
+    cursor: Option<&str>,
+    pager: &mut Pager<'_>,
+) -> Result<Option<String>, ServiceError> {
+    let desc = pager.filter.desc;
+    let c = cursor.map(|c| decode_cursor(c, 3)).transpose()?;
+    let in_words = c.as_ref().is_some_and(|c| c[0] == "w");
+    let end = keys::prefix_end(&search.prefix);
+    let emails_phase = |pager: &mut Pager<'_>, after: Option<&str>| -> Result<(), ServiceError> {
+        let (lo, hi) = bounds(
+            (w, search.prefix.as_str()),
+            Bound::Excluded((w, end.as_str())),
+            after.map(|e| (w, e)),
+            desc,
+        );
+        drive(&txn.open_table(MEMBER_EMAILS)?, lo, hi, desc, |_, v| {
+            pager.visit(v.value(), None)
+        })
+    };
+    let words_phase =
+        |pager: &mut Pager<'_>, after: Option<(&str, u128)>| -> Result<(), ServiceError> {
+            let (lo, hi) = bounds(
+                (w, search.prefix.as_str(), 0),
+                Bound::Excluded((w, end.as_str(), 0)),
+                after.map(|(word, id)| (w, word, id)),
+                desc,
+            );
+            drive(&txn.open_table(MEMBER_WORDS)?, lo, hi, desc, |k, _| {
+                let (_, word, id) = k.value();
+                pager.visit(id, Some(word))
+            })
+        };
+    let word_cursor = match (&c, in_words) {
+        (Some(c), true) => Some((c[1].as_str(), cursor_id(&c[2])?)),
+        _ => None,
+    };
+    let email_cursor = c.as_ref().filter(|_| !in_words).map(|c| c[1].as_str());
+    if desc {
+        // Words first (descending), then e-mails.
+        if c.is_none() || in_words {
+            words_phase(pager, word_cursor)?;
+        }
+        if pager.found.len() < pager.limit {
+            emails_phase(pager, email_cursor)?;
+        }
+    } else {
+        if !in_words {
+            emails_phase(pager, email_cursor)?;
+        }
+        if pager.found.len() < pager.limit {
+            words_phase(pager, word_cursor)?;
+        }
+    }
+    Ok(cursor_after(pager, |m, word| match word {
+        Some(word) => vec!["w".into(), word.to_string(), m.id.to_string()],
+        None => vec!["e".into(), m.email_key(), String::new()],
+    }))
 }
 
 /// The cursor after a full page (none after a short one: nothing follows).

@@ -57,7 +57,6 @@ fn create_tables_v1(txn: &WriteTransaction) -> Result<(), ServiceError> {
     txn.open_table(MEMBER_GROUPS)?;
     txn.open_table(MEMBER_EXTERNAL_IDS)?;
     txn.open_table(MEMBER_WORDS)?;
-    txn.open_table(ACCOUNT_MEMBERSHIPS)?;
     txn.open_table(MEMBER_COUNTS)?;
     txn.open_table(GROUPS)?;
     txn.open_table(GROUP_NAMES)?;

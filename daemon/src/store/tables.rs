@@ -42,9 +42,6 @@ pub const MEMBER_EXTERNAL_IDS: TableDefinition<(u128, &str), u128> =
 /// (workspace, search word, member): prefix search over name words and e-mail parts.
 pub const MEMBER_WORDS: TableDefinition<(u128, &str, u128), ()> =
     TableDefinition::new("member_words");
-/// (account, workspace) → member: an account's memberships.
-pub const ACCOUNT_MEMBERSHIPS: TableDefinition<(u128, u128), u128> =
-    TableDefinition::new("account_memberships");
 /// (workspace, stored status, role) → count: the last-admin guard and totals.
 pub const MEMBER_COUNTS: TableDefinition<(u128, u8, u8), u64> =
     TableDefinition::new("member_counts");

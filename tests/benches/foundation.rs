@@ -1,0 +1,332 @@
+//! Benchmarks of the foundation, over the real admin API on the Unix socket
+//! against a release `rosterd`:
+//!
+//! 1. invites with 64 concurrent clients (durable, each with its audit event
+//!    and outbox row);
+//! 2. the outbox delivering to a local SMTP server;
+//! 3. at N members (default 1,000,000): daemon start time and idle RSS, and
+//!    the p50/p99 latency of the first page, a prefix search and status filters.
+//!
+//! Run: `cargo build --release --workspace && cargo bench -p roster-e2e --bench foundation`
+//! (`-- --members 100000` for a shorter run).
+
+mod smtp_sink;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use roster_e2e::{Daemon, DaemonOptions};
+
+const CLIENTS: usize = 64;
+const FIRST: [&str; 16] = [
+    "Ada", "Grace", "Alan", "Barbara", "Edsger", "Ken", "Dennis", "Margaret", "Linus", "Frances",
+    "John", "Radia", "Donald", "Leslie", "Tony", "Niklaus",
+];
+const LAST: [&str; 12] = [
+    "Lovelace", "Hopper", "Turing", "Liskov", "Dijkstra", "Thompson", "Ritchie", "Hamilton",
+    "Torvalds", "Allen", "Backus", "Perlman",
+];
+
+fn arg(name: &str, default: usize) -> usize {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.replace('_', "").parse().ok())
+        .unwrap_or(default)
+}
+
+fn invite_body(i: usize) -> String {
+    serde_json::json!({
+        "name": format!("{} {}{}", FIRST[i % FIRST.len()], LAST[(i / FIRST.len()) % LAST.len()], i),
+        "email": format!("user{i}@bench.example.com"),
+        "role": if i % 50 == 0 { "admin" } else if i % 5 == 0 { "builder" } else { "end-user" },
+    })
+    .to_string()
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx.min(sorted.len() - 1)]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// Invites `range` with 64 concurrent clients; returns (elapsed, latencies).
+async fn invite_range(d: &Daemon, from: usize, to: usize) -> (Duration, Vec<Duration>) {
+    let next = Arc::new(AtomicUsize::new(from));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..CLIENTS {
+        let (client, next) = (d.socket_client(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= to {
+                    return lat;
+                }
+                let t = Instant::now();
+                let resp = client
+                    .post("http://rosterd/api/v1/members")
+                    .header("content-type", "application/json")
+                    .body(invite_body(i))
+                    .send()
+                    .await
+                    .expect("invite request");
+                assert_eq!(
+                    resp.status(),
+                    201,
+                    "invite {i}: {}",
+                    resp.text().await.unwrap_or_default()
+                );
+                lat.push(t.elapsed());
+            }
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.expect("client task"));
+    }
+    all.sort();
+    (start.elapsed(), all)
+}
+
+/// Latencies of `n` GETs of `path_for(i)` from 8 concurrent clients.
+async fn measure_reads(
+    d: &Daemon,
+    n: usize,
+    path_for: impl Fn(usize) -> String + Send + Sync + 'static,
+) -> Vec<Duration> {
+    let path_for = Arc::new(path_for);
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let (client, next, path_for) = (d.socket_client(), next.clone(), path_for.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= n {
+                    return lat;
+                }
+                let t = Instant::now();
+                let resp = client
+                    .get(format!("http://rosterd/api/v1/members{}", path_for(i)))
+                    .send()
+                    .await
+                    .expect("list request");
+                assert_eq!(resp.status(), 200);
+                let page: serde_json::Value = resp.json().await.expect("page");
+                lat.push(t.elapsed());
+                assert!(page["items"].is_array());
+            }
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.expect("reader"));
+    }
+    all.sort();
+    all
+}
+
+fn rss_mb(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+async fn wait_mail(count: &AtomicU64, n: u64, timeout: Duration) -> Instant {
+    let deadline = Instant::now() + timeout;
+    while count.load(Ordering::Relaxed) < n {
+        assert!(
+            Instant::now() < deadline,
+            "only {} of {n} mails arrived",
+            count.load(Ordering::Relaxed)
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Instant::now()
+}
+
+/// Waits until no message is queued (sent, or cancelled by an archive).
+async fn wait_outbox_empty(d: &Daemon) {
+    let client = d.socket_client();
+    let deadline = Instant::now() + Duration::from_secs(3600);
+    loop {
+        let page: serde_json::Value = client
+            .get("http://rosterd/api/v1/mail?status=queued&limit=1")
+            .send()
+            .await
+            .expect("mail list")
+            .json()
+            .await
+            .expect("json");
+        if page["items"].as_array().is_some_and(Vec::is_empty) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the outbox did not drain");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let members = arg("--members", 1_000_000);
+    let invites = arg("--invites", 50_000).min(members);
+    let (smtp_port, delivered) = smtp_sink::start().await;
+    let mut d = Daemon::start(DaemonOptions {
+        smtp_url: Some(format!("smtp://127.0.0.1:{smtp_port}")),
+        ..Default::default()
+    });
+    println!(
+        "roster foundation benchmarks (release rosterd, admin API over the Unix socket, 2 cores)"
+    );
+
+    // 1. Concurrent invites.
+    let (elapsed, lat) = invite_range(&d, 0, invites).await;
+    println!(
+        "invites: {invites} with {CLIENTS} clients in {:.2} s = {:.0}/s (durable; p50 {}, p99 {})",
+        elapsed.as_secs_f64(),
+        invites as f64 / elapsed.as_secs_f64(),
+        ms(percentile(&lat, 0.5)),
+        ms(percentile(&lat, 0.99))
+    );
+
+    // 2. The outbox alone: wait for the invite mails, then time a burst of resends.
+    wait_mail(&delivered, invites as u64, Duration::from_secs(600)).await;
+    let burst = 5_000.min(invites);
+    let before = delivered.load(Ordering::Relaxed);
+    let start = Instant::now();
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..CLIENTS {
+        let (client, next) = (d.socket_client(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= burst {
+                    return;
+                }
+                let r = client
+                    .post(format!(
+                        "http://rosterd/api/v1/members/user{i}@bench.example.com/resend"
+                    ))
+                    .send()
+                    .await
+                    .expect("resend");
+                assert_eq!(r.status(), 200);
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("resend task");
+    }
+    let done = wait_mail(&delivered, before + burst as u64, Duration::from_secs(600)).await;
+    println!(
+        "outbox: {burst} mails to a local SMTP server in {:.2} s = {:.0} mails/s (queued by resend, delivered over a pooled connection set)",
+        (done - start).as_secs_f64(),
+        burst as f64 / (done - start).as_secs_f64()
+    );
+
+    // 3. Fill up to `members`, archive 1 %, wait for mail to drain.
+    if members > invites {
+        // A wider SMTP pool only to drain the fill's mail sooner.
+        d.restart_with(DaemonOptions {
+            smtp_url: Some(format!("smtp://127.0.0.1:{smtp_port}")),
+            env: vec![
+                ("ROSTER_SMTP_POOL_SIZE".into(), "128".into()),
+                ("ROSTER_SMTP_CONCURRENCY".into(), "128".into()),
+            ],
+        });
+        let (elapsed, _) = invite_range(&d, invites, members).await;
+        println!(
+            "filled to {members} members in {:.1} s ({:.0} invites/s, outbox sending alongside)",
+            elapsed.as_secs_f64(),
+            (members - invites) as f64 / elapsed.as_secs_f64()
+        );
+    }
+    let archived = (members / 100).max(1);
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..CLIENTS {
+        let (client, next) = (d.socket_client(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let k = next.fetch_add(1, Ordering::Relaxed);
+                if k >= archived {
+                    return;
+                }
+                let i = k * 100 + 1;
+                let r = client
+                    .post(format!(
+                        "http://rosterd/api/v1/members/user{i}@bench.example.com/archive"
+                    ))
+                    .send()
+                    .await
+                    .expect("archive");
+                assert_eq!(r.status(), 200);
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("archive task");
+    }
+    wait_outbox_empty(&d).await;
+
+    // Start time and idle memory at this size, with the default settings.
+    d.kill9();
+    let t = Instant::now();
+    d.restart_with(DaemonOptions {
+        smtp_url: Some(format!("smtp://127.0.0.1:{smtp_port}")),
+        ..Default::default()
+    });
+    let started = t.elapsed();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let rss = d.pid().map_or(0.0, rss_mb);
+    println!(
+        "at {members} members: rosterd answers /healthz {} after start (incl. process spawn); idle RSS {rss:.0} MB",
+        ms(started)
+    );
+
+    let n = 4_000;
+    let first = measure_reads(&d, n, |_| "?limit=50".into()).await;
+    let search = measure_reads(&d, n, |i| {
+        format!(
+            "?limit=50&q={}",
+            &FIRST[i % FIRST.len()][..3].to_lowercase()
+        )
+    })
+    .await;
+    let rare = measure_reads(&d, n, move |i| {
+        format!("?limit=50&q=user{}", (i * 7919) % members)
+    })
+    .await;
+    let invited = measure_reads(&d, n, |_| "?limit=50&status=invited".into()).await;
+    let archived_l = measure_reads(&d, n, |_| "?limit=50&status=archived".into()).await;
+    for (label, lat) in [
+        ("first page", &first),
+        ("prefix search (3 letters)", &search),
+        ("prefix search (e-mail)", &rare),
+        ("status=invited", &invited),
+        ("status=archived (1 %)", &archived_l),
+    ] {
+        println!(
+            "  users list, {label:<26} p50 {:>9}  p99 {:>9}  ({} requests, 8 clients)",
+            ms(percentile(lat, 0.5)),
+            ms(percentile(lat, 0.99)),
+            lat.len()
+        );
+    }
+}

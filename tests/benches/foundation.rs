@@ -41,7 +41,7 @@ fn invite_body(i: usize) -> String {
     serde_json::json!({
         "name": format!("{} {}{}", FIRST[i % FIRST.len()], LAST[(i / FIRST.len()) % LAST.len()], i),
         "email": format!("user{i}@bench.example.com"),
-        "role": if i % 50 == 0 { "admin" } else if i % 5 == 0 { "builder" } else { "end-user" },
+        "role": if i.is_multiple_of(50) { "admin" } else if i.is_multiple_of(5) { "builder" } else { "end-user" },
     })
     .to_string()
 }

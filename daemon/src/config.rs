@@ -13,7 +13,14 @@ use serde::{Deserialize, Serialize};
 const NON_SETTING_VARS: &[&str] = &["SMTP_PASSWORD", "SOCKET", "URL", "TOKEN", "CONFIG"];
 
 /// Sections of the config file; `ROSTER_SMTP_URL` means `smtp.url`.
-const SECTIONS: &[&str] = &["default_workspace", "http", "invites", "smtp", "outbox"];
+const SECTIONS: &[&str] = &[
+    "default_workspace",
+    "database",
+    "http",
+    "invites",
+    "smtp",
+    "outbox",
+];
 
 /// Every setting of `rosterd`; `config/rosterd.toml` documents each one.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -25,6 +32,7 @@ pub struct Config {
     pub status_model: StatusModel,
     pub log: String,
     pub default_workspace: DefaultWorkspace,
+    pub database: DatabaseConfig,
     pub http: HttpConfig,
     pub invites: InviteConfig,
     pub smtp: SmtpConfig,
@@ -37,6 +45,19 @@ pub struct Config {
 pub struct DefaultWorkspace {
     pub slug: String,
     pub name: String,
+}
+
+/// The embedded database.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    pub cache_mb: usize,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self { cache_mb: 64 }
+    }
 }
 
 /// HTTP limits.
@@ -87,6 +108,7 @@ impl Default for Config {
             status_model: StatusModel::SelfHosted,
             log: "info".into(),
             default_workspace: DefaultWorkspace::default(),
+            database: DatabaseConfig::default(),
             http: HttpConfig::default(),
             invites: InviteConfig::default(),
             smtp: SmtpConfig::default(),

@@ -90,7 +90,8 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
     let db_path = config.database_path();
-    let store = tokio::task::spawn_blocking(move || store::Store::open(&db_path))
+    let cache_bytes = config.database.cache_mb.saturating_mul(1024 * 1024);
+    let store = tokio::task::spawn_blocking(move || store::Store::open(&db_path, cache_bytes))
         .await
         .map_err(|e| StartError::Setup(e.to_string()))?
         .map_err(|e| {
@@ -114,7 +115,7 @@ pub async fn run(
             .saturating_mul(3_600_000),
         default_workspace: config.default_workspace.slug.clone(),
     };
-    let services = Services::new(store, links, settings);
+    let services = Services::new(store.clone(), links, settings);
     services
         .ensure_default_workspace(&config.default_workspace.name)
         .await
@@ -139,13 +140,14 @@ pub async fn run(
         policy,
     ));
 
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let state = http::AppState::new(
         services,
         config.invites.accept_redirect_url.clone(),
         config.invites.rate_limit_per_minute,
         config.http.max_body_bytes,
+        stop_rx.clone(),
     );
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let wait_stop = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
     };
@@ -166,12 +168,21 @@ pub async fn run(
     shutdown.await;
     tracing::info!("shutting down");
     let _ = stop_tx.send(true);
-    let _ = tokio::time::timeout(SHUTDOWN_GRACE, async {
+    let (tcp_abort, unix_abort) = (tcp.abort_handle(), unix.abort_handle());
+    if tokio::time::timeout(SHUTDOWN_GRACE, async {
         let _ = tcp.await;
         let _ = unix.await;
     })
-    .await;
+    .await
+    .is_err()
+    {
+        tracing::warn!("open connections did not finish in time; closing them");
+        tcp_abort.abort();
+        unix_abort.abort();
+    }
     mailer.abort();
+    let _ = mailer.await;
+    let _ = tokio::task::spawn_blocking(move || store.close(SHUTDOWN_GRACE)).await;
     let _ = std::fs::remove_file(config.socket_path());
     Ok(())
 }

@@ -127,7 +127,12 @@ fn sigterm_stops_cleanly_and_data_is_kept() {
         !d.socket().exists(),
         "the socket is removed on a clean exit"
     );
+    assert!(d.log().contains("database closed cleanly"), "{}", d.log());
     d.restart();
+    assert!(
+        !d.log().contains("repairing the database"),
+        "a clean stop needs no repair"
+    );
     assert_eq!(
         d.roster_json(&["users", "show", "dmr@example.com"])["name"],
         "Dennis Ritchie"

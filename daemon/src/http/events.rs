@@ -39,5 +39,9 @@ pub async fn stream(
     });
     let hello =
         futures_util::stream::once(async { Ok(Event::default().event("ready").data("{}")) });
-    Sse::new(hello.chain(events)).keep_alive(KeepAlive::default())
+    let mut shutdown = s.shutdown.clone();
+    let until_shutdown = async move {
+        let _ = shutdown.wait_for(|stop| *stop).await;
+    };
+    Sse::new(hello.chain(events).take_until(until_shutdown)).keep_alive(KeepAlive::default())
 }

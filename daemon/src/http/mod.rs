@@ -32,6 +32,8 @@ pub struct AppState {
     pub accept_redirect: Option<String>,
     pub invite_limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
     pub max_body_bytes: usize,
+    /// Turns true at shutdown, so that event streams end.
+    pub shutdown: tokio::sync::watch::Receiver<bool>,
 }
 
 impl AppState {
@@ -41,6 +43,7 @@ impl AppState {
         accept_redirect: Option<String>,
         invites_per_minute: u32,
         max_body_bytes: usize,
+        shutdown: tokio::sync::watch::Receiver<bool>,
     ) -> Self {
         let per_minute = NonZeroU32::new(invites_per_minute).unwrap_or(NonZeroU32::MIN);
         Self {
@@ -48,6 +51,7 @@ impl AppState {
             accept_redirect,
             invite_limiter: Arc::new(RateLimiter::keyed(Quota::per_minute(per_minute))),
             max_body_bytes,
+            shutdown,
         }
     }
 }

@@ -13,7 +13,7 @@ use crate::store::Store;
 
 async fn state(model: roster_shared::StatusModel) -> (AppState, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(&dir.path().join("db")).expect("store");
+    let store = Store::open(&dir.path().join("db"), 8 << 20).expect("store");
     let settings = Settings {
         public_url: "http://roster.test".into(),
         status_model: model,
@@ -25,7 +25,8 @@ async fn state(model: roster_shared::StatusModel) -> (AppState, tempfile::TempDi
         .ensure_default_workspace("Test")
         .await
         .expect("default workspace");
-    (AppState::new(services, None, 1000, 2048), dir)
+    let (_, shutdown) = tokio::sync::watch::channel(false);
+    (AppState::new(services, None, 1000, 2048, shutdown), dir)
 }
 
 async fn call(app: &Router, method: &str, uri: &str, body: Option<&str>) -> (StatusCode, String) {

@@ -34,7 +34,10 @@ pub async fn run_outbox(
     let wakeup = services.mail_wakeup();
     let in_flight: Arc<Mutex<HashSet<Uuid>>> = Arc::default();
     let permits = Arc::new(Semaphore::new(concurrency));
+    // Sends live in a JoinSet so that stopping the worker stops them too.
+    let mut sends = tokio::task::JoinSet::new();
     loop {
+        while sends.try_join_next().is_some() {}
         let skip = in_flight.lock().map(|s| s.clone()).unwrap_or_default();
         let (due, next) = match services.due_mail(concurrency * 4, skip).await {
             Ok(found) => found,
@@ -60,7 +63,7 @@ pub async fn run_outbox(
                 in_flight.clone(),
                 wakeup.clone(),
             );
-            tokio::spawn(async move {
+            sends.spawn(async move {
                 let ws = mail.message.workspace;
                 let to = mail.message.to.clone();
                 let outcome = send_one(&services, &transport, &from, mail).await;

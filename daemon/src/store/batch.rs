@@ -50,20 +50,32 @@ where
     }
 }
 
+enum Message {
+    Job(Box<dyn Job>),
+    /// Finish what is queued, release the database, then acknowledge.
+    Stop(mpsc::Sender<()>),
+}
+
 /// Hands write jobs to the one writer thread.
 #[derive(Clone)]
 pub struct WriteQueue {
-    jobs: mpsc::Sender<Box<dyn Job>>,
+    jobs: mpsc::Sender<Message>,
 }
 
 impl WriteQueue {
     /// Starts the writer thread over `db`. It ends when every queue handle
     /// is dropped.
     pub fn start(db: Arc<Database>) -> Self {
-        let (jobs, rx) = mpsc::channel::<Box<dyn Job>>();
+        let (jobs, rx) = mpsc::channel::<Message>();
         std::thread::Builder::new()
             .name("roster-writer".into())
-            .spawn(move || writer_loop(&db, &rx))
+            .spawn(move || {
+                let stopped = writer_loop(&db, &rx);
+                drop(db);
+                if let Some(ack) = stopped {
+                    let _ = ack.send(());
+                }
+            })
             .expect("spawning the writer thread");
         Self { jobs }
     }
@@ -83,24 +95,47 @@ impl WriteQueue {
             reply,
         };
         self.jobs
-            .send(Box::new(job))
+            .send(Message::Job(Box::new(job)))
             .map_err(|_| ServiceError::storage("the writer thread has stopped"))?;
         rx.await
             .map_err(|_| ServiceError::storage("the writer thread dropped a job"))?
     }
+
+    /// Stops the writer after the jobs already queued; later writes fail.
+    pub fn stop(&self) {
+        let (ack, done) = mpsc::channel();
+        if self.jobs.send(Message::Stop(ack)).is_ok() {
+            let _ = done.recv();
+        }
+    }
 }
 
-fn writer_loop(db: &Database, rx: &mpsc::Receiver<Box<dyn Job>>) {
+/// Applies batches until stopped (returns the stop's acknowledgement) or
+/// until every queue handle is gone.
+fn writer_loop(db: &Database, rx: &mpsc::Receiver<Message>) -> Option<mpsc::Sender<()>> {
     while let Ok(first) = rx.recv() {
-        let mut batch = vec![first];
+        let mut batch = Vec::new();
+        let mut stop = None;
+        match first {
+            Message::Job(job) => batch.push(job),
+            Message::Stop(ack) => return Some(ack),
+        }
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
-                Ok(job) => batch.push(job),
+                Ok(Message::Job(job)) => batch.push(job),
+                Ok(Message::Stop(ack)) => {
+                    stop = Some(ack);
+                    break;
+                }
                 Err(_) => break,
             }
         }
         run_batch(db, batch);
+        if stop.is_some() {
+            return stop;
+        }
     }
+    None
 }
 
 fn run_batch(db: &Database, mut batch: Vec<Box<dyn Job>>) {

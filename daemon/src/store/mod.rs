@@ -25,11 +25,48 @@ pub struct Store {
 
 impl Store {
     /// Opens (or creates) the database file and brings its schema up to date.
-    pub fn open(path: &Path) -> Result<Self, ServiceError> {
-        let db = Arc::new(Database::create(path)?);
+    /// `cache_bytes` bounds redb's page cache (the OS caches the file too).
+    pub fn open(path: &Path, cache_bytes: usize) -> Result<Self, ServiceError> {
+        let db = Database::builder()
+            .set_cache_size(cache_bytes)
+            .set_repair_callback(|session| {
+                tracing::warn!(
+                    progress = format!("{:.0}%", session.progress() * 100.0),
+                    "repairing the database after an unclean shutdown"
+                );
+            })
+            .create(path)?;
+        let db = Arc::new(db);
         migrate::run(&db)?;
         let writes = WriteQueue::start(db.clone());
         Ok(Self { db, writes })
+    }
+
+    /// Stops the writer and closes the database cleanly (so the next start
+    /// needs no repair), waiting up to `grace` for readers to finish.
+    pub fn close(self, grace: std::time::Duration) {
+        self.writes.stop();
+        let deadline = std::time::Instant::now() + grace;
+        let mut db = self.db;
+        loop {
+            match Arc::try_unwrap(db) {
+                Ok(db) => {
+                    drop(db);
+                    tracing::info!("database closed cleanly");
+                    return;
+                }
+                Err(still_shared) if std::time::Instant::now() < deadline => {
+                    db = still_shared;
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                Err(_) => {
+                    tracing::warn!(
+                        "the database is still in use at shutdown; the next start will check it"
+                    );
+                    return;
+                }
+            }
+        }
     }
 
     /// Runs a read on a blocking thread against a consistent snapshot.

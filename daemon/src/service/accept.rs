@@ -5,8 +5,8 @@ use roster_shared::StoredStatus;
 use roster_shared::api::Source;
 use uuid::Uuid;
 
-use super::views::GroupNames;
-use super::{Actor, Services, audit, views};
+use super::members::write_change;
+use super::{Actor, Services};
 use crate::clock;
 use crate::error::ServiceError;
 use crate::links::LinkSigner;
@@ -126,24 +126,12 @@ impl Services {
                 after.activated_at = Some(now);
                 after.invitation = None;
                 after.updated_at = now;
-                members::put(txn, Some(&before), &after)?;
                 activate_account(txn, &after, now)?;
-                let groups_t = txn.open_table(GROUPS)?;
-                let mut names = GroupNames::new(&groups_t, ws.id);
-                let (b, a) = (names.names(&before.groups)?, names.names(&after.groups)?);
                 let actor = Actor {
                     name: after.email.clone(),
                     source: Source::Invite,
                 };
-                audit::append(
-                    txn,
-                    ws.id,
-                    &actor,
-                    "member.accepted",
-                    &after.email,
-                    Some(views::audit_snapshot(&before, &b)),
-                    Some(views::audit_snapshot(&after, &a)),
-                )?;
+                write_change(txn, &ws, &actor, "member.accepted", &before, &after)?;
                 Ok(Ok((
                     ws.slug.clone(),
                     OpenInvite {

@@ -6,8 +6,7 @@ use roster_shared::api::GroupResponse;
 use roster_shared::names;
 use uuid::Uuid;
 
-use super::members::load_member;
-use super::views::{self, GroupNames};
+use super::members::{load_member, write_change};
 use super::{Actor, Services, audit, workspaces};
 use crate::clock;
 use crate::error::ServiceError;
@@ -209,19 +208,7 @@ impl Services {
                         _ => continue,
                     }
                     after.updated_at = clock::now_ms();
-                    members::put(txn, Some(&before), &after)?;
-                    let groups_t = txn.open_table(GROUPS)?;
-                    let mut names = GroupNames::new(&groups_t, ws.id);
-                    let (b, a) = (names.names(&before.groups)?, names.names(&after.groups)?);
-                    audit::append(
-                        txn,
-                        ws.id,
-                        &actor,
-                        action,
-                        &after.email,
-                        Some(views::audit_snapshot(&before, &b)),
-                        Some(views::audit_snapshot(&after, &a)),
-                    )?;
+                    write_change(txn, &ws, &actor, action, &before, &after)?;
                     touched.push(after.email);
                 }
                 Ok((ws.slug, g, touched))

@@ -340,8 +340,6 @@ impl Services {
                 let effects = change(txn, &ws, &mut after)?;
                 let activated =
                     views::account_activated(&txn.open_table(ACCOUNTS)?, after.account)?;
-                let groups_table = txn.open_table(GROUPS)?;
-                let mut names = GroupNames::new(&groups_table, ws.id);
                 let changed = after != before || effects.send_invite;
                 if changed {
                     guard_last_admin(txn, &ws, &before, Some(&after))?;
@@ -350,22 +348,13 @@ impl Services {
                     if effects.send_invite {
                         after.last_invite_sent_at = Some(now);
                     }
-                    members::put(txn, Some(&before), &after)?;
-                    let (b, a) = (names.names(&before.groups)?, names.names(&after.groups)?);
-                    audit::append(
-                        txn,
-                        ws.id,
-                        &actor,
-                        action,
-                        &after.email,
-                        Some(views::audit_snapshot(&before, &b)),
-                        Some(views::audit_snapshot(&after, &a)),
-                    )?;
+                    write_change(txn, &ws, &actor, action, &before, &after)?;
                     if effects.send_invite {
                         outbox::enqueue_invite(txn, &ws, &after, &actor.name)?;
                     }
                 }
-                let groups = names.names(&after.groups)?;
+                let groups =
+                    GroupNames::new(&txn.open_table(GROUPS)?, ws.id).names(&after.groups)?;
                 Ok(Changed {
                     workspace: ws.slug.clone(),
                     member: views::member(&after, activated, groups, model, false),
@@ -382,6 +371,31 @@ impl Services {
         }
         Ok(done.member)
     }
+}
+
+/// Writes a changed member with its audit event (before → after, hidden
+/// values masked): the one way every use case records a member change.
+pub fn write_change(
+    txn: &WriteTransaction,
+    ws: &WorkspaceRecord,
+    actor: &Actor,
+    action: &str,
+    before: &MemberRecord,
+    after: &MemberRecord,
+) -> Result<(), ServiceError> {
+    members::put(txn, Some(before), after)?;
+    let groups_t = txn.open_table(GROUPS)?;
+    let mut names = GroupNames::new(&groups_t, ws.id);
+    let (b, a) = (names.names(&before.groups)?, names.names(&after.groups)?);
+    audit::append(
+        txn,
+        ws.id,
+        actor,
+        action,
+        &after.email,
+        Some(views::audit_snapshot(before, &b)),
+        Some(views::audit_snapshot(after, &a)),
+    )
 }
 
 /// Creates a pending membership (and the account, if new) for a valid invite.

@@ -82,6 +82,17 @@ async fn paging_search_filters_and_sort_happen_in_the_daemon() {
     let mut sorted = names.clone();
     sorted.sort();
     assert_eq!(names, sorted);
+    let desc = walk_all(&api, "desc=true&limit=6").await;
+    let desc_names: Vec<String> = desc
+        .iter()
+        .map(|m| m["name"].as_str().unwrap_or_default().to_lowercase())
+        .collect();
+    let mut reversed = sorted.clone();
+    reversed.reverse();
+    assert_eq!(
+        desc_names, reversed,
+        "descending name order merges every status too"
+    );
 
     // Descending e-mail order, and creation order.
     let by_email_desc = walk_all(&api, "sort=email&desc=true&limit=9").await;

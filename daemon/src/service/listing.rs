@@ -310,17 +310,7 @@ fn walk(
                         |k, _| pager.visit(k.value().3, None),
                     )?;
                 }
-                None => {
-                    let (lo, hi) = bounds(
-                        (w, "", 0),
-                        Bound::Included((w, "\u{10FFFF}", u128::MAX)),
-                        c_name.zip(c_id).map(|(n, id)| (w, n, id)),
-                        desc,
-                    );
-                    drive(&txn.open_table(MEMBER_NAMES)?, lo, hi, desc, |k, _| {
-                        pager.visit(k.value().2, None)
-                    })?;
-                }
+                None => merge_statuses(txn, w, c_name.zip(c_id), desc, &mut pager)?,
             }
             let next = cursor_after(&pager, |m, _| vec![m.name_key(), m.id.to_string()]);
             Ok(Collected {
@@ -465,6 +455,86 @@ fn search_walk(
         Some(word) => vec!["w".into(), word.to_string(), m.id.to_string()],
         None => vec!["e".into(), m.email_key(), String::new()],
     }))
+}
+
+/// One entry of the status-name index as redb yields it.
+type NameEntry = Result<
+    (
+        AccessGuard<'static, (u128, u8, &'static str, u128)>,
+        AccessGuard<'static, ()>,
+    ),
+    redb::StorageError,
+>;
+
+/// Name order across every status: the status-name index holds one sorted
+/// run per status, so the unfiltered list merges the three runs instead of
+/// keeping a separate name index (one random index insert fewer per invite).
+fn merge_statuses(
+    txn: &ReadTransaction,
+    w: u128,
+    after: Option<(&str, u128)>,
+    desc: bool,
+    pager: &mut Pager<'_>,
+) -> Result<(), ServiceError> {
+    type Run =
+        std::iter::Peekable<Box<dyn Iterator<Item = Result<(String, u128), redb::StorageError>>>>;
+    let table = txn.open_table(MEMBER_STATUS_NAMES)?;
+    let mut runs: Vec<Run> = Vec::new();
+    for status in [
+        StoredStatus::Pending,
+        StoredStatus::Active,
+        StoredStatus::Archived,
+    ] {
+        let s = status.code();
+        let (lo, hi) = bounds(
+            (w, s, "", 0),
+            Bound::Included((w, s, "\u{10FFFF}", u128::MAX)),
+            after.map(|(n, id)| (w, s, n, id)),
+            desc,
+        );
+        let range = table.range::<(u128, u8, &str, u128)>((lo, hi))?;
+        let key = |r: NameEntry| {
+            r.map(|(k, _)| {
+                let (_, _, name, id) = k.value();
+                (name.to_string(), id)
+            })
+        };
+        let run: Box<dyn Iterator<Item = _>> = if desc {
+            Box::new(range.rev().map(key))
+        } else {
+            Box::new(range.map(key))
+        };
+        runs.push(run.peekable());
+    }
+    loop {
+        let mut best: Option<(usize, (String, u128))> = None;
+        for (i, run) in runs.iter_mut().enumerate() {
+            let head = match run.peek() {
+                None => continue,
+                Some(Ok(head)) => head.clone(),
+                Some(Err(_)) => {
+                    return Err(run
+                        .next()
+                        .and_then(Result::err)
+                        .map(ServiceError::from)
+                        .unwrap_or_else(|| ServiceError::storage("index read failed")));
+                }
+            };
+            let better = best
+                .as_ref()
+                .is_none_or(|(_, b)| if desc { head > *b } else { head < *b });
+            if better {
+                best = Some((i, head));
+            }
+        }
+        let Some((i, (_, id))) = best else {
+            return Ok(());
+        };
+        runs[i].next();
+        if !pager.visit(id, None)? {
+            return Ok(());
+        }
+    }
 }
 
 /// The cursor after a full page (none after a short one: nothing follows).

@@ -100,10 +100,6 @@ fn index(
         txn.open_table(MEMBER_EMAILS)?
             .insert((ws, m.email_key().as_str()), id)?;
     }
-    if !same(&|o| o.name_key() == name_key) {
-        txn.open_table(MEMBER_NAMES)?
-            .insert((ws, name_key.as_str(), id), ())?;
-    }
     if !same(&|o| o.name_key() == name_key && o.status == m.status) {
         txn.open_table(MEMBER_STATUS_NAMES)?
             .insert((ws, m.status.code(), name_key.as_str(), id), ())?;
@@ -164,10 +160,6 @@ fn unindex(
     if !kept(&|n| n.email_key() == m.email_key()) {
         txn.open_table(MEMBER_EMAILS)?
             .remove((ws, m.email_key().as_str()))?;
-    }
-    if !kept(&|n| n.name_key() == name_key) {
-        txn.open_table(MEMBER_NAMES)?
-            .remove((ws, name_key.as_str(), id))?;
     }
     if !kept(&|n| n.name_key() == name_key && n.status == m.status) {
         txn.open_table(MEMBER_STATUS_NAMES)?.remove((

@@ -50,7 +50,6 @@ fn create_tables_v1(txn: &WriteTransaction) -> Result<(), ServiceError> {
     txn.open_table(ACCOUNT_EMAILS)?;
     txn.open_table(MEMBERS)?;
     txn.open_table(MEMBER_EMAILS)?;
-    txn.open_table(MEMBER_NAMES)?;
     txn.open_table(MEMBER_STATUS_NAMES)?;
     txn.open_table(MEMBER_STATUSES)?;
     txn.open_table(MEMBER_ROLES)?;

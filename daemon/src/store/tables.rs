@@ -21,10 +21,8 @@ pub const MEMBERS: TableDefinition<(u128, u128), &[u8]> = TableDefinition::new("
 /// (workspace, e-mail key) → member: lookups and e-mail order.
 pub const MEMBER_EMAILS: TableDefinition<(u128, &str), u128> =
     TableDefinition::new("member_emails");
-/// (workspace, name key, member): name order.
-pub const MEMBER_NAMES: TableDefinition<(u128, &str, u128), ()> =
-    TableDefinition::new("member_names");
-/// (workspace, stored status, name key, member): status filter in name order.
+/// (workspace, stored status, name key, member): name order, one run per
+/// status (merged for the unfiltered list).
 pub const MEMBER_STATUS_NAMES: TableDefinition<(u128, u8, &str, u128), ()> =
     TableDefinition::new("member_status_names");
 /// (workspace, stored status, member): status filter in creation order.

@@ -378,6 +378,11 @@ pub enum MailStatus {
 }
 
 impl MailStatus {
+    /// A compact code for index keys.
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+
     /// Lowercase spelling.
     pub fn as_str(self) -> &'static str {
         match self {

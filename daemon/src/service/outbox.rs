@@ -62,11 +62,44 @@ fn put(
     if let (MailStatus::Queued, Some(at)) = (msg.status, msg.next_attempt_at) {
         due.insert((at, msg.id.as_u128()), msg.workspace.as_u128())?;
     }
+    if old.is_none_or(|o| o.status != msg.status) {
+        let mut statuses = txn.open_table(OUTBOX_STATUSES)?;
+        let (w, id) = (msg.workspace.as_u128(), msg.id.as_u128());
+        if let Some(o) = old {
+            statuses.remove((w, o.status.code(), id))?;
+        }
+        statuses.insert((w, msg.status.code(), id), ())?;
+    }
     txn.open_table(OUTBOX)?.insert(
         (msg.workspace.as_u128(), msg.id.as_u128()),
         encode(msg)?.as_slice(),
     )?;
     Ok(())
+}
+
+/// Ids of a workspace's messages in one status, newest first, before `before`.
+fn ids_by_status(
+    statuses: &impl ReadableTable<(u128, u8, u128), ()>,
+    w: u128,
+    status: MailStatus,
+    before: Option<u128>,
+    limit: usize,
+) -> Result<Vec<u128>, ServiceError> {
+    let s = status.code();
+    let hi = before.map_or(Bound::Included((w, s, u128::MAX)), |id| {
+        Bound::Excluded((w, s, id))
+    });
+    let mut ids = Vec::new();
+    for entry in statuses
+        .range::<(u128, u8, u128)>((Bound::Included((w, s, 0)), hi))?
+        .rev()
+    {
+        ids.push(entry?.0.value().2);
+        if ids.len() == limit {
+            break;
+        }
+    }
+    Ok(ids)
 }
 
 /// A message the worker should send now, with what it needs to render it.
@@ -256,13 +289,24 @@ impl Services {
                 };
                 let table = txn.open_table(OUTBOX)?;
                 let mut items = Vec::new();
-                for entry in table
-                    .range::<(u128, u128)>((Bound::Included((w, 0)), hi))?
-                    .rev()
-                {
-                    let m: OutboxRecord = decode(entry?.1.value())?;
-                    if q.status.is_none_or(|s| s == m.status) {
-                        items.push(mail_view(&ws, m));
+                if let Some(status) = q.status {
+                    let before = match &hi {
+                        Bound::Excluded((_, id)) => Some(*id),
+                        _ => None,
+                    };
+                    for id in
+                        ids_by_status(&txn.open_table(OUTBOX_STATUSES)?, w, status, before, limit)?
+                    {
+                        if let Some(v) = table.get((w, id))? {
+                            items.push(mail_view(&ws, decode(v.value())?));
+                        }
+                    }
+                } else {
+                    for entry in table
+                        .range::<(u128, u128)>((Bound::Included((w, 0)), hi))?
+                        .rev()
+                    {
+                        items.push(mail_view(&ws, decode(entry?.1.value())?));
                         if items.len() == limit {
                             break;
                         }
@@ -323,11 +367,17 @@ impl Services {
                             vec![m]
                         }
                         None => {
-                            let mut v = Vec::new();
-                            for e in table.range((w, 0)..=(w, u128::MAX))? {
-                                let m: OutboxRecord = decode(e?.1.value())?;
-                                if m.status == MailStatus::Failed {
-                                    v.push(m);
+                            let ids = ids_by_status(
+                                &txn.open_table(OUTBOX_STATUSES)?,
+                                w,
+                                MailStatus::Failed,
+                                None,
+                                usize::MAX,
+                            )?;
+                            let mut v = Vec::with_capacity(ids.len());
+                            for id in ids {
+                                if let Some(bytes) = table.get((w, id))? {
+                                    v.push(decode::<OutboxRecord>(bytes.value())?);
                                 }
                             }
                             v

@@ -65,6 +65,7 @@ fn create_tables_v1(txn: &WriteTransaction) -> Result<(), ServiceError> {
     txn.open_table(AUDIT)?;
     txn.open_table(OUTBOX)?;
     txn.open_table(OUTBOX_DUE)?;
+    txn.open_table(OUTBOX_STATUSES)?;
     Ok(())
 }
 

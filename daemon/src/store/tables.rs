@@ -62,5 +62,8 @@ pub const AUDIT: TableDefinition<(u128, u128), &[u8]> = TableDefinition::new("au
 
 /// (workspace, message) → outbox record.
 pub const OUTBOX: TableDefinition<(u128, u128), &[u8]> = TableDefinition::new("outbox");
+/// (workspace, mail status, message): listing and retrying by status.
+pub const OUTBOX_STATUSES: TableDefinition<(u128, u8, u128), ()> =
+    TableDefinition::new("outbox_statuses");
 /// (due at ms, message) → workspace: the queue of messages to send.
 pub const OUTBOX_DUE: TableDefinition<(i64, u128), u128> = TableDefinition::new("outbox_due");

@@ -301,6 +301,19 @@ async fn main() {
     let started = t.elapsed();
     tokio::time::sleep(Duration::from_secs(3)).await;
     let rss = d.pid().map_or(0.0, rss_mb);
+    for line in d
+        .log()
+        .lines()
+        .filter(|l| {
+            l.contains("closed cleanly") || l.contains("still in use") || l.contains("repairing")
+        })
+        .last()
+    {
+        println!(
+            "  (daemon log: {})",
+            line.split_once("  ").map_or(line, |(_, rest)| rest.trim())
+        );
+    }
     println!(
         "at {members} members: rosterd answers /healthz {} after a clean start ({} after kill -9, with the repair); idle RSS {rss:.0} MB",
         ms(started),

@@ -301,19 +301,18 @@ async fn main() {
     let started = t.elapsed();
     tokio::time::sleep(Duration::from_secs(3)).await;
     let rss = d.pid().map_or(0.0, rss_mb);
-    for line in d
-        .log()
+    let log = d.log();
+    let notes: Vec<&str> = log
         .lines()
         .filter(|l| {
             l.contains("closed cleanly") || l.contains("still in use") || l.contains("repairing")
         })
-        .last()
-    {
-        println!(
-            "  (daemon log: {})",
-            line.split_once("  ").map_or(line, |(_, rest)| rest.trim())
-        );
-    }
+        .map(|l| l.split_once("  ").map_or(l, |(_, rest)| rest.trim()))
+        .collect();
+    println!(
+        "  daemon log, shutdowns and repairs so far: {}",
+        notes.join(" | ")
+    );
     println!(
         "at {members} members: rosterd answers /healthz {} after a clean start ({} after kill -9, with the repair); idle RSS {rss:.0} MB",
         ms(started),

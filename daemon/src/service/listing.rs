@@ -149,9 +149,14 @@ impl Services {
                 let mut names = GroupNames::new(&groups_t, ws.id);
                 let mut items = Vec::with_capacity(page.members.len());
                 for (m, act) in &page.members {
-                    let act = match act {
-                        Some(a) => *a,
-                        None => views::account_activated(&accounts, m.account)?,
+                    // Only the cloud model shows whether the account is
+                    // activated; the self-hosted one needs no account read.
+                    let act = match (act, model) {
+                        (Some(a), _) => *a,
+                        (None, StatusModel::SelfHosted) => false,
+                        (None, StatusModel::Cloud) => {
+                            views::account_activated(&accounts, m.account)?
+                        }
                     };
                     items.push(views::member(
                         m,

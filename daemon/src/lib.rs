@@ -182,7 +182,9 @@ pub async fn run(
     }
     mailer.abort();
     let _ = mailer.await;
-    let _ = tokio::task::spawn_blocking(move || store.close(SHUTDOWN_GRACE)).await;
+    if let Err(e) = tokio::task::spawn_blocking(move || store.close(SHUTDOWN_GRACE)).await {
+        tracing::error!(error = %e, "closing the database failed; the next start will check it");
+    }
     let _ = std::fs::remove_file(config.socket_path());
     Ok(())
 }

@@ -305,7 +305,17 @@ async fn main() {
     let notes: Vec<&str> = log
         .lines()
         .filter(|l| {
-            l.contains("closed cleanly") || l.contains("still in use") || l.contains("repairing")
+            l.contains("closed cleanly")
+                || l.contains("still in use")
+                || l.contains("failed")
+                || l.contains("panicked")
+                || l.contains("shutting down")
+                || l.contains("progress=\"0%\"")
+                || l.contains("still in use")
+                || l.contains("shutting down")
+                || l.contains("is ready")
+                || l.contains("did not finish")
+                || l.contains("repairing the database after an unclean shutdown progress=\"0%\"")
         })
         .map(|l| l.split_once("  ").map_or(l, |(_, rest)| rest.trim()))
         .collect();

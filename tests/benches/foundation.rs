@@ -58,13 +58,19 @@ fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
 
-/// Invites `range` with 64 concurrent clients; returns (elapsed, latencies).
-async fn invite_range(d: &Daemon, from: usize, to: usize) -> (Duration, Vec<Duration>) {
+/// Runs `job(client, i)` for every `i` in `from..to` from 64 concurrent
+/// clients on the admin socket; returns the elapsed time and each job's
+/// latency, sorted.
+async fn fan_out<F, Fut>(d: &Daemon, from: usize, to: usize, job: F) -> (Duration, Vec<Duration>)
+where
+    F: Fn(reqwest::Client, usize) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
     let next = Arc::new(AtomicUsize::new(from));
     let start = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..CLIENTS {
-        let (client, next) = (d.socket_client(), next.clone());
+        let (client, next, job) = (d.socket_client(), next.clone(), job.clone());
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
             loop {
@@ -73,19 +79,7 @@ async fn invite_range(d: &Daemon, from: usize, to: usize) -> (Duration, Vec<Dura
                     return lat;
                 }
                 let t = Instant::now();
-                let resp = client
-                    .post("http://rosterd/api/v1/members")
-                    .header("content-type", "application/json")
-                    .body(invite_body(i))
-                    .send()
-                    .await
-                    .expect("invite request");
-                assert_eq!(
-                    resp.status(),
-                    201,
-                    "invite {i}: {}",
-                    resp.text().await.unwrap_or_default()
-                );
+                job(client.clone(), i).await;
                 lat.push(t.elapsed());
             }
         }));
@@ -96,6 +90,42 @@ async fn invite_range(d: &Daemon, from: usize, to: usize) -> (Duration, Vec<Dura
     }
     all.sort();
     (start.elapsed(), all)
+}
+
+/// Invites members `from..to`.
+async fn invite_range(d: &Daemon, from: usize, to: usize) -> (Duration, Vec<Duration>) {
+    fan_out(d, from, to, |client, i| async move {
+        let resp = client
+            .post("http://rosterd/api/v1/members")
+            .header("content-type", "application/json")
+            .body(invite_body(i))
+            .send()
+            .await
+            .expect("invite request");
+        assert_eq!(
+            resp.status(),
+            201,
+            "invite {i}: {}",
+            resp.text().await.unwrap_or_default()
+        );
+    })
+    .await
+}
+
+/// Posts `/members/user{i}@…/{action}` for every `i` that `pick` maps `0..n` to.
+async fn member_action(d: &Daemon, n: usize, action: &'static str, pick: fn(usize) -> usize) {
+    fan_out(d, 0, n, move |client, k| async move {
+        let i = pick(k);
+        let r = client
+            .post(format!(
+                "http://rosterd/api/v1/members/user{i}@bench.example.com/{action}"
+            ))
+            .send()
+            .await
+            .expect("member action");
+        assert_eq!(r.status(), 200, "{action} user{i}");
+    })
+    .await;
 }
 
 /// Latencies of `n` GETs of `path_for(i)` from 8 concurrent clients.
@@ -209,30 +239,7 @@ async fn main() {
     let burst = 5_000.min(invites);
     let before = delivered.load(Ordering::Relaxed);
     let start = Instant::now();
-    let next = Arc::new(AtomicUsize::new(0));
-    let mut tasks = Vec::new();
-    for _ in 0..CLIENTS {
-        let (client, next) = (d.socket_client(), next.clone());
-        tasks.push(tokio::spawn(async move {
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= burst {
-                    return;
-                }
-                let r = client
-                    .post(format!(
-                        "http://rosterd/api/v1/members/user{i}@bench.example.com/resend"
-                    ))
-                    .send()
-                    .await
-                    .expect("resend");
-                assert_eq!(r.status(), 200);
-            }
-        }));
-    }
-    for t in tasks {
-        t.await.expect("resend task");
-    }
+    member_action(&d, burst, "resend", |i| i).await;
     let done = wait_mail(&delivered, before + burst as u64, Duration::from_secs(600)).await;
     println!(
         "outbox: {burst} mails to a local SMTP server in {:.2} s = {:.0} mails/s (queued by resend, delivered over a pooled connection set)",
@@ -258,31 +265,7 @@ async fn main() {
         );
     }
     let archived = (members / 100).max(1);
-    let next = Arc::new(AtomicUsize::new(0));
-    let mut tasks = Vec::new();
-    for _ in 0..CLIENTS {
-        let (client, next) = (d.socket_client(), next.clone());
-        tasks.push(tokio::spawn(async move {
-            loop {
-                let k = next.fetch_add(1, Ordering::Relaxed);
-                if k >= archived {
-                    return;
-                }
-                let i = k * 100 + 1;
-                let r = client
-                    .post(format!(
-                        "http://rosterd/api/v1/members/user{i}@bench.example.com/archive"
-                    ))
-                    .send()
-                    .await
-                    .expect("archive");
-                assert_eq!(r.status(), 200);
-            }
-        }));
-    }
-    for t in tasks {
-        t.await.expect("archive task");
-    }
+    member_action(&d, archived, "archive", |k| k * 100 + 1).await;
     wait_outbox_empty(&d).await;
 
     // Start time and idle memory at this size, with the default settings:

@@ -47,35 +47,24 @@ impl Services {
         let links = self.links.clone();
         self.store
             .read(move |txn| {
-                let Some((ws, mid)) = txn
-                    .open_table(INVITATIONS)?
-                    .get(id.as_u128())?
-                    .map(|v| v.value())
-                else {
-                    return Ok(Err(DeadLink::Unknown));
-                };
-                let Some(m) = members::get(&txn.open_table(MEMBERS)?, Uuid::from_u128(ws), mid)?
-                else {
-                    return Ok(Err(DeadLink::Unknown));
-                };
-                if let Err(dead) = check(&links, &m, id, &sig) {
-                    return Ok(Err(dead));
-                }
-                let ws: WorkspaceRecord = match txn.open_table(WORKSPACES)?.get(ws)? {
-                    Some(v) => decode(v.value())?,
-                    None => return Ok(Err(DeadLink::Unknown)),
-                };
-                let expires_at = m
-                    .invitation
-                    .as_ref()
-                    .map(|i| i.expires_at)
-                    .unwrap_or_default();
-                Ok(Ok(OpenInvite {
+                let found = find_live(
+                    &txn.open_table(INVITATIONS)?,
+                    &txn.open_table(MEMBERS)?,
+                    &txn.open_table(WORKSPACES)?,
+                    &links,
+                    id,
+                    &sig,
+                )?;
+                Ok(found.map(|(ws, m)| OpenInvite {
                     workspace_name: ws.name,
+                    expires_at: m
+                        .invitation
+                        .as_ref()
+                        .map(|i| i.expires_at)
+                        .unwrap_or_default(),
                     name: m.name,
                     email: m.email,
                     invited_by: m.invited_by,
-                    expires_at,
                 }))
             })
             .await
@@ -94,27 +83,18 @@ impl Services {
         let outcome = self
             .store
             .write(move |txn| {
-                let Some((ws_id, mid)) = txn
-                    .open_table(INVITATIONS)?
-                    .get(id.as_u128())?
-                    .map(|v| v.value())
-                else {
-                    return Ok(Err(DeadLink::Unknown));
+                let found = find_live(
+                    &txn.open_table(INVITATIONS)?,
+                    &txn.open_table(MEMBERS)?,
+                    &txn.open_table(WORKSPACES)?,
+                    &links,
+                    id,
+                    &sig,
+                )?;
+                let (ws, before) = match found {
+                    Ok(found) => found,
+                    Err(dead) => return Ok(Err(dead)),
                 };
-                let ws: WorkspaceRecord = match txn
-                    .open_table(WORKSPACES)?
-                    .get(ws_id)?
-                    .map(|v| v.value().to_vec())
-                {
-                    Some(v) => decode(&v)?,
-                    None => return Ok(Err(DeadLink::Unknown)),
-                };
-                let Some(before) = members::get(&txn.open_table(MEMBERS)?, ws.id, mid)? else {
-                    return Ok(Err(DeadLink::Unknown));
-                };
-                if let Err(dead) = check(&links, &before, id, &sig) {
-                    return Ok(Err(dead));
-                }
                 let now = clock::now_ms();
                 let expires_at = before
                     .invitation
@@ -149,6 +129,39 @@ impl Services {
             invite
         }))
     }
+}
+
+/// Finds the workspace and member a link belongs to, if the link is live.
+fn find_live<I, M, W>(
+    invitations: &I,
+    members_t: &M,
+    workspaces: &W,
+    links: &LinkSigner,
+    id: Uuid,
+    sig: &[u8],
+) -> Result<Result<(WorkspaceRecord, MemberRecord), DeadLink>, ServiceError>
+where
+    I: ReadableTable<u128, (u128, u128)>,
+    M: ReadableTable<(u128, u128), &'static [u8]>,
+    W: ReadableTable<u128, &'static [u8]>,
+{
+    let Some((ws_id, mid)) = invitations.get(id.as_u128())?.map(|v| v.value()) else {
+        return Ok(Err(DeadLink::Unknown));
+    };
+    let Some(m) = members::get(members_t, Uuid::from_u128(ws_id), mid)? else {
+        return Ok(Err(DeadLink::Unknown));
+    };
+    if let Err(dead) = check(links, &m, id, sig) {
+        return Ok(Err(dead));
+    }
+    let Some(ws) = workspaces
+        .get(ws_id)?
+        .map(|v| decode::<WorkspaceRecord>(v.value()))
+        .transpose()?
+    else {
+        return Ok(Err(DeadLink::Unknown));
+    };
+    Ok(Ok((ws, m)))
 }
 
 fn check(links: &LinkSigner, m: &MemberRecord, id: Uuid, sig: &[u8]) -> Result<(), DeadLink> {

@@ -38,16 +38,29 @@ impl Source {
         }
     }
 
-    /// Parses the spelling a client sends in `X-Roster-Source`.
+    /// Every source, for filters and their error messages.
+    pub const ALL: [Source; 7] = [
+        Source::Tui,
+        Source::Cli,
+        Source::Scim,
+        Source::Csv,
+        Source::Api,
+        Source::Invite,
+        Source::System,
+    ];
+
+    /// Parses any source name (audit filters).
     pub fn parse(raw: &str) -> Option<Self> {
-        match raw.trim().to_ascii_lowercase().as_str() {
-            "tui" => Some(Source::Tui),
-            "cli" => Some(Source::Cli),
-            "scim" => Some(Source::Scim),
-            "csv" => Some(Source::Csv),
-            "api" => Some(Source::Api),
-            _ => None,
-        }
+        let raw = raw.trim();
+        Self::ALL
+            .into_iter()
+            .find(|s| s.as_str().eq_ignore_ascii_case(raw))
+    }
+
+    /// Parses what a client may claim in `X-Roster-Source`: the daemon's own
+    /// sources (`invite`, `system`) cannot be claimed.
+    pub fn parse_client(raw: &str) -> Option<Self> {
+        Self::parse(raw).filter(|s| !matches!(s, Source::Invite | Source::System))
     }
 }
 

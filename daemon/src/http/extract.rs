@@ -51,7 +51,7 @@ fn actor(transport: Transport, headers: &HeaderMap) -> Actor {
             .map(str::trim)
             .filter(|v| !v.is_empty())
     };
-    let source = header(SOURCE_HEADER).and_then(Source::parse);
+    let source = header(SOURCE_HEADER).and_then(Source::parse_client);
     match transport {
         Transport::Socket => Actor {
             name: header(ACTOR_HEADER)

@@ -64,17 +64,11 @@ pub fn list(
         .source
         .as_deref()
         .map(|s| {
-            roster_shared::api::Source::parse(s)
-                .or(match s.trim() {
-                    "invite" => Some(roster_shared::api::Source::Invite),
-                    "system" => Some(roster_shared::api::Source::System),
-                    _ => None,
-                })
-                .ok_or_else(|| {
-                    ServiceError::BadRequest(format!(
-                        "unknown source \"{s}\": use tui, cli, scim, csv, api, invite or system"
-                    ))
-                })
+            roster_shared::api::Source::parse(s).ok_or_else(|| {
+                ServiceError::BadRequest(format!(
+                    "unknown source \"{s}\": use tui, cli, scim, csv, api, invite or system"
+                ))
+            })
         })
         .transpose()?;
     let w = ws.id.as_u128();

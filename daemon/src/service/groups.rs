@@ -36,7 +36,7 @@ impl Services {
                         continue;
                     };
                     let g: GroupRecord = decode(v.value())?;
-                    let members = links.range((w, id, 0)..=(w, id, u128::MAX))?.count() as u64;
+                    let members = member_count(&links, w, id)?;
                     out.push(group_view(&g, members));
                 }
                 Ok(out)
@@ -226,11 +226,11 @@ impl Services {
         self.store
             .read(move |txn| {
                 let ws = workspaces::find_read(txn, &slug)?;
-                let w = ws.id.as_u128();
-                Ok(txn
-                    .open_table(MEMBER_GROUPS)?
-                    .range((w, group.as_u128(), 0)..=(w, group.as_u128(), u128::MAX))?
-                    .count() as u64)
+                member_count(
+                    &txn.open_table(MEMBER_GROUPS)?,
+                    ws.id.as_u128(),
+                    group.as_u128(),
+                )
             })
             .await
     }
@@ -297,6 +297,15 @@ fn find_group(
         .value()
         .to_vec();
     decode(&bytes)
+}
+
+/// How many members a group has (walks its entries in the group index).
+fn member_count(
+    links: &impl ReadableTable<(u128, u128, u128), ()>,
+    w: u128,
+    group: u128,
+) -> Result<u64, ServiceError> {
+    Ok(links.range((w, group, 0)..=(w, group, u128::MAX))?.count() as u64)
 }
 
 fn group_view(g: &GroupRecord, members: u64) -> GroupResponse {

@@ -74,12 +74,7 @@ impl Services {
         let model = self.settings.status_model;
         self.store
             .read(move |txn| {
-                let ws = workspaces::find_read(txn, &slug)?;
-                let emails = txn.open_table(MEMBER_EMAILS)?;
-                let id = members::id_by_email(&emails, ws.id, &key)?
-                    .ok_or_else(|| not_member(&key, &ws))?;
-                let m = members::get(&txn.open_table(MEMBERS)?, ws.id, id)?
-                    .ok_or_else(|| not_member(&key, &ws))?;
+                let (ws, m) = read_member(txn, &slug, &key)?;
                 let activated = views::account_activated(&txn.open_table(ACCOUNTS)?, m.account)?;
                 let groups = GroupNames::new(&txn.open_table(GROUPS)?, ws.id).names(&m.groups)?;
                 Ok(views::member(&m, activated, groups, model, reveal))
@@ -189,11 +184,7 @@ impl Services {
         let (m, ws) = self
             .store
             .read(move |txn| {
-                let ws = workspaces::find_read(txn, &slug)?;
-                let id = members::id_by_email(&txn.open_table(MEMBER_EMAILS)?, ws.id, &key)?
-                    .ok_or_else(|| not_member(&key, &ws))?;
-                let m = members::get(&txn.open_table(MEMBERS)?, ws.id, id)?
-                    .ok_or_else(|| not_member(&key, &ws))?;
+                let (ws, m) = read_member(txn, &slug, &key)?;
                 Ok((m, ws))
             })
             .await?;
@@ -477,6 +468,20 @@ fn find_or_create_account(
     accounts.insert(account.id.as_u128(), encode(&account)?.as_slice())?;
     emails.insert(email.key(), account.id.as_u128())?;
     Ok(account)
+}
+
+/// Loads a workspace and one of its members by e-mail key in a read snapshot.
+fn read_member(
+    txn: &redb::ReadTransaction,
+    slug: &str,
+    key: &str,
+) -> Result<(WorkspaceRecord, MemberRecord), ServiceError> {
+    let ws = workspaces::find_read(txn, slug)?;
+    let id = members::id_by_email(&txn.open_table(MEMBER_EMAILS)?, ws.id, key)?
+        .ok_or_else(|| not_member(key, &ws))?;
+    let m =
+        members::get(&txn.open_table(MEMBERS)?, ws.id, id)?.ok_or_else(|| not_member(key, &ws))?;
+    Ok((ws, m))
 }
 
 /// Loads a member by e-mail key inside a write transaction.

@@ -60,11 +60,8 @@ impl Services {
             .write(move |txn| {
                 let ws = slug.as_deref().map(|s| workspaces::find_write(txn, s)).transpose()?;
                 let ws_id = ws.as_ref().map(|w| w.id);
-                for entry in txn.open_table(TOKENS)?.iter()? {
-                    let t: TokenRecord = decode(entry?.1.value())?;
-                    if t.kind == kind && t.workspace == ws_id && t.name.eq_ignore_ascii_case(&name) {
-                        return Err(ServiceError::Conflict(format!("a token named \"{name}\" already exists; revoke it first or pick another name")));
-                    }
+                if find_by_name(txn, kind, ws_id, &name)?.is_some() {
+                    return Err(ServiceError::Conflict(format!("a token named \"{name}\" already exists; revoke it first or pick another name")));
                 }
                 let record = TokenRecord { id: new_id(), kind, workspace: ws_id, name: name.clone(), hash: hash.clone(), created_at: clock::now_ms(), last_used_at: None };
                 txn.open_table(TOKENS)?.insert(record.id.as_u128(), encode(&record)?.as_slice())?;
@@ -135,15 +132,7 @@ impl Services {
                     .map(|s| workspaces::find_write(txn, s))
                     .transpose()?;
                 let ws_id = ws.as_ref().map(|w| w.id);
-                let mut found = None;
-                for entry in txn.open_table(TOKENS)?.iter()? {
-                    let t: TokenRecord = decode(entry?.1.value())?;
-                    if t.kind == kind && t.workspace == ws_id && t.name.eq_ignore_ascii_case(&name)
-                    {
-                        found = Some(t);
-                        break;
-                    }
-                }
+                let found = find_by_name(txn, kind, ws_id, &name)?;
                 let t = found.ok_or_else(|| {
                     ServiceError::NotFound(format!("no {} token named \"{name}\"", kind_name(kind)))
                 })?;
@@ -218,6 +207,22 @@ impl Services {
             })
             .await
     }
+}
+
+/// The token of a kind, workspace and name (names compare case-insensitively).
+fn find_by_name(
+    txn: &redb::WriteTransaction,
+    kind: TokenKind,
+    workspace: Option<uuid::Uuid>,
+    name: &str,
+) -> Result<Option<TokenRecord>, ServiceError> {
+    for entry in txn.open_table(TOKENS)?.iter()? {
+        let t: TokenRecord = decode(entry?.1.value())?;
+        if t.kind == kind && t.workspace == workspace && t.name.eq_ignore_ascii_case(name) {
+            return Ok(Some(t));
+        }
+    }
+    Ok(None)
 }
 
 fn kind_name(kind: TokenKind) -> &'static str {

@@ -78,9 +78,12 @@ async fn a_person_opens_the_link_clicks_accept_and_is_in() {
             .await?
             .click()
             .await?;
+        // Wait for the success page's own heading: the form page's h1 can still be found
+        // (and then go stale) while the POST navigation is in flight.
         let done = browser
             .wait()
-            .for_element(Locator::Css("h1"))
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::XPath("//h1[normalize-space()=\"You're in\"]"))
             .await?
             .text()
             .await?;

@@ -9,6 +9,7 @@ pub mod error;
 pub mod metadata;
 pub mod names;
 pub mod role;
+pub mod scim;
 pub mod status;
 
 pub use email::Email;

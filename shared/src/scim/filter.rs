@@ -1,0 +1,384 @@
+//! Filters (RFC 7644 §3.4.2.2): parsed by the `scim_v2` crate, evaluated here
+//! against a resource's JSON document with the schema's case rules.
+
+use std::cmp::Ordering;
+
+use scim_v2::filter::{AttrExp, AttrPath, CompValue, CompareOp, Filter, ValFilter};
+use serde_json::{Map, Value};
+
+use super::error::{ScimError, ScimType};
+use super::schema::ResourceKind;
+use super::value::{get_ci, is_present};
+
+/// Limits on a filter's text; depth (64) and terms (1024) are enforced by
+/// the parser itself.
+#[derive(Debug, Clone, Copy)]
+pub struct FilterLimits {
+    pub max_chars: usize,
+}
+
+/// A parsed filter.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScimFilter(Filter);
+
+/// A filter that an index answers directly: `attr eq "value"`, or an `or`
+/// of such terms on one attribute.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    Id(Vec<String>),
+    UserName(Vec<String>),
+    ExternalId(Vec<String>),
+    DisplayName(Vec<String>),
+}
+
+impl ScimFilter {
+    /// Parses a filter, refusing one longer than the limit.
+    pub fn parse(text: &str, limits: FilterLimits) -> Result<Self, ScimError> {
+        let chars = text.chars().count();
+        if chars > limits.max_chars {
+            return Err(ScimError::bad(
+                ScimType::InvalidFilter,
+                format!(
+                    "the filter is {chars} characters long; the limit is {}",
+                    limits.max_chars
+                ),
+            ));
+        }
+        text.trim()
+            .parse::<Filter>()
+            .map(Self)
+            .map_err(|e| {
+                ScimError::bad(
+                    ScimType::InvalidFilter,
+                    format!("the filter {text:?} is not valid SCIM filter syntax: {e}"),
+                )
+            })
+    }
+
+    /// Whether a resource document matches.
+    pub fn matches(&self, doc: &Value, kind: ResourceKind) -> bool {
+        eval(&self.0, doc, kind)
+    }
+
+    /// The index lookup that answers this filter exactly, if there is one.
+    pub fn lookup(&self, kind: ResourceKind) -> Option<Lookup> {
+        let terms: Vec<&AttrExp> = match &self.0 {
+            Filter::Attr(a) => vec![a],
+            Filter::Or(items) => items
+                .as_slice()
+                .iter()
+                .map(|f| match f {
+                    Filter::Attr(a) => Some(a),
+                    _ => None,
+                })
+                .collect::<Option<Vec<_>>>()?,
+            _ => return None,
+        };
+        let mut attr: Option<String> = None;
+        let mut values = Vec::with_capacity(terms.len());
+        for t in terms {
+            let AttrExp::Comparison(path, CompareOp::Eq, CompValue::Str(v)) = t else {
+                return None;
+            };
+            if path.sub_attr.is_some()
+                || path
+                    .uri
+                    .as_deref()
+                    .is_some_and(|u| !u.eq_ignore_ascii_case(kind.core().id))
+            {
+                return None;
+            }
+            let name = path.name.to_ascii_lowercase();
+            if attr.as_ref().is_some_and(|a| *a != name) {
+                return None;
+            }
+            attr = Some(name);
+            values.push(v.clone());
+        }
+        match (kind, attr?.as_str()) {
+            (_, "id") => Some(Lookup::Id(values)),
+            (_, "externalid") => Some(Lookup::ExternalId(values)),
+            (ResourceKind::User, "username") => Some(Lookup::UserName(values)),
+            (ResourceKind::Group, "displayname") => Some(Lookup::DisplayName(values)),
+            _ => None,
+        }
+    }
+}
+
+fn eval(f: &Filter, doc: &Value, kind: ResourceKind) -> bool {
+    match f {
+        Filter::Attr(a) => eval_attr(a, doc, kind, None),
+        Filter::ValuePath(vp) => {
+            let values = elements(doc, &vp.attr);
+            values.iter().any(|el| {
+                let ctx = Some((vp.attr.uri.as_deref(), vp.attr.name.as_str()));
+                eval_val(&vp.filter, el, kind, ctx)
+            })
+        }
+        Filter::Not(inner) => !eval(inner, doc, kind),
+        Filter::And(items) => items.as_slice().iter().all(|x| eval(x, doc, kind)),
+        Filter::Or(items) => items.as_slice().iter().any(|x| eval(x, doc, kind)),
+    }
+}
+
+/// Whether one element of the multi-valued attribute `parent` matches the
+/// filter inside `parent[...]` (PATCH value paths use this too).
+pub fn element_matches(f: &ValFilter, el: &Value, kind: ResourceKind, uri: Option<&str>, parent: &str) -> bool {
+    eval_val(f, el, kind, Some((uri, parent)))
+}
+
+/// Evaluates the filter inside `attr[...]` against one element.
+fn eval_val(f: &ValFilter, el: &Value, kind: ResourceKind, parent: Parent<'_>) -> bool {
+    match f {
+        ValFilter::Attr(a) => eval_attr(a, el, kind, parent),
+        ValFilter::Not(inner) => !eval_val(inner, el, kind, parent),
+        ValFilter::And(items) => items.as_slice().iter().all(|x| eval_val(x, el, kind, parent)),
+        ValFilter::Or(items) => items.as_slice().iter().any(|x| eval_val(x, el, kind, parent)),
+    }
+}
+
+/// For sub-attribute filters: the (schema URN, attribute) they live under.
+type Parent<'a> = Option<(Option<&'a str>, &'a str)>;
+
+fn eval_attr(a: &AttrExp, doc: &Value, kind: ResourceKind, parent: Parent<'_>) -> bool {
+    let path = match a {
+        AttrExp::Present(p) | AttrExp::Comparison(p, _, _) => p,
+    };
+    let values = resolve(doc, path);
+    let exact = match parent {
+        Some((uri, name)) => kind.case_exact(uri, name, Some(&path.name)),
+        None => kind.case_exact(path.uri.as_deref(), &path.name, path.sub_attr.as_deref()),
+    };
+    match a {
+        AttrExp::Present(_) => values.iter().any(|v| is_present(v)),
+        AttrExp::Comparison(_, op, CompValue::Null) => match op {
+            CompareOp::Eq => !values.iter().any(|v| is_present(v)),
+            CompareOp::Ne => values.iter().any(|v| is_present(v)),
+            _ => false,
+        },
+        AttrExp::Comparison(_, CompareOp::Ne, rhs) => {
+            !values.iter().any(|v| compare(v, CompareOp::Eq, rhs, exact))
+        }
+        AttrExp::Comparison(_, op, rhs) => values.iter().any(|v| compare(v, op.clone(), rhs, exact)),
+    }
+}
+
+/// The elements of a (multi-valued) attribute, for `attr[filter]`.
+fn elements<'a>(doc: &'a Value, path: &AttrPath) -> Vec<&'a Value> {
+    let plain = AttrPath {
+        uri: path.uri.clone(),
+        name: path.name.clone(),
+        sub_attr: None,
+    };
+    let Some(obj) = doc.as_object() else {
+        return Vec::new();
+    };
+    let container = match &plain.uri {
+        Some(uri) if !uri.contains(":core:") => match get_ci(obj, uri).and_then(Value::as_object) {
+            Some(ext) => ext,
+            None => return Vec::new(),
+        },
+        _ => obj,
+    };
+    match get_ci(container, &plain.name) {
+        Some(Value::Array(items)) => items.iter().collect(),
+        Some(other) => vec![other],
+        None => Vec::new(),
+    }
+}
+
+/// The values an attribute path reaches in a document: a multi-valued
+/// attribute yields each element (or each element's sub-attribute), and a
+/// complex multi-valued attribute compared without a sub-attribute is
+/// compared on its `value` sub-attributes.
+fn resolve<'a>(doc: &'a Value, path: &AttrPath) -> Vec<&'a Value> {
+    let Some(obj) = doc.as_object() else {
+        return Vec::new();
+    };
+    let container: &Map<String, Value> = match &path.uri {
+        Some(uri) => match get_ci(obj, uri).and_then(Value::as_object) {
+            Some(ext) => ext,
+            // A core-schema URN addresses the top level.
+            None if uri.contains(":core:") => obj,
+            None => return Vec::new(),
+        },
+        None => obj,
+    };
+    let Some(v) = get_ci(container, &path.name) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let elements: Vec<&Value> = match v {
+        Value::Array(items) => items.iter().collect(),
+        other => vec![other],
+    };
+    for el in elements {
+        match (&path.sub_attr, el) {
+            (Some(sub), Value::Object(o)) => out.extend(get_ci(o, sub)),
+            (Some(_), _) => {}
+            (None, Value::Object(o)) if v.is_array() => out.extend(get_ci(o, "value")),
+            (None, other) => out.push(other),
+        }
+    }
+    out
+}
+
+fn compare(v: &Value, op: CompareOp, rhs: &CompValue, exact: bool) -> bool {
+    match (v, rhs) {
+        (Value::String(s), CompValue::Str(r)) => compare_str(s, op, r, exact),
+        (Value::Bool(b), CompValue::True) => bool_op(op, *b),
+        (Value::Bool(b), CompValue::False) => bool_op(op, !*b),
+        (Value::Number(n), CompValue::Number(r)) => match (n.as_f64(), r.as_f64()) {
+            (Some(a), Some(b)) => ordering_op(op, a.partial_cmp(&b)),
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+fn bool_op(op: CompareOp, equal: bool) -> bool {
+    op == CompareOp::Eq && equal
+}
+
+fn compare_str(s: &str, op: CompareOp, r: &str, exact: bool) -> bool {
+    let (a, b) = if exact {
+        (s.to_string(), r.to_string())
+    } else {
+        (s.to_lowercase(), r.to_lowercase())
+    };
+    match op {
+        CompareOp::Eq => a == b,
+        CompareOp::Ne => a != b,
+        CompareOp::Co => a.contains(&b),
+        CompareOp::Sw => a.starts_with(&b),
+        CompareOp::Ew => a.ends_with(&b),
+        _ => ordering_op(op, Some(a.cmp(&b))),
+    }
+}
+
+fn ordering_op(op: CompareOp, ord: Option<Ordering>) -> bool {
+    let Some(ord) = ord else { return false };
+    match op {
+        CompareOp::Eq => ord == Ordering::Equal,
+        CompareOp::Ne => ord != Ordering::Equal,
+        CompareOp::Gt => ord == Ordering::Greater,
+        CompareOp::Ge => ord != Ordering::Less,
+        CompareOp::Lt => ord == Ordering::Less,
+        CompareOp::Le => ord != Ordering::Greater,
+        CompareOp::Co | CompareOp::Sw | CompareOp::Ew => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const LIMITS: FilterLimits = FilterLimits { max_chars: 4096 };
+
+    fn user() -> Value {
+        json!({
+            "schemas": [crate::scim::USER_SCHEMA, crate::scim::ENTERPRISE_USER_SCHEMA],
+            "id": "0190-AbC",
+            "externalId": "ext-1",
+            "userName": "Barbara.Jensen@Example.com",
+            "name": {"givenName": "Barbara", "familyName": "Jensen"},
+            "displayName": "Babs Jensen",
+            "active": true,
+            "emails": [
+                {"value": "bjensen@example.com", "type": "work", "primary": true},
+                {"value": "babs@jensen.org", "type": "home"}
+            ],
+            "roles": [{"value": "builder"}],
+            "meta": {"lastModified": "2026-05-13T04:42:34.000Z", "resourceType": "User"},
+            crate::scim::ENTERPRISE_USER_SCHEMA: {"department": "Tour Operations", "manager": {"value": "26118915-6090"}},
+        })
+    }
+
+    fn check(filter: &str) -> bool {
+        ScimFilter::parse(filter, LIMITS)
+            .unwrap_or_else(|e| panic!("{filter}: {e}"))
+            .matches(&user(), ResourceKind::User)
+    }
+
+    #[test]
+    fn operators_and_case_rules() {
+        let table = [
+            (r#"userName eq "barbara.jensen@example.com""#, true),
+            (r#"USERNAME Eq "BARBARA.JENSEN@EXAMPLE.COM""#, true),
+            (r#"userName ne "someone@else.com""#, true),
+            (r#"userName co "jensen@""#, true),
+            (r#"userName sw "barb""#, true),
+            (r#"userName ew ".COM""#, true),
+            (r#"id eq "0190-abc""#, false),
+            (r#"id eq "0190-AbC""#, true),
+            (r#"externalId eq "EXT-1""#, false),
+            (r#"name.givenName eq "barbara""#, true),
+            (r#"name.familyName pr"#, true),
+            (r#"title pr"#, false),
+            (r#"active eq true"#, true),
+            (r#"active eq false"#, false),
+            (r#"emails co "jensen.org""#, true),
+            (r#"emails.type eq "home""#, true),
+            (r#"emails[type eq "work" and value co "@example.com"]"#, true),
+            (r#"emails[type eq "home" and value co "@example.com"]"#, false),
+            (r#"roles[value eq "builder"]"#, true),
+            (r#"meta.lastModified gt "2026-01-01T00:00:00Z""#, true),
+            (r#"meta.lastModified lt "2026-01-01T00:00:00Z""#, false),
+            (r#"meta.lastModified ge "2026-05-13T04:42:34.000Z""#, true),
+            (r#"userName eq "x" or displayName sw "babs""#, true),
+            (r#"userName eq "x" and displayName sw "babs""#, false),
+            (r#"not (userName eq "x")"#, true),
+            (r#"(userName eq "x" or active eq true) and not (title pr)"#, true),
+            (r#"urn:ietf:params:scim:schemas:core:2.0:User:userName sw "BARB""#, true),
+            (r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department eq "tour operations""#, true),
+            (r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value eq "26118915-6090""#, true),
+            (r#"title eq null"#, true),
+            (r#"userName ne null"#, true),
+        ];
+        for (f, want) in table {
+            assert_eq!(check(f), want, "{f}");
+        }
+    }
+
+    #[test]
+    fn bad_filters_are_invalid_filter_errors() {
+        for f in [
+            "userName eq",
+            r#"userName eq "x" and"#,
+            r#"userName zz "x""#,
+            "((",
+            r#"emails[type eq "work""#,
+            "",
+        ] {
+            let e = ScimFilter::parse(f, LIMITS).expect_err(f);
+            assert_eq!(e.status, 400, "{f}");
+            assert_eq!(e.scim_type, Some(ScimType::InvalidFilter), "{f}");
+        }
+        let long = format!(r#"userName eq "{}""#, "a".repeat(5000));
+        let e = ScimFilter::parse(&long, LIMITS).expect_err("too long");
+        assert!(e.detail.contains("limit is 4096"), "{}", e.detail);
+        let deep = format!("{}userName pr{}", "not (".repeat(100), ")".repeat(100));
+        assert!(ScimFilter::parse(&deep, LIMITS).is_err());
+    }
+
+    #[test]
+    fn index_lookups_are_recognised() {
+        let p = |f: &str| ScimFilter::parse(f, LIMITS).expect(f);
+        assert_eq!(
+            p(r#"userName eq "a@b.c""#).lookup(ResourceKind::User),
+            Some(Lookup::UserName(vec!["a@b.c".into()]))
+        );
+        assert_eq!(
+            p(r#"externalId eq "1" or externalId eq "2""#).lookup(ResourceKind::User),
+            Some(Lookup::ExternalId(vec!["1".into(), "2".into()]))
+        );
+        assert_eq!(
+            p(r#"displayName eq "Ops""#).lookup(ResourceKind::Group),
+            Some(Lookup::DisplayName(vec!["Ops".into()]))
+        );
+        assert_eq!(p(r#"userName eq "a" or id eq "b""#).lookup(ResourceKind::User), None);
+        assert_eq!(p(r#"userName co "a""#).lookup(ResourceKind::User), None);
+        assert_eq!(p(r#"displayName eq "a""#).lookup(ResourceKind::User), None);
+    }
+}

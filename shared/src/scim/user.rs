@@ -1,0 +1,559 @@
+//! SCIM User ↔ membership: reading a tolerated User document into validated
+//! fields, and rendering a membership as a User.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use super::error::ScimError;
+use super::value::{get_ci, lenient_bool};
+use super::{ENTERPRISE_USER_SCHEMA, ROSTER_USER_SCHEMA, TOOLJET_USER_SCHEMA, USER_SCHEMA};
+use crate::{Email, Metadata, Role};
+
+/// Longest accepted SCIM string attribute other than metadata values.
+pub const MAX_ATTR_CHARS: usize = 1024;
+/// Most e-mail entries kept per user.
+pub const MAX_EMAILS: usize = 20;
+
+/// One entry of `emails`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScimEmail {
+    pub value: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary: Option<bool>,
+}
+
+/// The SCIM-only parts of a membership that roster keeps so that what an
+/// IdP wrote reads back the same: name parts, display name, e-mails, and
+/// the enterprise extension.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScimProfile {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub formatted: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub given_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub emails: Vec<ScimEmail>,
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub enterprise: Map<String, Value>,
+}
+
+/// One metadata entry as SCIM sends it; a hidden entry may come without
+/// its value (a client that read the member never saw it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetadataEntry {
+    pub key: String,
+    pub value: Option<String>,
+    pub hidden: bool,
+}
+
+/// A User document, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScimUserInput {
+    pub email: Email,
+    /// The member's name, from displayName, name.formatted, the name parts,
+    /// or the e-mail's local part, in that order.
+    pub name: String,
+    pub profile: ScimProfile,
+    /// `None` when the document does not say.
+    pub active: Option<bool>,
+    pub external_id: Option<String>,
+    /// `None` when neither `roles` nor ToolJet's role attribute is given.
+    pub role: Option<Role>,
+    /// `None` when the roster extension carries no `metadata`.
+    pub metadata: Option<Vec<MetadataEntry>>,
+}
+
+impl ScimUserInput {
+    /// Reads a User document (POST or PUT body, or a patched document).
+    /// Unknown attributes and schemas, `id`, `meta`, `groups` and
+    /// `password` are ignored.
+    pub fn from_doc(doc: &Value) -> Result<Self, ScimError> {
+        let o = doc
+            .as_object()
+            .ok_or_else(|| ScimError::invalid_value("a User must be a JSON object"))?;
+        let user_name = string_attr(o, "userName")?
+            .ok_or_else(|| ScimError::invalid_value("userName is required: roster uses it as the member's e-mail address"))?;
+        let email = Email::parse(&user_name).map_err(|_| {
+            ScimError::invalid_value(format!(
+                "userName \"{user_name}\" is not an e-mail address; roster invites members by e-mail, so userName must be one"
+            ))
+        })?;
+        let mut profile = ScimProfile::default();
+        if let Some(n) = get_ci(o, "name").filter(|v| !v.is_null()) {
+            let n = n
+                .as_object()
+                .ok_or_else(|| ScimError::invalid_value("name must be an object"))?;
+            profile.formatted = string_attr(n, "formatted")?;
+            profile.given_name = string_attr(n, "givenName")?;
+            profile.family_name = string_attr(n, "familyName")?;
+        }
+        profile.display_name = string_attr(o, "displayName")?;
+        profile.emails = emails(o)?;
+        if let Some(ent) = extension(o, ENTERPRISE_USER_SCHEMA)? {
+            profile.enterprise = enterprise(ent)?;
+        }
+        let active = match get_ci(o, "active") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(lenient_bool(v).ok_or_else(|| {
+                ScimError::invalid_value(format!("active must be true or false, not {v}"))
+            })?),
+        };
+        let external_id = string_attr(o, "externalId")?;
+        let role = role(o)?;
+        let metadata = match extension(o, ROSTER_USER_SCHEMA)? {
+            Some(ext) => metadata_entries(ext)?,
+            None => None,
+        };
+        let name = derive_name(&profile, &email)?;
+        Ok(Self {
+            email,
+            name,
+            profile,
+            active,
+            external_id,
+            role,
+            metadata,
+        })
+    }
+}
+
+fn derive_name(p: &ScimProfile, email: &Email) -> Result<String, ScimError> {
+    let parts = [p.given_name.as_deref(), p.family_name.as_deref()]
+        .into_iter()
+        .flatten()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let candidate = [p.display_name.as_deref(), p.formatted.as_deref(), Some(parts.as_str())]
+        .into_iter()
+        .flatten()
+        .map(str::trim)
+        .find(|s| !s.is_empty())
+        .map(str::to_string)
+        .unwrap_or_else(|| email.as_str().split('@').next().unwrap_or_default().to_string());
+    crate::names::person_name(&candidate).map_err(|e| ScimError::invalid_value(format!("the member's name: {e}")))
+}
+
+/// A string attribute, `None` when absent or null; too long or not a
+/// string is refused.
+fn string_attr(o: &Map<String, Value>, name: &str) -> Result<Option<String>, ScimError> {
+    match get_ci(o, name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => {
+            if s.chars().count() > MAX_ATTR_CHARS {
+                return Err(ScimError::invalid_value(format!(
+                    "{name} is longer than {MAX_ATTR_CHARS} characters"
+                )));
+            }
+            Ok(Some(s.clone()))
+        }
+        Some(other) => Err(ScimError::invalid_value(format!("{name} must be a string, not {other}"))),
+    }
+}
+
+fn extension<'a>(o: &'a Map<String, Value>, urn: &str) -> Result<Option<&'a Map<String, Value>>, ScimError> {
+    match get_ci(o, urn) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Object(m)) => Ok(Some(m)),
+        Some(_) => Err(ScimError::invalid_value(format!("\"{urn}\" must be an object"))),
+    }
+}
+
+fn emails(o: &Map<String, Value>) -> Result<Vec<ScimEmail>, ScimError> {
+    let items: Vec<&Value> = match get_ci(o, "emails") {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Array(a)) => a.iter().collect(),
+        Some(v @ Value::Object(_)) => vec![v],
+        Some(_) => return Err(ScimError::invalid_value("emails must be a list of objects")),
+    };
+    if items.len() > MAX_EMAILS {
+        return Err(ScimError::invalid_value(format!("more than {MAX_EMAILS} emails")));
+    }
+    items
+        .into_iter()
+        .filter(|v| !v.is_null())
+        .map(|v| {
+            let e = v
+                .as_object()
+                .ok_or_else(|| ScimError::invalid_value("each entry of emails must be an object"))?;
+            let value = string_attr(e, "value")?.unwrap_or_default();
+            let primary = match get_ci(e, "primary") {
+                None | Some(Value::Null) => None,
+                Some(p) => Some(lenient_bool(p).ok_or_else(|| {
+                    ScimError::invalid_value(format!("emails.primary must be true or false, not {p}"))
+                })?),
+            };
+            Ok(ScimEmail {
+                value,
+                kind: string_attr(e, "type")?,
+                primary,
+            })
+        })
+        .collect()
+}
+
+fn enterprise(ent: &Map<String, Value>) -> Result<Map<String, Value>, ScimError> {
+    let mut out = Map::new();
+    for name in ["employeeNumber", "costCenter", "organization", "division", "department"] {
+        if let Some(s) = string_attr(ent, name)? {
+            out.insert(name.to_string(), Value::String(s));
+        }
+    }
+    // Entra sends the manager as an object, some clients as a bare id.
+    let manager = match get_ci(ent, "manager") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(id)) => Some(id.clone()),
+        Some(Value::Object(m)) => string_attr(m, "value")?,
+        Some(other) => {
+            return Err(ScimError::invalid_value(format!(
+                "manager must be an id or an object with a value, not {other}"
+            )));
+        }
+    };
+    if let Some(id) = manager.filter(|s| !s.is_empty()) {
+        if id.chars().count() > MAX_ATTR_CHARS {
+            return Err(ScimError::invalid_value("manager is too long"));
+        }
+        out.insert("manager".into(), json!({ "value": id }));
+    }
+    Ok(out)
+}
+
+fn role(o: &Map<String, Value>) -> Result<Option<Role>, ScimError> {
+    let parse = |raw: &str| Role::parse(raw).map_err(ScimError::from);
+    if let Some(ext) = extension(o, TOOLJET_USER_SCHEMA)?
+        && let Some(r) = string_attr(ext, "role")?
+    {
+        return parse(&r).map(Some);
+    }
+    let items: Vec<&Value> = match get_ci(o, "roles") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Array(a)) => a.iter().collect(),
+        Some(v) => vec![v],
+    };
+    let value_of = |v: &Value| -> Result<Option<String>, ScimError> {
+        match v {
+            Value::String(s) => Ok(Some(s.clone())),
+            Value::Object(m) => string_attr(m, "value"),
+            _ => Err(ScimError::invalid_value("each entry of roles must be an object with a value")),
+        }
+    };
+    let primary = items.iter().find(|v| {
+        v.as_object()
+            .and_then(|m| get_ci(m, "primary"))
+            .and_then(lenient_bool)
+            .unwrap_or(false)
+    });
+    match primary.or(items.first()) {
+        Some(v) => match value_of(v)? {
+            Some(r) => parse(&r).map(Some),
+            None => Ok(None),
+        },
+        None => Ok(None),
+    }
+}
+
+fn metadata_entries(ext: &Map<String, Value>) -> Result<Option<Vec<MetadataEntry>>, ScimError> {
+    let items = match get_ci(ext, "metadata") {
+        None => return Ok(None),
+        Some(Value::Null) => return Ok(Some(Vec::new())),
+        Some(Value::Array(a)) => a,
+        Some(_) => {
+            return Err(ScimError::invalid_value(
+                "metadata must be a list of {\"key\", \"value\", \"hidden\"} objects",
+            ));
+        }
+    };
+    let mut out = Vec::with_capacity(items.len());
+    for it in items {
+        let m = it.as_object().ok_or_else(|| {
+            ScimError::invalid_value("each metadata entry must be an object with key and value")
+        })?;
+        let key = match get_ci(m, "key") {
+            Some(Value::String(k)) => k.clone(),
+            _ => return Err(ScimError::invalid_value("a metadata entry has no key")),
+        };
+        let value = match get_ci(m, "value") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(v)) => Some(v.clone()),
+            Some(_) => {
+                return Err(ScimError::invalid_value(format!(
+                    "metadata value of \"{key}\" is not a string"
+                )));
+            }
+        };
+        let hidden = match get_ci(m, "hidden") {
+            None | Some(Value::Null) => false,
+            Some(h) => lenient_bool(h).ok_or_else(|| {
+                ScimError::invalid_value(format!("metadata hidden of \"{key}\" must be true or false"))
+            })?,
+        };
+        out.push(MetadataEntry { key, value, hidden });
+    }
+    Ok(Some(out))
+}
+
+/// Turns SCIM metadata entries into validated metadata; a hidden entry
+/// without a value keeps the value it had.
+pub fn resolve_metadata(
+    entries: &[MetadataEntry],
+    previous: &Metadata,
+) -> Result<Metadata, ScimError> {
+    let mut values = std::collections::BTreeMap::new();
+    let mut hidden = Vec::new();
+    for e in entries {
+        let value = match (&e.value, previous.values.get(&e.key)) {
+            (Some(v), _) => v.clone(),
+            (None, Some(old)) if e.hidden && previous.hidden.contains(&e.key) => old.clone(),
+            (None, _) => {
+                return Err(ScimError::invalid_value(format!(
+                    "metadata entry \"{}\" has no value",
+                    e.key
+                )));
+            }
+        };
+        if values.insert(e.key.clone(), value).is_some() {
+            return Err(crate::ValidationError::MetadataKeyDuplicate(e.key.clone()).into());
+        }
+        if e.hidden {
+            hidden.push(e.key.clone());
+        }
+    }
+    Ok(Metadata::from_map(values)?.with_hidden(hidden)?)
+}
+
+/// A membership as the User renderer needs it.
+#[derive(Debug, Clone)]
+pub struct ScimUserView<'a> {
+    pub id: String,
+    pub external_id: Option<&'a str>,
+    pub email: &'a str,
+    pub name: &'a str,
+    pub profile: Option<&'a ScimProfile>,
+    pub active: bool,
+    pub role: Role,
+    /// (group id, group name).
+    pub groups: Vec<(String, String)>,
+    pub metadata: &'a Metadata,
+    /// Hidden values included (only for the PATCH working copy).
+    pub reveal_hidden: bool,
+    pub status: &'a str,
+    pub created: String,
+    pub last_modified: String,
+    pub version: String,
+}
+
+impl ScimUserView<'_> {
+    /// The User document.
+    pub fn to_json(&self, base_url: &str) -> Value {
+        let empty = ScimProfile::default();
+        let p = self.profile.unwrap_or(&empty);
+        let mut name = Map::new();
+        name.insert(
+            "formatted".into(),
+            Value::String(p.formatted.clone().unwrap_or_else(|| self.name.to_string())),
+        );
+        if let Some(g) = &p.given_name {
+            name.insert("givenName".into(), Value::String(g.clone()));
+        }
+        if let Some(f) = &p.family_name {
+            name.insert("familyName".into(), Value::String(f.clone()));
+        }
+        let emails: Vec<Value> = if p.emails.is_empty() {
+            vec![json!({"value": self.email, "type": "work", "primary": true})]
+        } else {
+            p.emails
+                .iter()
+                .map(|e| {
+                    let mut m = Map::new();
+                    m.insert("value".into(), Value::String(e.value.clone()));
+                    if let Some(t) = &e.kind {
+                        m.insert("type".into(), Value::String(t.clone()));
+                    }
+                    if let Some(pr) = e.primary {
+                        m.insert("primary".into(), Value::Bool(pr));
+                    }
+                    Value::Object(m)
+                })
+                .collect()
+        };
+        let location = format!("{base_url}/Users/{}", self.id);
+        let mut schemas = vec![USER_SCHEMA, TOOLJET_USER_SCHEMA, ROSTER_USER_SCHEMA];
+        let mut doc = json!({
+            "id": self.id,
+            "userName": self.email,
+            "name": name,
+            "displayName": p.display_name.clone().unwrap_or_else(|| self.name.to_string()),
+            "active": self.active,
+            "emails": emails,
+            "roles": [{"value": self.role.as_str()}],
+            "groups": self.groups.iter().map(|(id, display)| json!({
+                "value": id, "display": display, "$ref": format!("{base_url}/Groups/{id}"),
+            })).collect::<Vec<_>>(),
+            TOOLJET_USER_SCHEMA: {"role": self.role.as_str()},
+            ROSTER_USER_SCHEMA: {
+                "metadata": self.metadata.values.iter().map(|(k, v)| {
+                    let hidden = self.metadata.hidden.contains(k);
+                    let mut e = json!({"key": k, "hidden": hidden});
+                    if !hidden || self.reveal_hidden {
+                        e["value"] = Value::String(v.clone());
+                    }
+                    e
+                }).collect::<Vec<_>>(),
+                "status": self.status,
+            },
+            "meta": {
+                "resourceType": "User",
+                "created": self.created,
+                "lastModified": self.last_modified,
+                "location": location,
+                "version": self.version,
+            },
+        });
+        if let Some(x) = self.external_id {
+            doc["externalId"] = Value::String(x.to_string());
+        }
+        if !p.enterprise.is_empty() {
+            doc[ENTERPRISE_USER_SCHEMA] = Value::Object(p.enterprise.clone());
+            schemas.insert(1, ENTERPRISE_USER_SCHEMA);
+        }
+        doc["schemas"] = json!(schemas);
+        doc
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scim::value::get_ci;
+
+    /// RFC 7643 §8.2's full User, with an e-mail as userName.
+    fn rfc_full_user() -> Value {
+        json!({
+            "schemas": [USER_SCHEMA, ENTERPRISE_USER_SCHEMA],
+            "id": "2819c223-7f76-453a-919d-413861904646",
+            "externalId": "701984",
+            "userName": "bjensen@example.com",
+            "name": {"formatted": "Ms. Barbara J Jensen, III", "familyName": "Jensen", "givenName": "Barbara",
+                     "middleName": "Jane", "honorificPrefix": "Ms.", "honorificSuffix": "III"},
+            "displayName": "Babs Jensen",
+            "nickName": "Babs",
+            "profileUrl": "https://login.example.com/bjensen",
+            "emails": [{"value": "bjensen@example.com", "type": "work", "primary": true},
+                       {"value": "babs@jensen.org", "type": "home"}],
+            "userType": "Employee",
+            "active": true,
+            "password": "t1meMa$heen",
+            "groups": [{"value": "e9e30dba", "$ref": "https://example.com/v2/Groups/e9e30dba", "display": "Tour Guides"}],
+            ENTERPRISE_USER_SCHEMA: {
+                "employeeNumber": "701984", "costCenter": "4130", "organization": "Universal Studios",
+                "division": "Theme Park", "department": "Tour Operations",
+                "manager": {"value": "26118915-6090-4610-87e4-49d8ca9f808d", "$ref": "../Users/26118915", "displayName": "John Smith"}
+            },
+            "meta": {"resourceType": "User", "version": "W/\"3694e05e9dff591\""}
+        })
+    }
+
+    #[test]
+    fn rfc_example_user_round_trips_what_roster_keeps() {
+        let input = ScimUserInput::from_doc(&rfc_full_user()).expect("valid");
+        assert_eq!(input.email.as_str(), "bjensen@example.com");
+        assert_eq!(input.name, "Babs Jensen");
+        assert_eq!(input.active, Some(true));
+        assert_eq!(input.external_id.as_deref(), Some("701984"));
+        assert_eq!(input.role, None);
+        let md = Metadata::default();
+        let view = ScimUserView {
+            id: "m1".into(),
+            external_id: input.external_id.as_deref(),
+            email: input.email.as_str(),
+            name: &input.name,
+            profile: Some(&input.profile),
+            active: true,
+            role: Role::EndUser,
+            groups: vec![],
+            metadata: &md,
+            reveal_hidden: false,
+            status: "active",
+            created: "2026-01-01T00:00:00Z".into(),
+            last_modified: "2026-01-01T00:00:00Z".into(),
+            version: "W/\"1\"".into(),
+        };
+        let out = view.to_json("https://h/scim/v2");
+        let again = ScimUserInput::from_doc(&out).expect("our own output reads back");
+        assert_eq!(again.profile, input.profile);
+        assert_eq!(again.email, input.email);
+        assert_eq!(out["name"]["formatted"], "Ms. Barbara J Jensen, III");
+        assert_eq!(out[ENTERPRISE_USER_SCHEMA]["manager"]["value"], "26118915-6090-4610-87e4-49d8ca9f808d");
+        assert!(out.get("password").is_none(), "passwords are never returned");
+        assert_eq!(out["meta"]["location"], "https://h/scim/v2/Users/m1");
+        assert!(get_ci(out.as_object().expect("object"), "schemas").is_some());
+    }
+
+    #[test]
+    fn tolerated_inputs() {
+        let doc = json!({
+            "schemas": [USER_SCHEMA, "urn:example:unknown:2.0:User"],
+            "UserName": "  Ada@Example.COM ",
+            "Active": "False",
+            "roles": [{"value": "Builder", "primary": "True"}],
+            ENTERPRISE_USER_SCHEMA: {"manager": "m-42"},
+            "urn:example:unknown:2.0:User": {"x": 1},
+            "emails": {"value": "ada@example.com"},
+        });
+        let u = ScimUserInput::from_doc(&doc).expect("tolerated");
+        assert_eq!(u.email.key(), "ada@example.com");
+        assert_eq!(u.active, Some(false));
+        assert_eq!(u.role, Some(Role::Builder));
+        assert_eq!(u.profile.enterprise["manager"], json!({"value": "m-42"}));
+        assert_eq!(u.name, "Ada");
+        let tj = json!({"userName": "t@example.com", "roles": [{"value": "end-user"}],
+            TOOLJET_USER_SCHEMA: {"role": "Admin"}});
+        assert_eq!(ScimUserInput::from_doc(&tj).expect("valid").role, Some(Role::Admin));
+    }
+
+    #[test]
+    fn refusals_name_the_attribute() {
+        let cases = [
+            (json!({}), "userName is required"),
+            (json!({"userName": "bjensen"}), "not an e-mail address"),
+            (json!({"userName": "a@b.co", "active": "maybe"}), "active must be true or false"),
+            (json!({"userName": "a@b.co", "roles": [{"value": "owner"}]}), "unknown role"),
+            (json!({"userName": "a@b.co", "name": "x"}), "name must be an object"),
+            (json!({"userName": "a@b.co", "displayName": 5}), "displayName must be a string"),
+            (json!({"userName": "a@b.co", ROSTER_USER_SCHEMA: {"metadata": [{"key": "bad key!", "value": "x"}]}}), ""),
+        ];
+        for (doc, want) in cases {
+            let e = ScimUserInput::from_doc(&doc)
+                .and_then(|u| resolve_metadata(&u.metadata.unwrap_or_default(), &Metadata::default()).map(|_| ()))
+                .expect_err(&doc.to_string());
+            assert_eq!(e.status, 400);
+            assert!(e.detail.contains(want), "{doc}: {}", e.detail);
+        }
+    }
+
+    #[test]
+    fn hidden_metadata_keeps_its_value_when_sent_back_without_it() {
+        let old = Metadata::parse_json(r#"{"apiKey": "s3cret", "team": "blue"}"#)
+            .expect("valid")
+            .with_hidden(["apiKey"])
+            .expect("valid");
+        let entries = vec![
+            MetadataEntry { key: "apiKey".into(), value: None, hidden: true },
+            MetadataEntry { key: "team".into(), value: Some("red".into()), hidden: false },
+        ];
+        let new = resolve_metadata(&entries, &old).expect("valid");
+        assert_eq!(new.values["apiKey"], "s3cret");
+        assert_eq!(new.values["team"], "red");
+        assert!(new.hidden.contains("apiKey"));
+        let missing = vec![MetadataEntry { key: "team".into(), value: None, hidden: false }];
+        assert!(resolve_metadata(&missing, &old).is_err());
+    }
+}

@@ -20,6 +20,7 @@ const SECTIONS: &[&str] = &[
     "invites",
     "smtp",
     "outbox",
+    "scim",
 ];
 
 /// Every setting of `rosterd`; `config/rosterd.toml` documents each one.
@@ -37,6 +38,7 @@ pub struct Config {
     pub invites: InviteConfig,
     pub smtp: SmtpConfig,
     pub outbox: OutboxConfig,
+    pub scim: ScimConfig,
 }
 
 /// The workspace that exists from the first start.
@@ -99,6 +101,31 @@ pub struct OutboxConfig {
     pub max_backoff_secs: u64,
 }
 
+/// SCIM limits, advertised in `ServiceProviderConfig`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScimConfig {
+    /// Largest page (`count` above it is lowered to it).
+    pub max_results: usize,
+    /// Most operations in one PATCH.
+    pub max_operations: usize,
+    /// Longest filter, in characters.
+    pub max_filter_chars: usize,
+    /// SCIM requests handled at once; more are answered 429 with Retry-After.
+    pub max_in_flight: usize,
+}
+
+impl Default for ScimConfig {
+    fn default() -> Self {
+        Self {
+            max_results: 1000,
+            max_operations: 1000,
+            max_filter_chars: 4096,
+            max_in_flight: 512,
+        }
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Self {
@@ -113,6 +140,7 @@ impl Default for Config {
             invites: InviteConfig::default(),
             smtp: SmtpConfig::default(),
             outbox: OutboxConfig::default(),
+            scim: ScimConfig::default(),
         }
     }
 }

@@ -19,6 +19,12 @@ pub enum ServiceError {
     LastAdmin(String),
     #[error("{0}")]
     Unauthorized(String),
+    /// A SCIM-specific refusal (its status and scimType are kept).
+    #[error("{0}")]
+    Scim(#[from] roster_shared::scim::ScimError),
+    /// `If-Match` named a version that is no longer current.
+    #[error("{0}")]
+    PreconditionFailed(String),
     #[error("storage failure: {0}")]
     Storage(String),
 }

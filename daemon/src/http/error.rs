@@ -36,6 +36,13 @@ impl From<ServiceError> for HttpError {
             ServiceError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ServiceError::LastAdmin(_) => (StatusCode::CONFLICT, "last_admin"),
             ServiceError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ServiceError::PreconditionFailed(_) => {
+                (StatusCode::PRECONDITION_FAILED, "precondition_failed")
+            }
+            ServiceError::Scim(e) => (
+                StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
+                "bad_request",
+            ),
             ServiceError::Storage(detail) => {
                 tracing::error!(error = %detail, "request failed inside rosterd");
                 return HttpError::new(

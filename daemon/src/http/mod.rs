@@ -5,6 +5,7 @@ pub mod error;
 pub mod events;
 pub mod extract;
 pub mod invite_page;
+pub mod scim;
 #[cfg(test)]
 mod tests;
 
@@ -34,6 +35,8 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// Turns true at shutdown, so that event streams end.
     pub shutdown: tokio::sync::watch::Receiver<bool>,
+    /// SCIM limits and the in-flight budget behind 429s.
+    pub scim: scim::ScimLimits,
 }
 
 impl AppState {
@@ -52,7 +55,14 @@ impl AppState {
             invite_limiter: Arc::new(RateLimiter::keyed(Quota::per_minute(per_minute))),
             max_body_bytes,
             shutdown,
+            scim: scim::ScimLimits::new(crate::config::ScimConfig::default()),
         }
+    }
+
+    /// Uses the configured SCIM limits.
+    pub fn with_scim(mut self, config: crate::config::ScimConfig) -> Self {
+        self.scim = scim::ScimLimits::new(config);
+        self
     }
 }
 
@@ -89,6 +99,7 @@ pub fn tcp_router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .nest("/api/v1", admin)
+        .nest("/scim/v2", scim::routes(state.clone()))
         .merge(invites)
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(state.max_body_bytes))

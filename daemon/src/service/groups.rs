@@ -69,6 +69,8 @@ impl Services {
                     id: new_id(),
                     name: name.clone(),
                     created_at: clock::now_ms(),
+                    external_id: None,
+                    updated_at: None,
                 };
                 txn.open_table(GROUPS)?
                     .insert((ws.id.as_u128(), g.id.as_u128()), encode(&g)?.as_slice())?;

@@ -389,6 +389,26 @@ pub fn write_change(
     )
 }
 
+/// How a new membership starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arrival {
+    /// Pending, with a link and an invite mail.
+    Invited,
+    /// Active at once (provisioned by an SSO-managing identity provider).
+    Active,
+    /// Created switched off (an identity provider sent `active: false`).
+    Archived,
+}
+
+/// What a new membership carries besides a valid invite.
+#[derive(Debug, Clone)]
+pub struct NewMember {
+    pub invite: ValidInvite,
+    pub arrival: Arrival,
+    pub external_id: Option<String>,
+    pub scim: Option<roster_shared::scim::user::ScimProfile>,
+}
+
 /// Creates a pending membership (and the account, if new) for a valid invite.
 /// Returns the member and whether its account is already activated.
 pub fn insert_invited(
@@ -399,6 +419,27 @@ pub fn insert_invited(
     expiry_ms: i64,
     model: StatusModel,
 ) -> Result<(MemberRecord, bool), ServiceError> {
+    let new = NewMember {
+        invite: v.clone(),
+        arrival: Arrival::Invited,
+        external_id: None,
+        scim: None,
+    };
+    insert_member(txn, ws, new, actor, expiry_ms, model)
+}
+
+/// Creates a membership (and the account, if new) with its audit event and,
+/// for an invite, its link and mail. Returns the member and whether its
+/// account is activated.
+pub fn insert_member(
+    txn: &WriteTransaction,
+    ws: &WorkspaceRecord,
+    new: NewMember,
+    actor: &Actor,
+    expiry_ms: i64,
+    model: StatusModel,
+) -> Result<(MemberRecord, bool), ServiceError> {
+    let v = &new.invite;
     if let Some(id) = members::id_by_email(&txn.open_table(MEMBER_EMAILS)?, ws.id, v.email.key())? {
         let existing = members::get(&txn.open_table(MEMBERS)?, ws.id, id)?
             .ok_or_else(|| ServiceError::storage("dangling e-mail index"))?;
@@ -410,8 +451,14 @@ pub fn insert_invited(
         )));
     }
     let groups = resolve_groups(txn, ws, &v.groups)?;
-    let account = find_or_create_account(txn, &v.email)?;
+    let mut account = find_or_create_account(txn, &v.email)?;
     let now = clock::now_ms();
+    let invited = new.arrival == Arrival::Invited;
+    if new.arrival == Arrival::Active && account.activated_at.is_none() {
+        account.activated_at = Some(now);
+        txn.open_table(ACCOUNTS)?
+            .insert(account.id.as_u128(), encode(&account)?.as_slice())?;
+    }
     let record = MemberRecord {
         id: new_id(),
         workspace: ws.id,
@@ -421,33 +468,45 @@ pub fn insert_invited(
         role: v.role,
         groups,
         metadata: v.metadata.clone(),
-        status: StoredStatus::Pending,
-        external_id: None,
+        status: match new.arrival {
+            Arrival::Invited => StoredStatus::Pending,
+            Arrival::Active => StoredStatus::Active,
+            Arrival::Archived => StoredStatus::Archived,
+        },
+        external_id: new.external_id,
         source: actor.source,
         invited_by: actor.name.clone(),
         invited_at: now,
-        activated_at: None,
-        archived_at: None,
-        last_invite_sent_at: Some(now),
+        activated_at: (new.arrival == Arrival::Active).then_some(now),
+        archived_at: (new.arrival == Arrival::Archived).then_some(now),
+        last_invite_sent_at: invited.then_some(now),
         updated_at: now,
-        invitation: Some(new_invitation(expiry_ms)),
+        invitation: invited.then(|| new_invitation(expiry_ms)),
+        scim: new.scim,
     };
     members::put(txn, None, &record)?;
     let names = GroupNames::new(&txn.open_table(GROUPS)?, ws.id).names(&record.groups)?;
+    let action = if invited {
+        "member.invited"
+    } else {
+        "member.provisioned"
+    };
     audit::append(
         txn,
         ws.id,
         actor,
-        "member.invited",
+        action,
         &record.email,
         None,
         Some(views::audit_snapshot(&record, &names)),
     )?;
-    outbox::enqueue_invite(txn, ws, &record, &actor.name)?;
+    if invited {
+        outbox::enqueue_invite(txn, ws, &record, &actor.name)?;
+    }
     Ok((record, account.activated_at.is_some()))
 }
 
-fn find_or_create_account(
+pub fn find_or_create_account(
     txn: &WriteTransaction,
     email: &Email,
 ) -> Result<AccountRecord, ServiceError> {

@@ -7,6 +7,7 @@ pub mod groups;
 pub mod listing;
 pub mod members;
 pub mod outbox;
+pub mod scim;
 pub mod tokens;
 pub mod views;
 pub mod workspaces;

@@ -248,6 +248,19 @@ where
         .unwrap_or(0))
 }
 
+/// Members of a workspace in every status and role.
+pub fn count_all<T>(counts: &T, workspace: Uuid) -> Result<u64, ServiceError>
+where
+    T: ReadableTable<(u128, u8, u8), u64>,
+{
+    let w = workspace.as_u128();
+    let mut total = 0;
+    for entry in counts.range((w, 0, 0)..=(w, u8::MAX, u8::MAX))? {
+        total += entry?.1.value();
+    }
+    Ok(total)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

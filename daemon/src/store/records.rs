@@ -1,6 +1,7 @@
 //! What each table stores, as serde records.
 
 use roster_shared::api::{MailStatus, Source};
+use roster_shared::scim::user::ScimProfile;
 use roster_shared::{Metadata, Role, StoredStatus};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -66,6 +67,10 @@ pub struct MemberRecord {
     pub last_invite_sent_at: Option<i64>,
     pub updated_at: i64,
     pub invitation: Option<InvitationRecord>,
+    /// What an identity provider wrote that the domain does not model
+    /// (name parts, e-mails, enterprise attributes), kept for SCIM reads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scim: Option<ScimProfile>,
 }
 
 impl MemberRecord {
@@ -80,11 +85,17 @@ impl MemberRecord {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GroupRecord {
     pub id: Uuid,
     pub name: String,
     pub created_at: i64,
+    /// The identity provider's id for the group (SCIM `externalId`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    /// Last rename or externalId change (SCIM `meta.lastModified`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

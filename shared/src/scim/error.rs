@@ -109,6 +109,11 @@ mod tests {
             e.to_json(),
             json!({"schemas": [ERROR_SCHEMA], "status": "409", "scimType": "uniqueness", "detail": "userName a@b.c is taken"})
         );
-        assert!(ScimError::not_found("x").to_json().get("scimType").is_none());
+        assert!(
+            ScimError::not_found("x")
+                .to_json()
+                .get("scimType")
+                .is_none()
+        );
     }
 }

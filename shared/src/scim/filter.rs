@@ -44,15 +44,12 @@ impl ScimFilter {
                 ),
             ));
         }
-        text.trim()
-            .parse::<Filter>()
-            .map(Self)
-            .map_err(|e| {
-                ScimError::bad(
-                    ScimType::InvalidFilter,
-                    format!("the filter {text:?} is not valid SCIM filter syntax: {e}"),
-                )
-            })
+        text.trim().parse::<Filter>().map(Self).map_err(|e| {
+            ScimError::bad(
+                ScimType::InvalidFilter,
+                format!("the filter {text:?} is not valid SCIM filter syntax: {e}"),
+            )
+        })
     }
 
     /// Whether a resource document matches.
@@ -123,7 +120,13 @@ fn eval(f: &Filter, doc: &Value, kind: ResourceKind) -> bool {
 
 /// Whether one element of the multi-valued attribute `parent` matches the
 /// filter inside `parent[...]` (PATCH value paths use this too).
-pub fn element_matches(f: &ValFilter, el: &Value, kind: ResourceKind, uri: Option<&str>, parent: &str) -> bool {
+pub fn element_matches(
+    f: &ValFilter,
+    el: &Value,
+    kind: ResourceKind,
+    uri: Option<&str>,
+    parent: &str,
+) -> bool {
     eval_val(f, el, kind, Some((uri, parent)))
 }
 
@@ -132,8 +135,14 @@ fn eval_val(f: &ValFilter, el: &Value, kind: ResourceKind, parent: Parent<'_>) -
     match f {
         ValFilter::Attr(a) => eval_attr(a, el, kind, parent),
         ValFilter::Not(inner) => !eval_val(inner, el, kind, parent),
-        ValFilter::And(items) => items.as_slice().iter().all(|x| eval_val(x, el, kind, parent)),
-        ValFilter::Or(items) => items.as_slice().iter().any(|x| eval_val(x, el, kind, parent)),
+        ValFilter::And(items) => items
+            .as_slice()
+            .iter()
+            .all(|x| eval_val(x, el, kind, parent)),
+        ValFilter::Or(items) => items
+            .as_slice()
+            .iter()
+            .any(|x| eval_val(x, el, kind, parent)),
     }
 }
 
@@ -159,7 +168,9 @@ fn eval_attr(a: &AttrExp, doc: &Value, kind: ResourceKind, parent: Parent<'_>) -
         AttrExp::Comparison(_, CompareOp::Ne, rhs) => {
             !values.iter().any(|v| compare(v, CompareOp::Eq, rhs, exact))
         }
-        AttrExp::Comparison(_, op, rhs) => values.iter().any(|v| compare(v, op.clone(), rhs, exact)),
+        AttrExp::Comparison(_, op, rhs) => {
+            values.iter().any(|v| compare(v, op.clone(), rhs, exact))
+        }
     }
 }
 
@@ -320,8 +331,14 @@ mod tests {
             (r#"active eq false"#, false),
             (r#"emails co "jensen.org""#, true),
             (r#"emails.type eq "home""#, true),
-            (r#"emails[type eq "work" and value co "@example.com"]"#, true),
-            (r#"emails[type eq "home" and value co "@example.com"]"#, false),
+            (
+                r#"emails[type eq "work" and value co "@example.com"]"#,
+                true,
+            ),
+            (
+                r#"emails[type eq "home" and value co "@example.com"]"#,
+                false,
+            ),
             (r#"roles[value eq "builder"]"#, true),
             (r#"meta.lastModified gt "2026-01-01T00:00:00Z""#, true),
             (r#"meta.lastModified lt "2026-01-01T00:00:00Z""#, false),
@@ -329,10 +346,22 @@ mod tests {
             (r#"userName eq "x" or displayName sw "babs""#, true),
             (r#"userName eq "x" and displayName sw "babs""#, false),
             (r#"not (userName eq "x")"#, true),
-            (r#"(userName eq "x" or active eq true) and not (title pr)"#, true),
-            (r#"urn:ietf:params:scim:schemas:core:2.0:User:userName sw "BARB""#, true),
-            (r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department eq "tour operations""#, true),
-            (r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value eq "26118915-6090""#, true),
+            (
+                r#"(userName eq "x" or active eq true) and not (title pr)"#,
+                true,
+            ),
+            (
+                r#"urn:ietf:params:scim:schemas:core:2.0:User:userName sw "BARB""#,
+                true,
+            ),
+            (
+                r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department eq "tour operations""#,
+                true,
+            ),
+            (
+                r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value eq "26118915-6090""#,
+                true,
+            ),
             (r#"title eq null"#, true),
             (r#"userName ne null"#, true),
         ];
@@ -377,7 +406,10 @@ mod tests {
             p(r#"displayName eq "Ops""#).lookup(ResourceKind::Group),
             Some(Lookup::DisplayName(vec!["Ops".into()]))
         );
-        assert_eq!(p(r#"userName eq "a" or id eq "b""#).lookup(ResourceKind::User), None);
+        assert_eq!(
+            p(r#"userName eq "a" or id eq "b""#).lookup(ResourceKind::User),
+            None
+        );
         assert_eq!(p(r#"userName co "a""#).lookup(ResourceKind::User), None);
         assert_eq!(p(r#"displayName eq "a""#).lookup(ResourceKind::User), None);
     }

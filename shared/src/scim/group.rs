@@ -4,10 +4,10 @@
 use scim_v2::filter::{AttrExp, CompValue, CompareOp, PatchPath, ValFilter};
 use serde_json::{Map, Value, json};
 
+use super::GROUP_SCHEMA;
 use super::error::{ScimError, ScimType};
 use super::patch::{PatchOp, PatchOpKind};
 use super::value::get_ci;
-use super::GROUP_SCHEMA;
 
 /// A Group document (POST or PUT body), validated.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,7 +26,11 @@ impl ScimGroupInput {
             .ok_or_else(|| ScimError::invalid_value("a Group must be a JSON object"))?;
         let display_name = match get_ci(o, "displayName") {
             Some(Value::String(s)) => crate::names::group_name(s)?,
-            _ => return Err(ScimError::invalid_value("displayName is required and must be a string")),
+            _ => {
+                return Err(ScimError::invalid_value(
+                    "displayName is required and must be a string",
+                ));
+            }
         };
         let external_id = match get_ci(o, "externalId") {
             None | Some(Value::Null) => None,
@@ -69,7 +73,9 @@ impl GroupPatch {
         for op in ops {
             match &op.path {
                 None => {
-                    let Some(Value::Object(attrs)) = &op.value else { continue };
+                    let Some(Value::Object(attrs)) = &op.value else {
+                        continue;
+                    };
                     for (key, v) in attrs {
                         let name = strip_core(key);
                         out.apply_attr(op.kind, name, Some(v))?;
@@ -79,7 +85,10 @@ impl GroupPatch {
                     if let Some(sub) = &a.sub_attr {
                         return Err(ScimError::bad(
                             ScimType::InvalidPath,
-                            format!("\"{}.{sub}\" is not a Group attribute roster can change", a.name),
+                            format!(
+                                "\"{}.{sub}\" is not a Group attribute roster can change",
+                                a.name
+                            ),
                         ));
                     }
                     out.apply_attr(op.kind, &a.name, op.value.as_ref())?;
@@ -97,14 +106,20 @@ impl GroupPatch {
                             "add and replace on members take the path \"members\", not a filtered one",
                         ));
                     }
-                    out.members.push(MemberChange::Remove(filter_values(&vp.filter)?));
+                    out.members
+                        .push(MemberChange::Remove(filter_values(&vp.filter)?));
                 }
             }
         }
         Ok(out)
     }
 
-    fn apply_attr(&mut self, kind: PatchOpKind, name: &str, value: Option<&Value>) -> Result<(), ScimError> {
+    fn apply_attr(
+        &mut self,
+        kind: PatchOpKind,
+        name: &str,
+        value: Option<&Value>,
+    ) -> Result<(), ScimError> {
         match name.to_ascii_lowercase().as_str() {
             "id" | "meta" | "schemas" => Ok(()),
             "displayname" => match (kind, value) {
@@ -131,12 +146,16 @@ impl GroupPatch {
             },
             "members" => {
                 match (kind, value) {
-                    (PatchOpKind::Add, Some(v)) => self.members.push(MemberChange::Add(member_ids(v)?)),
+                    (PatchOpKind::Add, Some(v)) => {
+                        self.members.push(MemberChange::Add(member_ids(v)?))
+                    }
                     (PatchOpKind::Replace, Some(v)) => {
                         self.members.push(MemberChange::Clear);
                         self.members.push(MemberChange::Add(member_ids(v)?));
                     }
-                    (PatchOpKind::Remove, Some(v)) => self.members.push(MemberChange::Remove(member_ids(v)?)),
+                    (PatchOpKind::Remove, Some(v)) => {
+                        self.members.push(MemberChange::Remove(member_ids(v)?))
+                    }
                     (PatchOpKind::Remove, None) => self.members.push(MemberChange::Clear),
                     (_, None) => return Err(ScimError::invalid_value("members needs a value")),
                 }
@@ -144,7 +163,9 @@ impl GroupPatch {
             }
             other => Err(ScimError::bad(
                 ScimType::InvalidPath,
-                format!("\"{other}\" is not a Group attribute; use displayName, externalId or members"),
+                format!(
+                    "\"{other}\" is not a Group attribute; use displayName, externalId or members"
+                ),
             )),
         }
     }
@@ -172,9 +193,13 @@ fn member_ids(v: &Value) -> Result<Vec<String>, ScimError> {
             Value::String(s) => Ok(s.clone()),
             Value::Object(m) => match get_ci(m, "value") {
                 Some(Value::String(s)) => Ok(s.clone()),
-                _ => Err(ScimError::invalid_value("each member needs a string value (the User's id)")),
+                _ => Err(ScimError::invalid_value(
+                    "each member needs a string value (the User's id)",
+                )),
             },
-            _ => Err(ScimError::invalid_value("each member must be an object with a value")),
+            _ => Err(ScimError::invalid_value(
+                "each member must be an object with a value",
+            )),
         })
         .collect()
 }
@@ -240,7 +265,10 @@ impl ScimGroupView {
                         m.insert("value".into(), Value::String(id.clone()));
                         m.insert("display".into(), Value::String(name.clone()));
                         m.insert("type".into(), Value::String("User".into()));
-                        m.insert("$ref".into(), Value::String(format!("{base_url}/Users/{id}")));
+                        m.insert(
+                            "$ref".into(),
+                            Value::String(format!("{base_url}/Users/{id}")),
+                        );
                         Value::Object(m)
                     })
                     .collect(),
@@ -279,18 +307,25 @@ mod tests {
         );
         let r = patch(json!({"Operations": [{"op": "replace", "path": "members", "value": [{"value": "u9"}]}]}))
             .expect("valid");
-        assert_eq!(r.members, vec![MemberChange::Clear, MemberChange::Add(vec!["u9".into()])]);
+        assert_eq!(
+            r.members,
+            vec![MemberChange::Clear, MemberChange::Add(vec!["u9".into()])]
+        );
     }
 
     #[test]
     fn refusals_are_precise() {
-        let e = patch(json!({"Operations": [{"op": "replace", "path": "displayName", "value": "admin"}]}))
-            .expect_err("reserved");
+        let e = patch(
+            json!({"Operations": [{"op": "replace", "path": "displayName", "value": "admin"}]}),
+        )
+        .expect_err("reserved");
         assert!(e.detail.contains("role name"), "{}", e.detail);
-        let e = patch(json!({"Operations": [{"op": "remove", "path": "members[display eq \"x\"]"}]}))
-            .expect_err("filter");
+        let e =
+            patch(json!({"Operations": [{"op": "remove", "path": "members[display eq \"x\"]"}]}))
+                .expect_err("filter");
         assert_eq!(e.scim_type, Some(ScimType::InvalidFilter));
-        let e = patch(json!({"Operations": [{"op": "add", "path": "owner", "value": "x"}]})).expect_err("attr");
+        let e = patch(json!({"Operations": [{"op": "add", "path": "owner", "value": "x"}]}))
+            .expect_err("attr");
         assert_eq!(e.scim_type, Some(ScimType::InvalidPath));
     }
 }

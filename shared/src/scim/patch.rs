@@ -33,32 +33,50 @@ pub struct PatchOp {
 
 /// Reads a PATCH body: `{"schemas": [...PatchOp], "Operations": [...]}`.
 pub fn parse_patch(body: &Value, max_operations: usize) -> Result<Vec<PatchOp>, ScimError> {
-    let obj = body
-        .as_object()
-        .ok_or_else(|| ScimError::bad(ScimType::InvalidSyntax, "a PATCH body must be a JSON object"))?;
+    let obj = body.as_object().ok_or_else(|| {
+        ScimError::bad(
+            ScimType::InvalidSyntax,
+            "a PATCH body must be a JSON object",
+        )
+    })?;
     let ops = get_ci(obj, "Operations")
         .and_then(Value::as_array)
         .ok_or_else(|| {
-            ScimError::bad(ScimType::InvalidSyntax, "a PATCH body needs an \"Operations\" array")
+            ScimError::bad(
+                ScimType::InvalidSyntax,
+                "a PATCH body needs an \"Operations\" array",
+            )
         })?;
     if ops.is_empty() {
-        return Err(ScimError::bad(ScimType::InvalidSyntax, "\"Operations\" is empty"));
+        return Err(ScimError::bad(
+            ScimType::InvalidSyntax,
+            "\"Operations\" is empty",
+        ));
     }
     if ops.len() > max_operations {
         return Err(ScimError::new(
             413,
             Some(ScimType::TooMany),
-            format!("{} operations in one PATCH; the limit is {max_operations}", ops.len()),
+            format!(
+                "{} operations in one PATCH; the limit is {max_operations}",
+                ops.len()
+            ),
         ));
     }
-    ops.iter().enumerate().map(|(i, op)| parse_op(i, op)).collect()
+    ops.iter()
+        .enumerate()
+        .map(|(i, op)| parse_op(i, op))
+        .collect()
 }
 
 fn parse_op(i: usize, op: &Value) -> Result<PatchOp, ScimError> {
     let n = i + 1;
-    let o = op
-        .as_object()
-        .ok_or_else(|| ScimError::bad(ScimType::InvalidSyntax, format!("operation {n} is not an object")))?;
+    let o = op.as_object().ok_or_else(|| {
+        ScimError::bad(
+            ScimType::InvalidSyntax,
+            format!("operation {n} is not an object"),
+        )
+    })?;
     let name = get_ci(o, "op").and_then(Value::as_str).unwrap_or_default();
     let kind = match name.to_ascii_lowercase().as_str() {
         "add" => PatchOpKind::Add,
@@ -75,10 +93,16 @@ fn parse_op(i: usize, op: &Value) -> Result<PatchOp, ScimError> {
         None | Some(Value::Null) => None,
         Some(Value::String(p)) if p.trim().is_empty() => None,
         Some(Value::String(p)) => Some(p.trim().parse::<PatchPath>().map_err(|e| {
-            ScimError::bad(ScimType::InvalidPath, format!("operation {n} has path {p:?}, which is not a valid attribute path: {e}"))
+            ScimError::bad(
+                ScimType::InvalidPath,
+                format!("operation {n} has path {p:?}, which is not a valid attribute path: {e}"),
+            )
         })?),
         Some(_) => {
-            return Err(ScimError::bad(ScimType::InvalidPath, format!("operation {n} has a path that is not a string")));
+            return Err(ScimError::bad(
+                ScimType::InvalidPath,
+                format!("operation {n} has a path that is not a string"),
+            ));
         }
     };
     let value = get_ci(o, "value").filter(|v| !v.is_null()).cloned();
@@ -125,7 +149,7 @@ pub fn apply(doc: &mut Value, ops: &[PatchOp], kind: ResourceKind) -> Result<(),
 /// Splits a no-path value key into paths: an extension URN whose value is
 /// an object, `urn:...:attr[.sub]`, `attr.sub`, or a plain attribute.
 fn expand_key(key: &str, v: &Value, kind: ResourceKind) -> Vec<(PatchPath, Value)> {
-    let schemas = std::iter::once(kind.core()).chain(kind.extensions().iter().copied());
+    let schemas = std::iter::once(kind.core()).chain(kind.accepted_extensions().iter().copied());
     for s in schemas {
         if key.eq_ignore_ascii_case(s.id) {
             return match v.as_object() {
@@ -140,7 +164,9 @@ fn expand_key(key: &str, v: &Value, kind: ResourceKind) -> Vec<(PatchPath, Value
             };
         }
     }
-    parse_attr(key).map(|p| vec![(p, v.clone())]).unwrap_or_default()
+    parse_attr(key)
+        .map(|p| vec![(p, v.clone())])
+        .unwrap_or_default()
 }
 
 fn parse_attr(text: &str) -> Option<PatchPath> {
@@ -173,6 +199,15 @@ fn apply_path(
     if is_ignored(path, kind) {
         return Ok(());
     }
+    if let (PatchPath::Attr(a), None) = (path, &attr.sub_attr)
+        && let Some(uri) = &a.uri
+        && let Some(ext) = kind
+            .accepted_extensions()
+            .iter()
+            .find(|s| s.id.eq_ignore_ascii_case(&format!("{uri}:{}", a.name)))
+    {
+        return apply_whole_extension(doc, op, ext.id, value, kind);
+    }
     if let Some(def) = kind.attr(attr.uri.as_deref(), &attr.name)
         && def.mutability == Mutability::ReadOnly
     {
@@ -187,10 +222,37 @@ fn apply_path(
     };
     match path {
         PatchPath::Attr(a) => apply_attr(container, op, a, value),
-        PatchPath::Value(vp) => {
-            apply_filtered(container, op, vp, value, kind)
+        PatchPath::Value(vp) => apply_filtered(container, op, vp, value, kind),
+    }
+}
+
+/// `path` naming a whole extension: add/replace merge its attributes,
+/// remove drops it.
+fn apply_whole_extension(
+    doc: &mut Value,
+    op: PatchOpKind,
+    urn: &str,
+    value: Option<&Value>,
+    kind: ResourceKind,
+) -> Result<(), ScimError> {
+    let Some(root) = doc.as_object_mut() else {
+        return Err(ScimError::invalid_value("the resource is not an object"));
+    };
+    if op == PatchOpKind::Remove {
+        remove_ci(root, urn);
+        return Ok(());
+    }
+    let Some(Value::Object(attrs)) = value else {
+        return Err(ScimError::invalid_value(format!(
+            "the value for \"{urn}\" must be an object"
+        )));
+    };
+    for (k, v) in attrs {
+        if let Some(p) = parse_attr(&format!("{urn}:{k}")) {
+            apply_path(doc, op, &p, Some(v), kind)?;
         }
     }
+    Ok(())
 }
 
 /// The object holding an attribute: the document, or an extension object
@@ -208,7 +270,7 @@ fn container<'a>(
         return Ok(Some(root));
     };
     let Some(schema) = kind
-        .extensions()
+        .accepted_extensions()
         .iter()
         .find(|s| s.id.eq_ignore_ascii_case(uri))
     else {
@@ -225,7 +287,9 @@ fn container<'a>(
     }
     match get_ci_mut(root, schema.id) {
         Some(Value::Object(o)) => Ok(Some(o)),
-        _ => Err(ScimError::invalid_value(format!("\"{uri}\" must be an object"))),
+        _ => Err(ScimError::invalid_value(format!(
+            "\"{uri}\" must be an object"
+        ))),
     }
 }
 
@@ -236,7 +300,9 @@ fn apply_attr(
     value: Option<&Value>,
 ) -> Result<(), ScimError> {
     match (op, &a.sub_attr, value) {
-        (PatchOpKind::Remove, None, Some(Value::Array(items))) if items.iter().all(Value::is_object) => {
+        (PatchOpKind::Remove, None, Some(Value::Array(items)))
+            if items.iter().all(Value::is_object) =>
+        {
             // Remove listed entries of a multi-valued attribute (Entra's group member removal).
             if let Some(Value::Array(existing)) = get_ci_mut(obj, &a.name) {
                 existing.retain(|el| !items.iter().any(|it| same_entry(el, it)));
@@ -378,7 +444,9 @@ fn apply_filtered(
                 hits
             };
             for i in targets {
-                let Some(el) = items[i].as_object_mut() else { continue };
+                let Some(el) = items[i].as_object_mut() else {
+                    continue;
+                };
                 match (&vp.sub_attr, v) {
                     (Some(sub), v) => set_ci(el, sub, v.clone()),
                     // Merged rather than swapped, so `emails[type eq "work"]`
@@ -487,7 +555,10 @@ mod tests {
         assert_eq!(doc[ENTERPRISE_USER_SCHEMA]["department"], "Ops");
         assert_eq!(doc[ENTERPRISE_USER_SCHEMA]["costCenter"], "42");
         assert_eq!(doc["displayName"], "B. Smith");
-        assert_eq!(doc["active"], false, "existing key matched case-insensitively");
+        assert_eq!(
+            doc["active"], false,
+            "existing key matched case-insensitively"
+        );
         assert!(doc.get("Active").is_none());
     }
 
@@ -511,12 +582,30 @@ mod tests {
     fn refusals_change_nothing_and_say_why() {
         let cases = [
             (json!([{"op": "remove"}]), ScimType::NoTarget),
-            (json!([{"op": "add", "path": "title"}]), ScimType::InvalidValue),
-            (json!([{"op": "move", "path": "title", "value": 1}]), ScimType::InvalidSyntax),
-            (json!([{"op": "add", "path": "emails[type eq", "value": 1}]), ScimType::InvalidPath),
-            (json!([{"op": "replace", "path": "groups", "value": []}]), ScimType::Mutability),
-            (json!([{"op": "add", "path": "urn:example:bogus:attr", "value": 1}]), ScimType::InvalidPath),
-            (json!([{"op": "add", "value": "not an object"}]), ScimType::InvalidValue),
+            (
+                json!([{"op": "add", "path": "title"}]),
+                ScimType::InvalidValue,
+            ),
+            (
+                json!([{"op": "move", "path": "title", "value": 1}]),
+                ScimType::InvalidSyntax,
+            ),
+            (
+                json!([{"op": "add", "path": "emails[type eq", "value": 1}]),
+                ScimType::InvalidPath,
+            ),
+            (
+                json!([{"op": "replace", "path": "groups", "value": []}]),
+                ScimType::Mutability,
+            ),
+            (
+                json!([{"op": "add", "path": "urn:example:bogus:attr", "value": 1}]),
+                ScimType::InvalidPath,
+            ),
+            (
+                json!([{"op": "add", "value": "not an object"}]),
+                ScimType::InvalidValue,
+            ),
         ];
         for (ops, want) in cases {
             let e = patched(ops.clone()).expect_err(&ops.to_string());
@@ -524,7 +613,14 @@ mod tests {
         }
         let e = parse_patch(&json!({"Operations": []}), 10).expect_err("empty");
         assert!(e.detail.contains("empty"));
-        let many: Vec<Value> = (0..11).map(|_| json!({"op": "add", "path": "title", "value": "x"})).collect();
-        assert_eq!(parse_patch(&json!({"Operations": many}), 10).expect_err("too many").status, 413);
+        let many: Vec<Value> = (0..11)
+            .map(|_| json!({"op": "add", "path": "title", "value": "x"}))
+            .collect();
+        assert_eq!(
+            parse_patch(&json!({"Operations": many}), 10)
+                .expect_err("too many")
+                .status,
+            413
+        );
     }
 }

@@ -35,7 +35,9 @@ impl Projection {
     pub fn wants(&self, name: &str) -> bool {
         let hit = |p: &String| {
             let (_, attr) = split_urn(p);
-            attr.split('.').next().is_some_and(|a| a.eq_ignore_ascii_case(name))
+            attr.split('.')
+                .next()
+                .is_some_and(|a| a.eq_ignore_ascii_case(name))
         };
         if !self.attributes.is_empty() {
             return self.attributes.iter().any(hit);
@@ -45,7 +47,9 @@ impl Projection {
 
     /// Applies the projection to a document.
     pub fn apply(&self, doc: &mut Value, kind: ResourceKind) {
-        let Some(obj) = doc.as_object_mut() else { return };
+        let Some(obj) = doc.as_object_mut() else {
+            return;
+        };
         if !self.attributes.is_empty() {
             let mut keep = Map::new();
             for always in ["schemas", "id"] {
@@ -77,7 +81,11 @@ fn split_urn(p: &str) -> (Option<&str>, &str) {
 
 /// The extension key an attribute lives in (`None`: top level) and its
 /// path inside; an empty path means the whole extension.
-fn locate(obj: &Map<String, Value>, p: &str, kind: ResourceKind) -> Option<(Option<String>, String)> {
+fn locate(
+    obj: &Map<String, Value>,
+    p: &str,
+    kind: ResourceKind,
+) -> Option<(Option<String>, String)> {
     if p.to_ascii_lowercase().starts_with("urn:")
         && let Some(k) = key_ci(obj, p)
     {
@@ -92,16 +100,22 @@ fn locate(obj: &Map<String, Value>, p: &str, kind: ResourceKind) -> Option<(Opti
 }
 
 fn copy_path(from: &Map<String, Value>, to: &mut Map<String, Value>, p: &str, kind: ResourceKind) {
-    let Some((ext, attr)) = locate(from, p, kind) else { return };
+    let Some((ext, attr)) = locate(from, p, kind) else {
+        return;
+    };
     let (src, dst): (&Map<String, Value>, &mut Map<String, Value>) = match &ext {
         None => (from, to),
         Some(k) => {
-            let Some(Value::Object(src)) = from.get(k) else { return };
+            let Some(Value::Object(src)) = from.get(k) else {
+                return;
+            };
             if attr.is_empty() {
                 to.insert(k.clone(), Value::Object(src.clone()));
                 return;
             }
-            let entry = to.entry(k.clone()).or_insert_with(|| Value::Object(Map::new()));
+            let entry = to
+                .entry(k.clone())
+                .or_insert_with(|| Value::Object(Map::new()));
             let Value::Object(dst) = entry else { return };
             (src, dst)
         }
@@ -140,7 +154,9 @@ fn copy_path(from: &Map<String, Value>, to: &mut Map<String, Value>, p: &str, ki
 }
 
 fn remove_path(obj: &mut Map<String, Value>, p: &str, kind: ResourceKind) {
-    let Some((ext, attr)) = locate(obj, p, kind) else { return };
+    let Some((ext, attr)) = locate(obj, p, kind) else {
+        return;
+    };
     let target = match &ext {
         None => obj,
         Some(k) => {
@@ -156,10 +172,15 @@ fn remove_path(obj: &mut Map<String, Value>, p: &str, kind: ResourceKind) {
     };
     let mut parts = attr.as_str().splitn(2, '.');
     let name = parts.next().unwrap_or_default();
-    if ["id", "schemas"].iter().any(|a| a.eq_ignore_ascii_case(name)) {
+    if ["id", "schemas"]
+        .iter()
+        .any(|a| a.eq_ignore_ascii_case(name))
+    {
         return;
     }
-    let Some(key) = key_ci(target, name) else { return };
+    let Some(key) = key_ci(target, name) else {
+        return;
+    };
     match parts.next() {
         None => {
             target.remove(&key);

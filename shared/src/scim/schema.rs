@@ -213,16 +213,25 @@ impl SchemaDef {
     }
 }
 
-const ID: AttrDef = AttrDef::string("id", "Identifier assigned by roster; stable for the life of the resource.")
-    .exact()
-    .read_only()
-    .always()
-    .unique();
-const EXTERNAL_ID: AttrDef =
-    AttrDef::string("externalId", "The identifier the provisioning client uses for this resource.").exact();
+const ID: AttrDef = AttrDef::string(
+    "id",
+    "Identifier assigned by roster; stable for the life of the resource.",
+)
+.exact()
+.read_only()
+.always()
+.unique();
+const EXTERNAL_ID: AttrDef = AttrDef::string(
+    "externalId",
+    "The identifier the provisioning client uses for this resource.",
+)
+.exact();
 
 const NAME_SUB: &[AttrDef] = &[
-    AttrDef::string("formatted", "The full name; when given without parts it is the member's name."),
+    AttrDef::string(
+        "formatted",
+        "The full name; when given without parts it is the member's name.",
+    ),
     AttrDef::string("familyName", "Family name."),
     AttrDef::string("givenName", "Given name."),
 ];
@@ -237,7 +246,9 @@ const ROLE_SUB: &[AttrDef] = &[AttrDef::string(
 )
 .canonical(&["admin", "builder", "end-user"])];
 const USER_GROUP_SUB: &[AttrDef] = &[
-    AttrDef::string("value", "Id of the group.").exact().read_only(),
+    AttrDef::string("value", "Id of the group.")
+        .exact()
+        .read_only(),
     AttrDef::reference("$ref", "URI of the group.", &["Group"]).read_only(),
     AttrDef::string("display", "Name of the group.").read_only(),
 ];
@@ -250,18 +261,43 @@ pub const USER: SchemaDef = SchemaDef {
     attributes: &[
         ID,
         EXTERNAL_ID,
-        AttrDef::string("userName", "The member's e-mail address; unique in the workspace, compared case-insensitively.")
-            .required()
-            .unique(),
+        AttrDef::string(
+            "userName",
+            "The member's e-mail address; unique in the workspace, compared case-insensitively.",
+        )
+        .required()
+        .unique(),
         AttrDef::complex("name", "The member's name.", NAME_SUB),
         AttrDef::string("displayName", "The name shown for the member."),
-        AttrDef::boolean("active", "false archives the member (open invites are revoked); true brings them back."),
-        AttrDef::string("password", "Accepted for compatibility and discarded: roster stores no passwords.").write_only(),
-        AttrDef::complex("emails", "E-mail addresses; userName is the one roster invites.", EMAIL_SUB).multi(),
-        AttrDef::complex("roles", "The member's one role.", ROLE_SUB).multi(),
-        AttrDef::complex("groups", "The custom groups the member belongs to (change them through Groups).", USER_GROUP_SUB)
-            .multi()
-            .read_only(),
+        AttrDef::boolean(
+            "active",
+            "false archives the member (open invites are revoked); true brings them back.",
+        ),
+        AttrDef::string(
+            "password",
+            "Accepted for compatibility and discarded: roster stores no passwords.",
+        )
+        .write_only(),
+        AttrDef::complex(
+            "emails",
+            "E-mail addresses; userName is the one roster invites.",
+            EMAIL_SUB,
+        )
+        .multi(),
+        AttrDef::complex(
+            "roles",
+            "The member's one role; end-user when a new User names none. Cannot be removed.",
+            ROLE_SUB,
+        )
+        .multi()
+        .required(),
+        AttrDef::complex(
+            "groups",
+            "The custom groups the member belongs to (change them through Groups).",
+            USER_GROUP_SUB,
+        )
+        .multi()
+        .read_only(),
     ],
 };
 
@@ -281,32 +317,47 @@ pub const ENTERPRISE_USER: SchemaDef = SchemaDef {
         AttrDef::string("organization", "Organization."),
         AttrDef::string("division", "Division."),
         AttrDef::string("department", "Department."),
-        AttrDef::complex("manager", "The member's manager; a bare id string is accepted too.", MANAGER_SUB),
+        AttrDef::complex(
+            "manager",
+            "The member's manager; a bare id string is accepted too.",
+            MANAGER_SUB,
+        ),
     ],
 };
 
-/// ToolJet's role attribute, for IdP apps configured for ToolJet.
+/// ToolJet's role attribute, for IdP apps configured for ToolJet: accepted
+/// on input (POST, PUT, PATCH) but not advertised in discovery nor
+/// returned, because its URN (version before the resource name) does not
+/// follow RFC 7643's form and strict clients cannot parse paths under it;
+/// reads carry the role in `roles`.
 pub const TOOLJET_USER: SchemaDef = SchemaDef {
     id: TOOLJET_USER_SCHEMA,
     name: "ToolJetUser",
     description: "ToolJet's user extension: the workspace role.",
-    attributes: &[AttrDef::string("role", "admin, builder or end-user (ToolJet spellings such as \"End User\" are accepted).")
-        .canonical(&["admin", "builder", "end-user"])],
+    attributes: &[AttrDef::string(
+        "role",
+        "admin, builder or end-user (ToolJet spellings such as \"End User\" are accepted).",
+    )
+    .canonical(&["admin", "builder", "end-user"])],
 };
 
 const METADATA_SUB: &[AttrDef] = &[
-    AttrDef::string("key", "1-64 characters from A-Z a-z 0-9 _ . -").exact().required(),
-    AttrDef::string("value", "At most 2,000 characters; left out of reads when the key is hidden.").exact(),
-    AttrDef::boolean("hidden", "A hidden value is write-only: it is never returned."),
+    AttrDef::string("key", "1-64 characters from A-Z a-z 0-9 _ . -")
+        .exact()
+        .required(),
+    AttrDef::string("value", "At most 2,000 characters.").exact(),
 ];
 
-/// roster's own extension: metadata and the invite status.
+/// roster's own extension: metadata, hidden metadata and the invite status.
 pub const ROSTER_USER: SchemaDef = SchemaDef {
     id: ROSTER_USER_SCHEMA,
     name: "RosterUser",
     description: "roster membership details.",
     attributes: &[
-        AttrDef::complex("metadata", "Key/value metadata for apps (200,000 characters in all at most).", METADATA_SUB).multi(),
+        AttrDef::complex("metadata", "Key/value metadata for apps (200,000 characters in all with hiddenMetadata). When given, it replaces the visible keys.", METADATA_SUB).multi(),
+        AttrDef::complex("hiddenMetadata", "Metadata whose values are write-only (API keys and the like): never returned. When given, it replaces the hidden keys.", METADATA_SUB)
+            .multi()
+            .write_only(),
         AttrDef::string("status", "requested, invited, active or archived.")
             .read_only()
             .canonical(&["requested", "invited", "active", "archived"]),
@@ -314,10 +365,14 @@ pub const ROSTER_USER: SchemaDef = SchemaDef {
 };
 
 const MEMBER_SUB: &[AttrDef] = &[
-    AttrDef::string("value", "Id of a member User.").exact().required(),
+    AttrDef::string("value", "Id of a member User.")
+        .exact()
+        .required(),
     AttrDef::reference("$ref", "URI of the member.", &["User"]).read_only(),
     AttrDef::string("display", "Name of the member.").read_only(),
-    AttrDef::string("type", "Always User.").read_only().canonical(&["User"]),
+    AttrDef::string("type", "Always User.")
+        .read_only()
+        .canonical(&["User"]),
 ];
 
 /// The core Group attributes: roster's custom groups.
@@ -336,7 +391,7 @@ pub const GROUP: SchemaDef = SchemaDef {
 };
 
 /// Every schema, in the order `/Schemas` lists them.
-pub const ALL: [&SchemaDef; 5] = [&USER, &GROUP, &ENTERPRISE_USER, &TOOLJET_USER, &ROSTER_USER];
+pub const ALL: [&SchemaDef; 4] = [&USER, &GROUP, &ENTERPRISE_USER, &ROSTER_USER];
 
 /// The two resource types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -354,10 +409,19 @@ impl ResourceKind {
         }
     }
 
-    /// The extension schemas of the type.
+    /// The extension schemas of the type, as discovery advertises them.
     pub fn extensions(self) -> &'static [&'static SchemaDef] {
         match self {
-            Self::User => &[&ENTERPRISE_USER, &TOOLJET_USER, &ROSTER_USER],
+            Self::User => &[&ENTERPRISE_USER, &ROSTER_USER],
+            Self::Group => &[],
+        }
+    }
+
+    /// The extensions accepted in request bodies and PATCH paths: the
+    /// advertised ones plus ToolJet's.
+    pub fn accepted_extensions(self) -> &'static [&'static SchemaDef] {
+        match self {
+            Self::User => &[&ENTERPRISE_USER, &ROSTER_USER, &TOOLJET_USER],
             Self::Group => &[],
         }
     }
@@ -380,15 +444,11 @@ impl ResourceKind {
 
     /// Finds an attribute by optional schema URN, name and sub-attribute.
     /// `meta` and `schemas` are common attributes, not in the tables.
-    pub fn attr(
-        self,
-        uri: Option<&str>,
-        name: &str,
-    ) -> Option<&'static AttrDef> {
+    pub fn attr(self, uri: Option<&str>, name: &str) -> Option<&'static AttrDef> {
         match uri {
             Some(u) if u.eq_ignore_ascii_case(self.core().id) => self.core().attr(name),
             Some(u) => self
-                .extensions()
+                .accepted_extensions()
                 .iter()
                 .find(|s| s.id.eq_ignore_ascii_case(u))
                 .and_then(|s| s.attr(name)),
@@ -492,10 +552,21 @@ mod tests {
             .as_array()
             .and_then(|a| a.iter().find(|x| x["name"] == "userName"))
             .expect("userName described");
-        for key in ["type", "multiValued", "required", "caseExact", "mutability", "returned", "uniqueness"] {
+        for key in [
+            "type",
+            "multiValued",
+            "required",
+            "caseExact",
+            "mutability",
+            "returned",
+            "uniqueness",
+        ] {
             assert!(user_name.get(key).is_some(), "{key} missing");
         }
         assert_eq!(user_name["uniqueness"], "server");
-        assert_eq!(doc["meta"]["location"], format!("http://h/scim/v2/Schemas/{USER_SCHEMA}"));
+        assert_eq!(
+            doc["meta"]["location"],
+            format!("http://h/scim/v2/Schemas/{USER_SCHEMA}")
+        );
     }
 }

@@ -43,30 +43,31 @@ pub struct ScimProfile {
     pub enterprise: Map<String, Value>,
 }
 
-/// One metadata entry as SCIM sends it; a hidden entry may come without
-/// its value (a client that read the member never saw it).
+/// One metadata entry as SCIM sends it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MetadataEntry {
     pub key: String,
-    pub value: Option<String>,
-    pub hidden: bool,
+    pub value: String,
 }
 
 /// A User document, validated.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScimUserInput {
     pub email: Email,
-    /// The member's name, from displayName, name.formatted, the name parts,
-    /// or the e-mail's local part, in that order.
-    pub name: String,
+    /// The member's name, from displayName, name.formatted or the name
+    /// parts, in that order; `None` when the document names no one (a new
+    /// member is then named after the e-mail's local part).
+    pub name: Option<String>,
     pub profile: ScimProfile,
     /// `None` when the document does not say.
     pub active: Option<bool>,
     pub external_id: Option<String>,
     /// `None` when neither `roles` nor ToolJet's role attribute is given.
     pub role: Option<Role>,
-    /// `None` when the roster extension carries no `metadata`.
+    /// Visible metadata; `None` when the roster extension has no `metadata`.
     pub metadata: Option<Vec<MetadataEntry>>,
+    /// Hidden metadata; `None` when the extension has no `hiddenMetadata`.
+    pub hidden_metadata: Option<Vec<MetadataEntry>>,
 }
 
 impl ScimUserInput {
@@ -77,8 +78,11 @@ impl ScimUserInput {
         let o = doc
             .as_object()
             .ok_or_else(|| ScimError::invalid_value("a User must be a JSON object"))?;
-        let user_name = string_attr(o, "userName")?
-            .ok_or_else(|| ScimError::invalid_value("userName is required: roster uses it as the member's e-mail address"))?;
+        let user_name = string_attr(o, "userName")?.ok_or_else(|| {
+            ScimError::invalid_value(
+                "userName is required: roster uses it as the member's e-mail address",
+            )
+        })?;
         let email = Email::parse(&user_name).map_err(|_| {
             ScimError::invalid_value(format!(
                 "userName \"{user_name}\" is not an e-mail address; roster invites members by e-mail, so userName must be one"
@@ -106,11 +110,14 @@ impl ScimUserInput {
         };
         let external_id = string_attr(o, "externalId")?;
         let role = role(o)?;
-        let metadata = match extension(o, ROSTER_USER_SCHEMA)? {
-            Some(ext) => metadata_entries(ext)?,
-            None => None,
+        let (metadata, hidden_metadata) = match extension(o, ROSTER_USER_SCHEMA)? {
+            Some(ext) => (
+                metadata_entries(ext, "metadata")?,
+                metadata_entries(ext, "hiddenMetadata")?,
+            ),
+            None => (None, None),
         };
-        let name = derive_name(&profile, &email)?;
+        let name = derive_name(&profile)?;
         Ok(Self {
             email,
             name,
@@ -119,11 +126,12 @@ impl ScimUserInput {
             external_id,
             role,
             metadata,
+            hidden_metadata,
         })
     }
 }
 
-fn derive_name(p: &ScimProfile, email: &Email) -> Result<String, ScimError> {
+fn derive_name(p: &ScimProfile) -> Result<Option<String>, ScimError> {
     let parts = [p.given_name.as_deref(), p.family_name.as_deref()]
         .into_iter()
         .flatten()
@@ -131,14 +139,31 @@ fn derive_name(p: &ScimProfile, email: &Email) -> Result<String, ScimError> {
         .filter(|s| !s.is_empty())
         .collect::<Vec<_>>()
         .join(" ");
-    let candidate = [p.display_name.as_deref(), p.formatted.as_deref(), Some(parts.as_str())]
-        .into_iter()
-        .flatten()
-        .map(str::trim)
-        .find(|s| !s.is_empty())
-        .map(str::to_string)
-        .unwrap_or_else(|| email.as_str().split('@').next().unwrap_or_default().to_string());
-    crate::names::person_name(&candidate).map_err(|e| ScimError::invalid_value(format!("the member's name: {e}")))
+    let candidate = [
+        p.display_name.as_deref(),
+        p.formatted.as_deref(),
+        Some(parts.as_str()),
+    ]
+    .into_iter()
+    .flatten()
+    .map(str::trim)
+    .find(|s| !s.is_empty());
+    candidate
+        .map(|c| {
+            crate::names::person_name(c)
+                .map_err(|e| ScimError::invalid_value(format!("the member's name: {e}")))
+        })
+        .transpose()
+}
+
+impl ScimUserInput {
+    /// The name for a new member: the given one, else the e-mail's local part.
+    pub fn name_for_new_member(&self) -> String {
+        self.name.clone().unwrap_or_else(|| {
+            let local = self.email.as_str().split('@').next().unwrap_or_default();
+            crate::names::person_name(local).unwrap_or_else(|_| self.email.as_str().to_string())
+        })
+    }
 }
 
 /// A string attribute, `None` when absent or null; too long or not a
@@ -154,15 +179,22 @@ fn string_attr(o: &Map<String, Value>, name: &str) -> Result<Option<String>, Sci
             }
             Ok(Some(s.clone()))
         }
-        Some(other) => Err(ScimError::invalid_value(format!("{name} must be a string, not {other}"))),
+        Some(other) => Err(ScimError::invalid_value(format!(
+            "{name} must be a string, not {other}"
+        ))),
     }
 }
 
-fn extension<'a>(o: &'a Map<String, Value>, urn: &str) -> Result<Option<&'a Map<String, Value>>, ScimError> {
+fn extension<'a>(
+    o: &'a Map<String, Value>,
+    urn: &str,
+) -> Result<Option<&'a Map<String, Value>>, ScimError> {
     match get_ci(o, urn) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Object(m)) => Ok(Some(m)),
-        Some(_) => Err(ScimError::invalid_value(format!("\"{urn}\" must be an object"))),
+        Some(_) => Err(ScimError::invalid_value(format!(
+            "\"{urn}\" must be an object"
+        ))),
     }
 }
 
@@ -174,20 +206,24 @@ fn emails(o: &Map<String, Value>) -> Result<Vec<ScimEmail>, ScimError> {
         Some(_) => return Err(ScimError::invalid_value("emails must be a list of objects")),
     };
     if items.len() > MAX_EMAILS {
-        return Err(ScimError::invalid_value(format!("more than {MAX_EMAILS} emails")));
+        return Err(ScimError::invalid_value(format!(
+            "more than {MAX_EMAILS} emails"
+        )));
     }
     items
         .into_iter()
         .filter(|v| !v.is_null())
         .map(|v| {
-            let e = v
-                .as_object()
-                .ok_or_else(|| ScimError::invalid_value("each entry of emails must be an object"))?;
+            let e = v.as_object().ok_or_else(|| {
+                ScimError::invalid_value("each entry of emails must be an object")
+            })?;
             let value = string_attr(e, "value")?.unwrap_or_default();
             let primary = match get_ci(e, "primary") {
                 None | Some(Value::Null) => None,
                 Some(p) => Some(lenient_bool(p).ok_or_else(|| {
-                    ScimError::invalid_value(format!("emails.primary must be true or false, not {p}"))
+                    ScimError::invalid_value(format!(
+                        "emails.primary must be true or false, not {p}"
+                    ))
                 })?),
             };
             Ok(ScimEmail {
@@ -201,7 +237,13 @@ fn emails(o: &Map<String, Value>) -> Result<Vec<ScimEmail>, ScimError> {
 
 fn enterprise(ent: &Map<String, Value>) -> Result<Map<String, Value>, ScimError> {
     let mut out = Map::new();
-    for name in ["employeeNumber", "costCenter", "organization", "division", "department"] {
+    for name in [
+        "employeeNumber",
+        "costCenter",
+        "organization",
+        "division",
+        "department",
+    ] {
         if let Some(s) = string_attr(ent, name)? {
             out.insert(name.to_string(), Value::String(s));
         }
@@ -242,7 +284,9 @@ fn role(o: &Map<String, Value>) -> Result<Option<Role>, ScimError> {
         match v {
             Value::String(s) => Ok(Some(s.clone())),
             Value::Object(m) => string_attr(m, "value"),
-            _ => Err(ScimError::invalid_value("each entry of roles must be an object with a value")),
+            _ => Err(ScimError::invalid_value(
+                "each entry of roles must be an object with a value",
+            )),
         }
     };
     let primary = items.iter().find(|v| {
@@ -260,73 +304,82 @@ fn role(o: &Map<String, Value>) -> Result<Option<Role>, ScimError> {
     }
 }
 
-fn metadata_entries(ext: &Map<String, Value>) -> Result<Option<Vec<MetadataEntry>>, ScimError> {
-    let items = match get_ci(ext, "metadata") {
+fn metadata_entries(
+    ext: &Map<String, Value>,
+    attr: &str,
+) -> Result<Option<Vec<MetadataEntry>>, ScimError> {
+    let items = match get_ci(ext, attr) {
         None => return Ok(None),
         Some(Value::Null) => return Ok(Some(Vec::new())),
         Some(Value::Array(a)) => a,
         Some(_) => {
-            return Err(ScimError::invalid_value(
-                "metadata must be a list of {\"key\", \"value\", \"hidden\"} objects",
-            ));
+            return Err(ScimError::invalid_value(format!(
+                "{attr} must be a list of {{\"key\", \"value\"}} objects"
+            )));
         }
     };
     let mut out = Vec::with_capacity(items.len());
     for it in items {
         let m = it.as_object().ok_or_else(|| {
-            ScimError::invalid_value("each metadata entry must be an object with key and value")
+            ScimError::invalid_value(format!(
+                "each {attr} entry must be an object with key and value"
+            ))
         })?;
         let key = match get_ci(m, "key") {
             Some(Value::String(k)) => k.clone(),
-            _ => return Err(ScimError::invalid_value("a metadata entry has no key")),
-        };
-        let value = match get_ci(m, "value") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(v)) => Some(v.clone()),
-            Some(_) => {
+            _ => {
                 return Err(ScimError::invalid_value(format!(
-                    "metadata value of \"{key}\" is not a string"
+                    "an entry of {attr} has no key"
                 )));
             }
         };
-        let hidden = match get_ci(m, "hidden") {
-            None | Some(Value::Null) => false,
-            Some(h) => lenient_bool(h).ok_or_else(|| {
-                ScimError::invalid_value(format!("metadata hidden of \"{key}\" must be true or false"))
-            })?,
+        let value = match get_ci(m, "value") {
+            Some(Value::String(v)) => v.clone(),
+            None | Some(Value::Null) => {
+                return Err(ScimError::invalid_value(format!(
+                    "{attr} entry \"{key}\" has no value"
+                )));
+            }
+            Some(_) => {
+                return Err(ScimError::invalid_value(format!(
+                    "{attr} value of \"{key}\" is not a string"
+                )));
+            }
         };
-        out.push(MetadataEntry { key, value, hidden });
+        out.push(MetadataEntry { key, value });
     }
     Ok(Some(out))
 }
 
-/// Turns SCIM metadata entries into validated metadata; a hidden entry
-/// without a value keeps the value it had.
+/// The new metadata of a member: given visible entries replace the visible
+/// keys, given hidden entries replace the hidden keys, and what is not given
+/// stays as it was.
 pub fn resolve_metadata(
-    entries: &[MetadataEntry],
+    visible: Option<&[MetadataEntry]>,
+    hidden: Option<&[MetadataEntry]>,
     previous: &Metadata,
 ) -> Result<Metadata, ScimError> {
+    let old = |want_hidden: bool| -> Vec<MetadataEntry> {
+        previous
+            .values
+            .iter()
+            .filter(|(k, _)| previous.hidden.contains(*k) == want_hidden)
+            .map(|(k, v)| MetadataEntry {
+                key: k.clone(),
+                value: v.clone(),
+            })
+            .collect()
+    };
+    let visible = visible.map_or_else(|| old(false), <[_]>::to_vec);
+    let hidden = hidden.map_or_else(|| old(true), <[_]>::to_vec);
     let mut values = std::collections::BTreeMap::new();
-    let mut hidden = Vec::new();
-    for e in entries {
-        let value = match (&e.value, previous.values.get(&e.key)) {
-            (Some(v), _) => v.clone(),
-            (None, Some(old)) if e.hidden && previous.hidden.contains(&e.key) => old.clone(),
-            (None, _) => {
-                return Err(ScimError::invalid_value(format!(
-                    "metadata entry \"{}\" has no value",
-                    e.key
-                )));
-            }
-        };
-        if values.insert(e.key.clone(), value).is_some() {
+    for e in visible.iter().chain(&hidden) {
+        if values.insert(e.key.clone(), e.value.clone()).is_some() {
             return Err(crate::ValidationError::MetadataKeyDuplicate(e.key.clone()).into());
         }
-        if e.hidden {
-            hidden.push(e.key.clone());
-        }
     }
-    Ok(Metadata::from_map(values)?.with_hidden(hidden)?)
+    let hidden_keys: Vec<String> = hidden.iter().map(|e| e.key.clone()).collect();
+    Ok(Metadata::from_map(values)?.with_hidden(hidden_keys)?)
 }
 
 /// A membership as the User renderer needs it.
@@ -342,8 +395,8 @@ pub struct ScimUserView<'a> {
     /// (group id, group name).
     pub groups: Vec<(String, String)>,
     pub metadata: &'a Metadata,
-    /// Hidden values included (only for the PATCH working copy).
-    pub reveal_hidden: bool,
+    /// The PATCH working copy: hidden metadata included.
+    pub working_copy: bool,
     pub status: &'a str,
     pub created: String,
     pub last_modified: String,
@@ -355,18 +408,24 @@ impl ScimUserView<'_> {
     pub fn to_json(&self, base_url: &str) -> Value {
         let empty = ScimProfile::default();
         let p = self.profile.unwrap_or(&empty);
+        // A member an IdP never wrote gets its name and e-mail filled in;
+        // one it wrote reads back exactly as written.
+        let synthesize = self.profile.is_none();
         let mut name = Map::new();
-        name.insert(
-            "formatted".into(),
-            Value::String(p.formatted.clone().unwrap_or_else(|| self.name.to_string())),
-        );
+        if let Some(f) = p
+            .formatted
+            .clone()
+            .or_else(|| synthesize.then(|| self.name.to_string()))
+        {
+            name.insert("formatted".into(), Value::String(f));
+        }
         if let Some(g) = &p.given_name {
             name.insert("givenName".into(), Value::String(g.clone()));
         }
         if let Some(f) = &p.family_name {
             name.insert("familyName".into(), Value::String(f.clone()));
         }
-        let emails: Vec<Value> = if p.emails.is_empty() {
+        let emails: Vec<Value> = if p.emails.is_empty() && synthesize {
             vec![json!({"value": self.email, "type": "work", "primary": true})]
         } else {
             p.emails
@@ -385,28 +444,26 @@ impl ScimUserView<'_> {
                 .collect()
         };
         let location = format!("{base_url}/Users/{}", self.id);
-        let mut schemas = vec![USER_SCHEMA, TOOLJET_USER_SCHEMA, ROSTER_USER_SCHEMA];
+        let entries = |hidden: bool| -> Vec<Value> {
+            self.metadata
+                .values
+                .iter()
+                .filter(|(k, _)| self.metadata.hidden.contains(*k) == hidden)
+                .map(|(k, v)| json!({"key": k, "value": v}))
+                .collect()
+        };
+        let mut schemas = vec![USER_SCHEMA, ROSTER_USER_SCHEMA];
         let mut doc = json!({
             "id": self.id,
             "userName": self.email,
-            "name": name,
-            "displayName": p.display_name.clone().unwrap_or_else(|| self.name.to_string()),
             "active": self.active,
             "emails": emails,
             "roles": [{"value": self.role.as_str()}],
             "groups": self.groups.iter().map(|(id, display)| json!({
                 "value": id, "display": display, "$ref": format!("{base_url}/Groups/{id}"),
             })).collect::<Vec<_>>(),
-            TOOLJET_USER_SCHEMA: {"role": self.role.as_str()},
             ROSTER_USER_SCHEMA: {
-                "metadata": self.metadata.values.iter().map(|(k, v)| {
-                    let hidden = self.metadata.hidden.contains(k);
-                    let mut e = json!({"key": k, "hidden": hidden});
-                    if !hidden || self.reveal_hidden {
-                        e["value"] = Value::String(v.clone());
-                    }
-                    e
-                }).collect::<Vec<_>>(),
+                "metadata": entries(false),
                 "status": self.status,
             },
             "meta": {
@@ -417,6 +474,19 @@ impl ScimUserView<'_> {
                 "version": self.version,
             },
         });
+        if !name.is_empty() {
+            doc["name"] = Value::Object(name);
+        }
+        if let Some(d) = p
+            .display_name
+            .clone()
+            .or_else(|| synthesize.then(|| self.name.to_string()))
+        {
+            doc["displayName"] = Value::String(d);
+        }
+        if self.working_copy {
+            doc[ROSTER_USER_SCHEMA]["hiddenMetadata"] = Value::Array(entries(true));
+        }
         if let Some(x) = self.external_id {
             doc["externalId"] = Value::String(x.to_string());
         }
@@ -465,7 +535,7 @@ mod tests {
     fn rfc_example_user_round_trips_what_roster_keeps() {
         let input = ScimUserInput::from_doc(&rfc_full_user()).expect("valid");
         assert_eq!(input.email.as_str(), "bjensen@example.com");
-        assert_eq!(input.name, "Babs Jensen");
+        assert_eq!(input.name.as_deref(), Some("Babs Jensen"));
         assert_eq!(input.active, Some(true));
         assert_eq!(input.external_id.as_deref(), Some("701984"));
         assert_eq!(input.role, None);
@@ -474,13 +544,13 @@ mod tests {
             id: "m1".into(),
             external_id: input.external_id.as_deref(),
             email: input.email.as_str(),
-            name: &input.name,
+            name: "Babs Jensen",
             profile: Some(&input.profile),
             active: true,
             role: Role::EndUser,
             groups: vec![],
             metadata: &md,
-            reveal_hidden: false,
+            working_copy: false,
             status: "active",
             created: "2026-01-01T00:00:00Z".into(),
             last_modified: "2026-01-01T00:00:00Z".into(),
@@ -491,8 +561,14 @@ mod tests {
         assert_eq!(again.profile, input.profile);
         assert_eq!(again.email, input.email);
         assert_eq!(out["name"]["formatted"], "Ms. Barbara J Jensen, III");
-        assert_eq!(out[ENTERPRISE_USER_SCHEMA]["manager"]["value"], "26118915-6090-4610-87e4-49d8ca9f808d");
-        assert!(out.get("password").is_none(), "passwords are never returned");
+        assert_eq!(
+            out[ENTERPRISE_USER_SCHEMA]["manager"]["value"],
+            "26118915-6090-4610-87e4-49d8ca9f808d"
+        );
+        assert!(
+            out.get("password").is_none(),
+            "passwords are never returned"
+        );
         assert_eq!(out["meta"]["location"], "https://h/scim/v2/Users/m1");
         assert!(get_ci(out.as_object().expect("object"), "schemas").is_some());
     }
@@ -513,10 +589,14 @@ mod tests {
         assert_eq!(u.active, Some(false));
         assert_eq!(u.role, Some(Role::Builder));
         assert_eq!(u.profile.enterprise["manager"], json!({"value": "m-42"}));
-        assert_eq!(u.name, "Ada");
+        assert_eq!(u.name, None);
+        assert_eq!(u.name_for_new_member(), "Ada");
         let tj = json!({"userName": "t@example.com", "roles": [{"value": "end-user"}],
             TOOLJET_USER_SCHEMA: {"role": "Admin"}});
-        assert_eq!(ScimUserInput::from_doc(&tj).expect("valid").role, Some(Role::Admin));
+        assert_eq!(
+            ScimUserInput::from_doc(&tj).expect("valid").role,
+            Some(Role::Admin)
+        );
     }
 
     #[test]
@@ -524,15 +604,32 @@ mod tests {
         let cases = [
             (json!({}), "userName is required"),
             (json!({"userName": "bjensen"}), "not an e-mail address"),
-            (json!({"userName": "a@b.co", "active": "maybe"}), "active must be true or false"),
-            (json!({"userName": "a@b.co", "roles": [{"value": "owner"}]}), "unknown role"),
-            (json!({"userName": "a@b.co", "name": "x"}), "name must be an object"),
-            (json!({"userName": "a@b.co", "displayName": 5}), "displayName must be a string"),
-            (json!({"userName": "a@b.co", ROSTER_USER_SCHEMA: {"metadata": [{"key": "bad key!", "value": "x"}]}}), ""),
+            (
+                json!({"userName": "a@b.co", "active": "maybe"}),
+                "active must be true or false",
+            ),
+            (
+                json!({"userName": "a@b.co", "roles": [{"value": "owner"}]}),
+                "unknown role",
+            ),
+            (
+                json!({"userName": "a@b.co", "name": "x"}),
+                "name must be an object",
+            ),
+            (
+                json!({"userName": "a@b.co", "displayName": 5}),
+                "displayName must be a string",
+            ),
+            (
+                json!({"userName": "a@b.co", ROSTER_USER_SCHEMA: {"metadata": [{"key": "bad key!", "value": "x"}]}}),
+                "",
+            ),
         ];
         for (doc, want) in cases {
             let e = ScimUserInput::from_doc(&doc)
-                .and_then(|u| resolve_metadata(&u.metadata.unwrap_or_default(), &Metadata::default()).map(|_| ()))
+                .and_then(|u| {
+                    resolve_metadata(u.metadata.as_deref(), None, &Metadata::default()).map(|_| ())
+                })
                 .expect_err(&doc.to_string());
             assert_eq!(e.status, 400);
             assert!(e.detail.contains(want), "{doc}: {}", e.detail);
@@ -540,20 +637,26 @@ mod tests {
     }
 
     #[test]
-    fn hidden_metadata_keeps_its_value_when_sent_back_without_it() {
+    fn hidden_and_visible_metadata_are_replaced_separately() {
         let old = Metadata::parse_json(r#"{"apiKey": "s3cret", "team": "blue"}"#)
             .expect("valid")
             .with_hidden(["apiKey"])
             .expect("valid");
-        let entries = vec![
-            MetadataEntry { key: "apiKey".into(), value: None, hidden: true },
-            MetadataEntry { key: "team".into(), value: Some("red".into()), hidden: false },
-        ];
-        let new = resolve_metadata(&entries, &old).expect("valid");
-        assert_eq!(new.values["apiKey"], "s3cret");
+        let e = |k: &str, v: &str| MetadataEntry {
+            key: k.into(),
+            value: v.into(),
+        };
+        let new = resolve_metadata(Some(&[e("team", "red")]), None, &old).expect("valid");
+        assert_eq!(
+            new.values["apiKey"], "s3cret",
+            "hidden keys stay when not given"
+        );
         assert_eq!(new.values["team"], "red");
         assert!(new.hidden.contains("apiKey"));
-        let missing = vec![MetadataEntry { key: "team".into(), value: None, hidden: false }];
-        assert!(resolve_metadata(&missing, &old).is_err());
+        let new = resolve_metadata(None, Some(&[e("token", "t")]), &old).expect("valid");
+        assert!(!new.values.contains_key("apiKey"));
+        assert_eq!(new.values["team"], "blue");
+        assert!(new.hidden.contains("token"));
+        assert!(resolve_metadata(Some(&[e("x", "1")]), Some(&[e("x", "2")]), &old).is_err());
     }
 }

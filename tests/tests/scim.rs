@@ -1,0 +1,464 @@
+//! SCIM 2.0 against the real rosterd over TCP: Okta- and Entra-style
+//! provisioning cycles and the behaviours real identity providers rely on.
+
+use roster_e2e::{Daemon, DaemonOptions, SmtpServer};
+use serde_json::{Value, json};
+
+const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+const PATCH: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+const ROSTER: &str = "urn:ietf:params:scim:schemas:extension:roster:2.0:User";
+
+struct Scim {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Scim {
+    fn new(d: &Daemon, name: &str) -> Self {
+        let out = d.roster_ok(&["scim-token", "create", "--name", name]);
+        let token = out.lines().last().expect("token line").trim().to_string();
+        Self {
+            http: reqwest::Client::new(),
+            base: format!("{}/scim/v2", d.base_url()),
+            token,
+        }
+    }
+
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value, reqwest::header::HeaderMap) {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token);
+        if let Some(b) = body {
+            req = req
+                .header("content-type", "application/scim+json; charset=utf-8")
+                .body(b.to_string());
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        if status != 204 {
+            assert_eq!(
+                headers.get("content-type").and_then(|v| v.to_str().ok()),
+                Some("application/scim+json"),
+                "{path}"
+            );
+        }
+        let text = resp.text().await.expect("body");
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).expect("JSON body")
+        };
+        (status, body, headers)
+    }
+
+    async fn get(&self, path: &str) -> (u16, Value) {
+        let (s, b, _) = self.call(reqwest::Method::GET, path, None).await;
+        (s, b)
+    }
+    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let (s, b, _) = self.call(reqwest::Method::POST, path, Some(body)).await;
+        (s, b)
+    }
+    async fn patch(&self, path: &str, ops: Value) -> (u16, Value) {
+        let (s, b, _) = self
+            .call(
+                reqwest::Method::PATCH,
+                path,
+                Some(json!({"schemas": [PATCH], "Operations": ops})),
+            )
+            .await;
+        (s, b)
+    }
+    async fn filter_users(&self, filter: &str) -> Value {
+        let (s, b) = self
+            .get(&format!("/Users?filter={}", urlencoding::encode(filter)))
+            .await;
+        assert_eq!(s, 200, "{filter}: {b}");
+        b
+    }
+}
+
+fn status_of(d: &Daemon, email: &str) -> String {
+    d.roster_json(&["users", "show", email])["status"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[tokio::test]
+async fn okta_style_provisioning_cycle() {
+    let mut smtp = SmtpServer::start();
+    let d = Daemon::start(DaemonOptions {
+        smtp_url: Some(smtp.url()),
+        ..Default::default()
+    });
+    let okta = Scim::new(&d, "okta");
+
+    // Okta looks the user up first; a userName filter is case-insensitive and empty is 200.
+    let found = okta.filter_users(r#"userName eq "ada@example.com""#).await;
+    assert_eq!(found["totalResults"], 0);
+    assert_eq!(found["Resources"], json!([]));
+    let (s, ada) = okta
+        .post(
+            "/Users",
+            json!({
+                "schemas": [USER], "userName": "Ada@Example.com", "externalId": "00u1",
+                "name": {"givenName": "Ada", "familyName": "Lovelace"},
+                "emails": [{"value": "Ada@Example.com", "type": "work", "primary": true}],
+                "active": true, "password": "Sup3rSecret!",
+            }),
+        )
+        .await;
+    assert_eq!(s, 201, "{ada}");
+    let id = ada["id"].as_str().expect("id").to_string();
+    assert!(ada.get("password").is_none(), "password is never returned");
+    assert_eq!(ada["name"]["givenName"], "Ada");
+    assert!(
+        ada.get("displayName").is_none(),
+        "what the IdP did not send is not invented"
+    );
+    assert_eq!(
+        d.roster_json(&["users", "show", "ada@example.com"])["name"],
+        "Ada Lovelace"
+    );
+    // A SCIM-created user gets the invite mail (the workspace default).
+    let mails = smtp.wait_for("Ada@Example.com", 1);
+    assert!(mails[0].link().is_some());
+    assert_eq!(status_of(&d, "ada@example.com"), "invited");
+    let again = okta.filter_users(r#"userName eq "ADA@example.COM""#).await;
+    assert_eq!(again["totalResults"], 1);
+    assert_eq!(again["Resources"][0]["id"], id.as_str());
+
+    // Group push: create, then add the member.
+    let (s, g) = okta
+        .post(
+            "/Groups",
+            json!({"displayName": "Engineering", "members": []}),
+        )
+        .await;
+    assert_eq!(s, 201, "{g}");
+    let gid = g["id"].as_str().expect("group id").to_string();
+    let (s, g2) = okta
+        .patch(
+            &format!("/Groups/{gid}"),
+            json!([{"op": "add", "path": "members", "value": [{"value": id, "display": "ada"}]}]),
+        )
+        .await;
+    assert_eq!(s, 200, "{g2}");
+    assert_eq!(g2["members"][0]["value"], id.as_str());
+    let (_, u) = okta.get(&format!("/Users/{id}")).await;
+    assert_eq!(u["groups"][0]["display"], "Engineering");
+
+    // Okta deactivates with active:false (never DELETE): readable and filterable after.
+    let (s, off) = okta
+        .patch(
+            &format!("/Users/{id}"),
+            json!([{"op": "replace", "value": {"active": false}}]),
+        )
+        .await;
+    assert_eq!(s, 200, "{off}");
+    assert_eq!(off["active"], false);
+    assert_eq!(status_of(&d, "ada@example.com"), "archived");
+    let inactive = okta.filter_users("active eq false").await;
+    assert_eq!(inactive["totalResults"], 1);
+    // Reactivation: she never accepted, so she is invited again with a fresh mail.
+    let (s, on) = okta
+        .patch(
+            &format!("/Users/{id}"),
+            json!([{"op": "replace", "value": {"active": true}}]),
+        )
+        .await;
+    assert_eq!(s, 200, "{on}");
+    assert_eq!(status_of(&d, "ada@example.com"), "invited");
+    smtp.wait_for("Ada@Example.com", 2);
+
+    // Remove from group, then delete the user: 204, then 404.
+    let (s, g3) = okta
+        .patch(
+            &format!("/Groups/{gid}"),
+            json!([{"op": "remove", "path": format!("members[value eq \"{id}\"]")}]),
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(g3["members"], json!([]));
+    let (s, _, _) = okta
+        .call(reqwest::Method::DELETE, &format!("/Users/{id}"), None)
+        .await;
+    assert_eq!(s, 204);
+    let (s, gone) = okta.get(&format!("/Users/{id}")).await;
+    assert_eq!(s, 404);
+    assert_eq!(gone["status"], "404");
+
+    // Every change is audited with the token's name, source scim.
+    let audit = d.roster_json(&["audit", "list", "--member", "ada@example.com"]);
+    let items = audit["items"]
+        .as_array()
+        .or(audit.as_array())
+        .expect("audit items")
+        .clone();
+    assert!(items.len() >= 5, "{audit}");
+    for e in &items {
+        assert_eq!(e["actor"], "okta", "{e}");
+        assert_eq!(e["source"], "scim", "{e}");
+    }
+    smtp.stop();
+}
+
+#[tokio::test]
+async fn entra_style_provisioning_cycle() {
+    let d = Daemon::start(DaemonOptions::default());
+    let entra = Scim::new(&d, "entra");
+    let (s, boss) = entra
+        .post(
+            "/Users",
+            json!({"userName": "boss@example.com", "active": true}),
+        )
+        .await;
+    assert_eq!(s, 201, "{boss}");
+    let boss_id = boss["id"].as_str().expect("id").to_string();
+    let (s, u) = entra
+        .post("/Users", json!({
+            "schemas": [USER, ENTERPRISE, "urn:example:unknown"],
+            "externalId": "e-42", "userName": "grace@example.com", "active": "True",
+            "displayName": "Grace Hopper",
+            "emails": [{"primary": true, "type": "work", "value": "grace@example.com"}],
+            "roles": [{"primary": "True", "type": "WindowsAzureActiveDirectoryRole", "value": "builder"}],
+            "meta": {"resourceType": "User"}, "id": "client-chosen",
+            "urn:example:unknown": {"x": 1},
+        }))
+        .await;
+    assert_eq!(s, 201, "{u}");
+    let id = u["id"].as_str().expect("id").to_string();
+    assert_ne!(id, "client-chosen", "id is read-only");
+    assert_eq!(u["roles"][0]["value"], "builder");
+
+    // Entra's PATCH: capitalised ops, string booleans, URN-qualified no-path keys,
+    // a manager as a bare id, filtered e-mail paths.
+    let (s, p) = entra
+        .patch(&format!("/Users/{id}"), json!([
+            {"op": "Replace", "path": "displayName", "value": "Rear Admiral Hopper"},
+            {"op": "Add", "value": {"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department": "Navy",
+                                      "name.familyName": "Hopper"}},
+            {"op": "Add", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager", "value": boss_id},
+            {"op": "Replace", "path": "emails[type eq \"work\"].value", "value": "grace@example.com"},
+            {"op": "Add", "path": "emails[type eq \"home\"].value", "value": "grace@home.example"},
+            {"op": "Replace", "path": "urn:ietf:params:scim:schemas:extension:tooljet:User:2.0:role", "value": "Admin"},
+        ]))
+        .await;
+    assert_eq!(s, 200, "PATCH answers 200 with the resource: {p}");
+    assert_eq!(p["displayName"], "Rear Admiral Hopper");
+    assert_eq!(p[ENTERPRISE]["department"], "Navy");
+    assert_eq!(p[ENTERPRISE]["manager"]["value"], boss_id.as_str());
+    assert_eq!(p["name"]["familyName"], "Hopper");
+    assert_eq!(
+        p["roles"][0]["value"], "admin",
+        "ToolJet's role attribute is honoured"
+    );
+    assert_eq!(p["emails"].as_array().map(Vec::len), Some(2));
+    let shown = d.roster_json(&["users", "show", "grace@example.com"]);
+    assert_eq!(shown["name"], "Rear Admiral Hopper");
+    assert_eq!(shown["role"], "admin");
+
+    // Groups: created by Entra, member added, removed by a value list, renamed by a
+    // replace whose value carries the group's own id.
+    let (s, g) = entra
+        .post(
+            "/Groups",
+            json!({"displayName": "Fleet", "externalId": "grp-1"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{g}");
+    let gid = g["id"].as_str().expect("gid").to_string();
+    let (s, _) = entra
+        .patch(
+            &format!("/Groups/{gid}"),
+            json!([{"op": "Add", "path": "members", "value": [{"value": id}]}]),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let byname = entra
+        .get(&format!(
+            "/Groups?filter={}&excludedAttributes=members",
+            urlencoding::encode("displayName eq \"fleet\"")
+        ))
+        .await;
+    assert_eq!(byname.1["totalResults"], 1, "{}", byname.1);
+    assert!(byname.1["Resources"][0].get("members").is_none());
+    let (s, g2) = entra
+        .patch(
+            &format!("/Groups/{gid}"),
+            json!([
+                {"op": "Remove", "path": "members", "value": [{"value": id}]},
+                {"op": "Replace", "value": {"id": gid, "displayName": "Fleet Ops"}},
+            ]),
+        )
+        .await;
+    assert_eq!(s, 200, "{g2}");
+    assert_eq!(g2["displayName"], "Fleet Ops");
+    assert_eq!(g2.get("members").cloned().unwrap_or(json!([])), json!([]));
+
+    // Deactivate by the string "False", reactivate, then delete.
+    let (s, off) = entra
+        .patch(
+            &format!("/Users/{id}"),
+            json!([{"op": "Replace", "path": "active", "value": "False"}]),
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(off["active"], false);
+    let (s, _) = entra
+        .patch(
+            &format!("/Users/{id}"),
+            json!([{"op": "Replace", "path": "active", "value": "True"}]),
+        )
+        .await;
+    assert_eq!(s, 200);
+    // A random GUID filter is an empty 200, not an error.
+    let none = entra
+        .filter_users(r#"externalId eq "1f1e1b0e-2d1e-4cc4-9e0a-6f2d9a0e7b11""#)
+        .await;
+    assert_eq!(none["totalResults"], 0);
+    let byext = entra.filter_users(r#"externalId eq "e-42""#).await;
+    assert_eq!(byext["Resources"][0]["id"], id.as_str());
+    let (s, _, _) = entra
+        .call(reqwest::Method::DELETE, &format!("/Users/{id}"), None)
+        .await;
+    assert_eq!(s, 204);
+}
+
+#[tokio::test]
+async fn refusals_are_scim_errors_and_change_nothing() {
+    let d = Daemon::start(DaemonOptions::default());
+    let idp = Scim::new(&d, "idp");
+    let (_, u) = idp
+        .post(
+            "/Users",
+            json!({"userName": "kay@example.com", "displayName": "Alan Kay"}),
+        )
+        .await;
+    let id = u["id"].as_str().expect("id").to_string();
+
+    // Wrong token → 401 SCIM error.
+    let resp = reqwest::Client::new()
+        .get(format!("{}/Users", idp.base))
+        .bearer_auth("roster_scim_wrong")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.status(), 401);
+    let body: Value = resp.json().await.expect("json");
+    assert_eq!(
+        body["schemas"][0],
+        "urn:ietf:params:scim:api:messages:2.0:Error"
+    );
+
+    let (s, dup) = idp
+        .post("/Users", json!({"userName": "KAY@example.com"}))
+        .await;
+    assert_eq!(
+        (s, dup["scimType"].as_str()),
+        (409, Some("uniqueness")),
+        "{dup}"
+    );
+    let (s, bad) = idp.get("/Users?filter=userName%20eq").await;
+    assert_eq!(
+        (s, bad["scimType"].as_str()),
+        (400, Some("invalidFilter")),
+        "{bad}"
+    );
+    let (s, bad) = idp
+        .post("/Users", json!({"userName": "not-an-email"}))
+        .await;
+    assert_eq!((s, bad["scimType"].as_str()), (400, Some("invalidValue")));
+    assert!(
+        bad["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("e-mail"),
+        "{bad}"
+    );
+
+    // An atomic PATCH: the second operation is invalid, so the first does not apply.
+    let (s, e) = idp
+        .patch(
+            &format!("/Users/{id}"),
+            json!([
+                {"op": "replace", "path": "displayName", "value": "Changed"},
+                {"op": "replace", "path": "roles", "value": [{"value": "emperor"}]},
+            ]),
+        )
+        .await;
+    assert_eq!(s, 400, "{e}");
+    let (_, now) = idp.get(&format!("/Users/{id}")).await;
+    assert_eq!(now["displayName"], "Alan Kay");
+
+    // If-Match with a stale version → 412, with the current one → 200.
+    let version = now["meta"]["version"]
+        .as_str()
+        .expect("version")
+        .to_string();
+    let (_, _, h) = idp
+        .call(reqwest::Method::GET, &format!("/Users/{id}"), None)
+        .await;
+    assert_eq!(
+        h.get("etag").and_then(|v| v.to_str().ok()),
+        Some(version.as_str())
+    );
+    let stale = idp
+        .http
+        .put(format!("{}/Users/{id}", idp.base))
+        .bearer_auth(&idp.token)
+        .header("if-match", "W/\"0000\"")
+        .header("content-type", "application/json")
+        .body(json!({"userName": "kay@example.com", "displayName": "X"}).to_string())
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(stale.status(), 412);
+    let fresh = idp
+        .http
+        .put(format!("{}/Users/{id}", idp.base))
+        .bearer_auth(&idp.token)
+        .header("if-match", &version)
+        .header("content-type", "application/json")
+        .body(json!({"userName": "kay@example.com", "displayName": "Alan C. Kay"}).to_string())
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(fresh.status(), 200);
+
+    // Discovery: other methods → 405; the limits are documented.
+    let (s, _, _) = idp.call(reqwest::Method::DELETE, "/Schemas", None).await;
+    assert_eq!(s, 405);
+    let (_, spc) = idp.get("/ServiceProviderConfig").await;
+    assert_eq!(spc["patch"]["supported"], true);
+    assert_eq!(spc["filter"]["maxResults"], 1000);
+    let (_, schemas) = idp.get("/Schemas").await;
+    assert!(
+        schemas["Resources"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|s| s["id"] == ROSTER))
+    );
+
+    // Paging: integers, count=0, stable order.
+    for i in 0..5 {
+        idp.post("/Users", json!({"userName": format!("p{i}@example.com")}))
+            .await;
+    }
+    let (_, zero) = idp.get("/Users?count=0").await;
+    assert_eq!(zero["totalResults"], 6);
+    assert_eq!(zero["Resources"], json!([]));
+    let (_, p2) = idp.get("/Users?startIndex=3&count=2&sortBy=userName").await;
+    assert_eq!(p2["startIndex"], 3);
+    assert_eq!(p2["itemsPerPage"], 2);
+    assert_eq!(p2["Resources"][0]["userName"], "p1@example.com");
+}

@@ -15,6 +15,10 @@ pub enum ServiceError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// A unique name or address is already used (e-mail in a workspace,
+    /// group name, externalId): SCIM answers it as `uniqueness`.
+    #[error("{0}")]
+    Taken(String),
     #[error("{0}")]
     LastAdmin(String),
     #[error("{0}")]

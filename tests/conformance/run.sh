@@ -11,10 +11,15 @@ base="http://127.0.0.1:$port"
 ./target/debug/rosterd --data-dir "$data" --listen "127.0.0.1:$port" --public-url "$base" >"$data/rosterd.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$data"' EXIT
+# Poll the health check for up to 10 s.
+healthy=no
 for _ in $(seq 100); do
-  curl -fs "$base/healthz" >/dev/null 2>&1 && break
+  if curl -fs "$base/healthz" >/dev/null 2>&1; then healthy=yes; break; fi
   sleep 0.1
 done
+if [ "$healthy" != yes ]; then
+  echo "rosterd did not answer /healthz within 10 s:"; cat "$data/rosterd.log"; exit 1
+fi
 token=$(ROSTER_SOCKET="$data/rosterd.sock" ./target/debug/roster scim-token create --name conformance | tail -n 1)
 status=0
 "$bin/python" tests/conformance/scim2_tester_run.py "$base/scim/v2" "$token" || status=1

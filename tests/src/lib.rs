@@ -228,6 +228,14 @@ impl Daemon {
         serde_json::from_str(&self.roster_ok(&all)).expect("roster --json prints JSON")
     }
 
+    /// A member's status as `roster users show` reports it.
+    pub fn status_of(&self, email: &str) -> String {
+        self.roster_json(&["users", "show", email])["status"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
     /// An HTTP client bound to the admin socket.
     pub fn socket_client(&self) -> reqwest::Client {
         reqwest::Client::builder()

@@ -27,13 +27,6 @@ async fn get(link: &str) -> (u16, String) {
     )
 }
 
-fn status_of(d: &Daemon, email: &str) -> String {
-    d.roster_json(&["users", "show", email])["status"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
-}
-
 #[tokio::test]
 async fn invite_mail_link_accept_and_the_used_link_is_void() {
     let smtp = SmtpServer::start();
@@ -57,7 +50,7 @@ async fn invite_mail_link_accept_and_the_used_link_is_void() {
         r#"{"apiKey":"abc123"}"#,
     ]);
     assert!(out.contains("invited Ada Lovelace"), "{out}");
-    assert_eq!(status_of(&d, "ada@example.com"), "invited");
+    assert_eq!(d.status_of("ada@example.com"), "invited");
 
     let mails = smtp.wait_for("Ada@Example.com", 1);
     let mail = &mails[0];
@@ -82,7 +75,7 @@ async fn invite_mail_link_accept_and_the_used_link_is_void() {
     let (status, body) = accept(&d, &link).await;
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("You're in"), "{body}");
-    assert_eq!(status_of(&d, "ada@example.com"), "active");
+    assert_eq!(d.status_of("ada@example.com"), "active");
 
     // The used link now looks exactly like a garbage one.
     let used = get(&link).await;
@@ -149,7 +142,7 @@ async fn resend_archive_unarchive_and_the_last_admin() {
     );
     let err = d.roster_err(&["remove", "grace@example.com"]);
     assert!(err.contains("last active admin"), "{err}");
-    assert_eq!(status_of(&d, "grace@example.com"), "active");
+    assert_eq!(d.status_of("grace@example.com"), "active");
 
     // Resend delivers another mail with the same (still valid) link.
     d.roster_ok(&[
@@ -177,12 +170,12 @@ async fn resend_archive_unarchive_and_the_last_admin() {
 
     // Archive voids the link; unarchive brings Alan back to invited with a new one.
     d.roster_ok(&["archive", "alan@example.com"]);
-    assert_eq!(status_of(&d, "alan@example.com"), "archived");
+    assert_eq!(d.status_of("alan@example.com"), "archived");
     assert_eq!(get(&a1).await.0, 404, "archiving revokes the open link");
     let err = d.roster_err(&["link", "alan@example.com"]);
     assert!(err.contains("archived"), "{err}");
     d.roster_ok(&["unarchive", "alan@example.com"]);
-    assert_eq!(status_of(&d, "alan@example.com"), "invited");
+    assert_eq!(d.status_of("alan@example.com"), "invited");
     let mails = smtp.wait_for("alan@example.com", 3);
     let fresh = d
         .roster_ok(&["link", "alan@example.com"])
@@ -211,7 +204,7 @@ async fn resend_archive_unarchive_and_the_last_admin() {
     d.roster_ok(&["archive", "grace@example.com"]);
     d.roster_ok(&["unarchive", "grace@example.com"]);
     assert_eq!(
-        status_of(&d, "grace@example.com"),
+        d.status_of("grace@example.com"),
         "active",
         "a member who had accepted comes back active"
     );

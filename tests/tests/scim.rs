@@ -87,13 +87,6 @@ impl Scim {
     }
 }
 
-fn status_of(d: &Daemon, email: &str) -> String {
-    d.roster_json(&["users", "show", email])["status"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
-}
-
 #[tokio::test]
 async fn okta_style_provisioning_cycle() {
     let mut smtp = SmtpServer::start();
@@ -133,7 +126,7 @@ async fn okta_style_provisioning_cycle() {
     // A SCIM-created user gets the invite mail (the workspace default).
     let mails = smtp.wait_for("Ada@Example.com", 1);
     assert!(mails[0].link().is_some());
-    assert_eq!(status_of(&d, "ada@example.com"), "invited");
+    assert_eq!(d.status_of("ada@example.com"), "invited");
     let again = okta.filter_users(r#"userName eq "ADA@example.COM""#).await;
     assert_eq!(again["totalResults"], 1);
     assert_eq!(again["Resources"][0]["id"], id.as_str());
@@ -167,7 +160,7 @@ async fn okta_style_provisioning_cycle() {
         .await;
     assert_eq!(s, 200, "{off}");
     assert_eq!(off["active"], false);
-    assert_eq!(status_of(&d, "ada@example.com"), "archived");
+    assert_eq!(d.status_of("ada@example.com"), "archived");
     let inactive = okta.filter_users("active eq false").await;
     assert_eq!(inactive["totalResults"], 1);
     // Reactivation: she never accepted, so she is invited again with a fresh mail.
@@ -178,7 +171,7 @@ async fn okta_style_provisioning_cycle() {
         )
         .await;
     assert_eq!(s, 200, "{on}");
-    assert_eq!(status_of(&d, "ada@example.com"), "invited");
+    assert_eq!(d.status_of("ada@example.com"), "invited");
     smtp.wait_for("Ada@Example.com", 2);
 
     // Remove from group, then delete the user: 204, then 404.

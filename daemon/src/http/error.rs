@@ -33,7 +33,9 @@ impl From<ServiceError> for HttpError {
             ServiceError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
             ServiceError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             ServiceError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
-            ServiceError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            ServiceError::Conflict(_) | ServiceError::Taken(_) => {
+                (StatusCode::CONFLICT, "conflict")
+            }
             ServiceError::LastAdmin(_) => (StatusCode::CONFLICT, "last_admin"),
             ServiceError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
             ServiceError::PreconditionFailed(_) => {

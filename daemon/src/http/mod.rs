@@ -115,17 +115,7 @@ async fn not_found() -> HttpError {
 }
 
 async fn require_admin_token(State(s): State<AppState>, mut req: Request, next: Next) -> Response {
-    let presented = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(str::trim)
-        .unwrap_or_default()
-        .to_string();
+    let presented = bearer_token(req.headers());
     if presented.is_empty() {
         return unauthorized(
             "the admin API over TCP needs an admin token: send Authorization: Bearer <token> (create one with `roster admin-token create`)",
@@ -141,6 +131,22 @@ async fn require_admin_token(State(s): State<AppState>, mut req: Request, next: 
         }
         Err(e) => HttpError::from(e).into_response(),
     }
+}
+
+/// The secret of an `Authorization: Bearer …` header (scheme in any case);
+/// empty when there is none. Both token-guarded surfaces read it here.
+pub fn bearer_token(headers: &axum::http::HeaderMap) -> String {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .and_then(|v| {
+            let (scheme, rest) = v.split_once(' ')?;
+            scheme
+                .eq_ignore_ascii_case("bearer")
+                .then(|| rest.trim().to_string())
+        })
+        .unwrap_or_default()
 }
 
 fn unauthorized(message: &str) -> Response {

@@ -54,17 +54,7 @@ impl Services {
         let name = names::group_name(name)?;
         let g = self
             .group_write(actor, workspace, "group.created", move |txn, ws| {
-                let key = names::group_key(&name);
-                if txn
-                    .open_table(GROUP_NAMES)?
-                    .get((ws.id.as_u128(), key.as_str()))?
-                    .is_some()
-                {
-                    return Err(ServiceError::Conflict(format!(
-                        "group \"{name}\" already exists in workspace {}",
-                        ws.slug
-                    )));
-                }
+                ensure_name_free(txn, ws, &name, None)?;
                 let g = GroupRecord {
                     id: new_id(),
                     name: name.clone(),
@@ -72,10 +62,7 @@ impl Services {
                     external_id: None,
                     updated_at: None,
                 };
-                txn.open_table(GROUPS)?
-                    .insert((ws.id.as_u128(), g.id.as_u128()), encode(&g)?.as_slice())?;
-                txn.open_table(GROUP_NAMES)?
-                    .insert((ws.id.as_u128(), key.as_str()), g.id.as_u128())?;
+                save_group(txn, ws, None, &g)?;
                 Ok((g, None, Some(serde_json::json!({"name": name}))))
             })
             .await?;
@@ -95,22 +82,11 @@ impl Services {
         let g = self
             .group_write(actor, workspace, "group.renamed", move |txn, ws| {
                 let mut g = find_group(txn, ws, &from)?;
-                let old_key = names::group_key(&g.name);
-                let new_key = names::group_key(&to);
-                let mut names_t = txn.open_table(GROUP_NAMES)?;
-                if new_key != old_key && names_t.get((ws.id.as_u128(), new_key.as_str()))?.is_some()
-                {
-                    return Err(ServiceError::Conflict(format!(
-                        "group \"{to}\" already exists in workspace {}",
-                        ws.slug
-                    )));
-                }
-                names_t.remove((ws.id.as_u128(), old_key.as_str()))?;
-                names_t.insert((ws.id.as_u128(), new_key.as_str()), g.id.as_u128())?;
+                ensure_name_free(txn, ws, &to, Some(g.id))?;
                 let before = serde_json::json!({"name": g.name});
+                let old = g.clone();
                 g.name = to.clone();
-                txn.open_table(GROUPS)?
-                    .insert((ws.id.as_u128(), g.id.as_u128()), encode(&g)?.as_slice())?;
+                save_group(txn, ws, Some(&old), &g)?;
                 Ok((g, Some(before), Some(serde_json::json!({"name": to}))))
             })
             .await?;
@@ -128,12 +104,7 @@ impl Services {
         let name = name.to_string();
         self.group_write(actor, workspace, "group.deleted", move |txn, ws| {
             let g = find_group(txn, ws, &name)?;
-            let w = ws.id.as_u128();
-            let ids: Vec<u128> = txn
-                .open_table(MEMBER_GROUPS)?
-                .range((w, g.id.as_u128(), 0)..=(w, g.id.as_u128(), u128::MAX))?
-                .map(|e| e.map(|(k, _)| k.value().2))
-                .collect::<Result<_, _>>()?;
+            let ids = members::group_member_ids(&txn.open_table(MEMBER_GROUPS)?, ws.id, g.id)?;
             for id in ids {
                 let Some(before) = members::get(&txn.open_table(MEMBERS)?, ws.id, id)? else {
                     continue;
@@ -143,9 +114,7 @@ impl Services {
                 after.updated_at = clock::now_ms();
                 members::put(txn, Some(&before), &after)?;
             }
-            txn.open_table(GROUPS)?.remove((w, g.id.as_u128()))?;
-            txn.open_table(GROUP_NAMES)?
-                .remove((w, names::group_key(&g.name).as_str()))?;
+            drop_group(txn, ws, &g)?;
             Ok((g.clone(), Some(serde_json::json!({"name": g.name})), None))
         })
         .await?;
@@ -272,6 +241,61 @@ impl Services {
         self.publish(&ws_slug, action, &g.name);
         Ok(g)
     }
+}
+
+/// Refuses a group name that another group of the workspace has
+/// (case-insensitively); `me` is the group being renamed.
+pub fn ensure_name_free(
+    txn: &WriteTransaction,
+    ws: &WorkspaceRecord,
+    name: &str,
+    me: Option<Uuid>,
+) -> Result<(), ServiceError> {
+    let key = names::group_key(name);
+    let owner = txn
+        .open_table(GROUP_NAMES)?
+        .get((ws.id.as_u128(), key.as_str()))?
+        .map(|v| v.value());
+    match owner {
+        Some(o) if Some(o) != me.map(|u| u.as_u128()) => Err(ServiceError::Taken(format!(
+            "group \"{}\" already exists in workspace {}",
+            name.trim(),
+            ws.slug
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Writes a group record and keeps its name index (`before`: the record
+/// it replaces).
+pub fn save_group(
+    txn: &WriteTransaction,
+    ws: &WorkspaceRecord,
+    before: Option<&GroupRecord>,
+    g: &GroupRecord,
+) -> Result<(), ServiceError> {
+    let w = ws.id.as_u128();
+    let mut names_t = txn.open_table(GROUP_NAMES)?;
+    if let Some(b) = before {
+        names_t.remove((w, names::group_key(&b.name).as_str()))?;
+    }
+    names_t.insert((w, names::group_key(&g.name).as_str()), g.id.as_u128())?;
+    txn.open_table(GROUPS)?
+        .insert((w, g.id.as_u128()), encode(g)?.as_slice())?;
+    Ok(())
+}
+
+/// Removes a group record and its name (members are the caller's).
+pub fn drop_group(
+    txn: &WriteTransaction,
+    ws: &WorkspaceRecord,
+    g: &GroupRecord,
+) -> Result<(), ServiceError> {
+    let w = ws.id.as_u128();
+    txn.open_table(GROUPS)?.remove((w, g.id.as_u128()))?;
+    txn.open_table(GROUP_NAMES)?
+        .remove((w, names::group_key(&g.name).as_str()))?;
+    Ok(())
 }
 
 fn find_group(

@@ -223,9 +223,7 @@ impl Services {
                     m.email, ws.slug
                 )));
             }
-            m.status = StoredStatus::Archived;
-            m.archived_at = Some(clock::now_ms());
-            m.invitation = None;
+            archive_record(m, clock::now_ms());
             Ok(Effects::default())
         })
         .await
@@ -252,15 +250,8 @@ impl Services {
                         m.email, ws.slug
                     )));
                 }
-                m.archived_at = None;
-                if m.activated_at.is_some() {
-                    m.status = StoredStatus::Active;
-                    Ok(Effects::default())
-                } else {
-                    m.status = StoredStatus::Pending;
-                    m.invitation = Some(new_invitation(expiry));
-                    Ok(Effects { send_invite: true })
-                }
+                let send_invite = unarchive_record(m, clock::now_ms(), expiry, false);
+                Ok(Effects { send_invite })
             },
         )
         .await
@@ -281,18 +272,7 @@ impl Services {
             .write(move |txn| {
                 let ws = workspaces::find_write(txn, &slug)?;
                 let m = load_member(txn, &ws, &key)?;
-                guard_last_admin(txn, &ws, &m, None)?;
-                let groups = GroupNames::new(&txn.open_table(GROUPS)?, ws.id).names(&m.groups)?;
-                members::delete(txn, &m)?;
-                audit::append(
-                    txn,
-                    ws.id,
-                    &actor,
-                    "member.removed",
-                    &m.email,
-                    Some(views::audit_snapshot(&m, &groups)),
-                    None,
-                )?;
+                remove_record(txn, &ws, &actor, &m)?;
                 Ok(m.email)
             })
             .await?;
@@ -440,16 +420,7 @@ pub fn insert_member(
     model: StatusModel,
 ) -> Result<(MemberRecord, bool), ServiceError> {
     let v = &new.invite;
-    if let Some(id) = members::id_by_email(&txn.open_table(MEMBER_EMAILS)?, ws.id, v.email.key())? {
-        let existing = members::get(&txn.open_table(MEMBERS)?, ws.id, id)?
-            .ok_or_else(|| ServiceError::storage("dangling e-mail index"))?;
-        let activated = views::account_activated(&txn.open_table(ACCOUNTS)?, existing.account)?;
-        let shown = roster_shared::MemberStatus::shown(existing.status, activated, model);
-        return Err(ServiceError::Conflict(format!(
-            "{} is already a member of workspace {} (status: {})",
-            existing.email, ws.slug, shown
-        )));
-    }
+    ensure_not_member(txn, ws, v.email.key(), None, model)?;
     let groups = resolve_groups(txn, ws, &v.groups)?;
     let mut account = find_or_create_account(txn, &v.email)?;
     let now = clock::now_ms();
@@ -552,6 +523,75 @@ pub fn load_member(
     let id = members::id_by_email(&txn.open_table(MEMBER_EMAILS)?, ws.id, key)?
         .ok_or_else(|| not_member(key, ws))?;
     members::get(&txn.open_table(MEMBERS)?, ws.id, id)?.ok_or_else(|| not_member(key, ws))
+}
+
+/// Refuses an e-mail that is already a member of the workspace (other
+/// than `me`), naming that member's status.
+pub fn ensure_not_member(
+    txn: &WriteTransaction,
+    ws: &WorkspaceRecord,
+    email_key: &str,
+    me: Option<Uuid>,
+    model: StatusModel,
+) -> Result<(), ServiceError> {
+    let Some(id) = members::id_by_email(&txn.open_table(MEMBER_EMAILS)?, ws.id, email_key)? else {
+        return Ok(());
+    };
+    if me.is_some_and(|m| m.as_u128() == id) {
+        return Ok(());
+    }
+    let existing = members::get(&txn.open_table(MEMBERS)?, ws.id, id)?
+        .ok_or_else(|| ServiceError::storage("dangling e-mail index"))?;
+    let activated = views::account_activated(&txn.open_table(ACCOUNTS)?, existing.account)?;
+    let shown = roster_shared::MemberStatus::shown(existing.status, activated, model);
+    Err(ServiceError::Taken(format!(
+        "{} is already a member of workspace {} (status: {})",
+        existing.email, ws.slug, shown
+    )))
+}
+
+/// Switches a member off: archived now, any open link revoked.
+pub fn archive_record(m: &mut MemberRecord, now: i64) {
+    m.status = StoredStatus::Archived;
+    m.archived_at = Some(now);
+    m.invitation = None;
+}
+
+/// Brings an archived member back: active if they had accepted before (or
+/// `activate` says so), else pending with a fresh link. Returns whether an
+/// invite mail is due.
+pub fn unarchive_record(m: &mut MemberRecord, now: i64, expiry_ms: i64, activate: bool) -> bool {
+    m.archived_at = None;
+    if m.activated_at.is_some() || activate {
+        m.status = StoredStatus::Active;
+        m.activated_at.get_or_insert(now);
+        false
+    } else {
+        m.status = StoredStatus::Pending;
+        m.invitation = Some(new_invitation(expiry_ms));
+        true
+    }
+}
+
+/// Removes a membership with its audit event; the last admin stays.
+pub fn remove_record(
+    txn: &WriteTransaction,
+    ws: &WorkspaceRecord,
+    actor: &Actor,
+    m: &MemberRecord,
+) -> Result<(), ServiceError> {
+    guard_last_admin(txn, ws, m, None)?;
+    let groups = GroupNames::new(&txn.open_table(GROUPS)?, ws.id).names(&m.groups)?;
+    members::delete(txn, m)?;
+    audit::append(
+        txn,
+        ws.id,
+        actor,
+        "member.removed",
+        &m.email,
+        Some(views::audit_snapshot(m, &groups)),
+        None,
+    )
 }
 
 /// Turns group names into ids; an unknown name is refused.

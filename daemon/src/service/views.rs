@@ -33,16 +33,21 @@ where
 
     /// The names of `ids`, in their order; ids of deleted groups are skipped.
     pub fn names(&mut self, ids: &[Uuid]) -> Result<Vec<String>, ServiceError> {
+        Ok(self.named(ids)?.into_iter().map(|(_, n)| n).collect())
+    }
+
+    /// `ids` with their names, in their order; ids of deleted groups are skipped.
+    pub fn named(&mut self, ids: &[Uuid]) -> Result<Vec<(Uuid, String)>, ServiceError> {
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
             if let Some(name) = self.seen.get(id) {
-                out.push(name.clone());
+                out.push((*id, name.clone()));
                 continue;
             }
             if let Some(v) = self.table.get((self.workspace.as_u128(), id.as_u128()))? {
                 let g: GroupRecord = decode(v.value())?;
                 self.seen.insert(*id, g.name.clone());
-                out.push(g.name);
+                out.push((*id, g.name));
             }
         }
         Ok(out)

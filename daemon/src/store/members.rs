@@ -248,6 +248,22 @@ where
         .unwrap_or(0))
 }
 
+/// The ids of a group's members, in id order.
+pub fn group_member_ids<T>(
+    links: &T,
+    workspace: Uuid,
+    group: Uuid,
+) -> Result<Vec<u128>, ServiceError>
+where
+    T: ReadableTable<(u128, u128, u128), ()>,
+{
+    let (w, g) = (workspace.as_u128(), group.as_u128());
+    links
+        .range((w, g, 0)..=(w, g, u128::MAX))?
+        .map(|e| e.map(|(k, _)| k.value().2).map_err(ServiceError::from))
+        .collect()
+}
+
 /// Members of a workspace in every status and role.
 pub fn count_all<T>(counts: &T, workspace: Uuid) -> Result<u64, ServiceError>
 where

@@ -57,6 +57,37 @@ impl ScimFilter {
         eval(&self.0, doc, kind)
     }
 
+    /// Whether the filter names an attribute (any case), e.g. whether a
+    /// Group filter needs the member list.
+    pub fn mentions(&self, name: &str) -> bool {
+        fn attr(a: &AttrExp, name: &str) -> bool {
+            let (AttrExp::Present(p) | AttrExp::Comparison(p, _, _)) = a;
+            p.name.eq_ignore_ascii_case(name)
+        }
+        fn val(f: &ValFilter, name: &str) -> bool {
+            match f {
+                ValFilter::Attr(a) => attr(a, name),
+                ValFilter::Not(inner) => val(inner, name),
+                ValFilter::And(items) | ValFilter::Or(items) => {
+                    items.as_slice().iter().any(|x| val(x, name))
+                }
+            }
+        }
+        fn walk(f: &Filter, name: &str) -> bool {
+            match f {
+                Filter::Attr(a) => attr(a, name),
+                Filter::ValuePath(vp) => {
+                    vp.attr.name.eq_ignore_ascii_case(name) || val(&vp.filter, name)
+                }
+                Filter::Not(inner) => walk(inner, name),
+                Filter::And(items) | Filter::Or(items) => {
+                    items.as_slice().iter().any(|x| walk(x, name))
+                }
+            }
+        }
+        walk(&self.0, name)
+    }
+
     /// The index lookup that answers this filter exactly, if there is one.
     pub fn lookup(&self, kind: ResourceKind) -> Option<Lookup> {
         let terms: Vec<&AttrExp> = match &self.0 {
@@ -174,24 +205,21 @@ fn eval_attr(a: &AttrExp, doc: &Value, kind: ResourceKind, parent: Parent<'_>) -
     }
 }
 
-/// The elements of a (multi-valued) attribute, for `attr[filter]`.
-fn elements<'a>(doc: &'a Value, path: &AttrPath) -> Vec<&'a Value> {
-    let plain = AttrPath {
-        uri: path.uri.clone(),
-        name: path.name.clone(),
-        sub_attr: None,
-    };
-    let Some(obj) = doc.as_object() else {
-        return Vec::new();
-    };
-    let container = match &plain.uri {
-        Some(uri) if !uri.contains(":core:") => match get_ci(obj, uri).and_then(Value::as_object) {
-            Some(ext) => ext,
-            None => return Vec::new(),
-        },
+/// The value of an attribute (`uri:name`, sub-attribute ignored) in a
+/// document; a core-schema URN addresses the top level.
+fn attribute<'a>(doc: &'a Value, path: &AttrPath) -> Option<&'a Value> {
+    let obj = doc.as_object()?;
+    let container: &Map<String, Value> = match &path.uri {
+        Some(uri) if !uri.contains(":core:") => get_ci(obj, uri)?.as_object()?,
         _ => obj,
     };
-    match get_ci(container, &plain.name) {
+    get_ci(container, &path.name)
+}
+
+/// The elements of a (multi-valued) attribute, for `attr[filter]`; a
+/// single value is one element.
+fn elements<'a>(doc: &'a Value, path: &AttrPath) -> Vec<&'a Value> {
+    match attribute(doc, path) {
         Some(Value::Array(items)) => items.iter().collect(),
         Some(other) => vec![other],
         None => Vec::new(),
@@ -203,35 +231,16 @@ fn elements<'a>(doc: &'a Value, path: &AttrPath) -> Vec<&'a Value> {
 /// complex multi-valued attribute compared without a sub-attribute is
 /// compared on its `value` sub-attributes.
 fn resolve<'a>(doc: &'a Value, path: &AttrPath) -> Vec<&'a Value> {
-    let Some(obj) = doc.as_object() else {
-        return Vec::new();
-    };
-    let container: &Map<String, Value> = match &path.uri {
-        Some(uri) => match get_ci(obj, uri).and_then(Value::as_object) {
-            Some(ext) => ext,
-            // A core-schema URN addresses the top level.
-            None if uri.contains(":core:") => obj,
-            None => return Vec::new(),
-        },
-        None => obj,
-    };
-    let Some(v) = get_ci(container, &path.name) else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    let elements: Vec<&Value> = match v {
-        Value::Array(items) => items.iter().collect(),
-        other => vec![other],
-    };
-    for el in elements {
-        match (&path.sub_attr, el) {
-            (Some(sub), Value::Object(o)) => out.extend(get_ci(o, sub)),
-            (Some(_), _) => {}
-            (None, Value::Object(o)) if v.is_array() => out.extend(get_ci(o, "value")),
-            (None, other) => out.push(other),
-        }
-    }
-    out
+    let multi = attribute(doc, path).is_some_and(Value::is_array);
+    elements(doc, path)
+        .into_iter()
+        .filter_map(|el| match (&path.sub_attr, el) {
+            (Some(sub), Value::Object(o)) => get_ci(o, sub),
+            (Some(_), _) => None,
+            (None, Value::Object(o)) if multi => get_ci(o, "value"),
+            (None, other) => Some(other),
+        })
+        .collect()
 }
 
 fn compare(v: &Value, op: CompareOp, rhs: &CompValue, exact: bool) -> bool {
@@ -412,5 +421,8 @@ mod tests {
         );
         assert_eq!(p(r#"userName co "a""#).lookup(ResourceKind::User), None);
         assert_eq!(p(r#"displayName eq "a""#).lookup(ResourceKind::User), None);
+        assert!(p(r#"members[value eq "x"]"#).mentions("MEMBERS"));
+        assert!(p(r#"displayName eq "members" or not (members.value pr)"#).mentions("members"));
+        assert!(!p(r#"displayName eq "members""#).mentions("members"));
     }
 }

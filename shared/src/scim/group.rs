@@ -6,7 +6,8 @@ use serde_json::{Map, Value, json};
 
 use super::GROUP_SCHEMA;
 use super::error::{ScimError, ScimType};
-use super::patch::{PatchOp, PatchOpKind};
+use super::patch::{PatchOp, PatchOpKind, no_path_targets};
+use super::schema::ResourceKind;
 use super::value::get_ci;
 
 /// A Group document (POST or PUT body), validated.
@@ -71,47 +72,56 @@ impl GroupPatch {
     pub fn from_ops(ops: &[PatchOp]) -> Result<Self, ScimError> {
         let mut out = Self::default();
         for op in ops {
-            match &op.path {
-                None => {
-                    let Some(Value::Object(attrs)) = &op.value else {
-                        continue;
-                    };
-                    for (key, v) in attrs {
-                        let name = strip_core(key);
-                        out.apply_attr(op.kind, name, Some(v))?;
+            match (&op.path, &op.value) {
+                (Some(path), value) => out.apply_path(op.kind, path, value.as_ref())?,
+                (None, Some(Value::Object(attrs))) => {
+                    for (path, v) in no_path_targets(attrs, ResourceKind::Group) {
+                        out.apply_path(op.kind, &path, Some(&v))?;
                     }
                 }
-                Some(PatchPath::Attr(a)) => {
-                    if let Some(sub) = &a.sub_attr {
-                        return Err(ScimError::bad(
-                            ScimType::InvalidPath,
-                            format!(
-                                "\"{}.{sub}\" is not a Group attribute roster can change",
-                                a.name
-                            ),
-                        ));
-                    }
-                    out.apply_attr(op.kind, &a.name, op.value.as_ref())?;
-                }
-                Some(PatchPath::Value(vp)) => {
-                    if !vp.attr.name.eq_ignore_ascii_case("members") {
-                        return Err(ScimError::bad(
-                            ScimType::InvalidPath,
-                            format!("\"{}\" cannot take a [filter] on a Group", vp.attr.name),
-                        ));
-                    }
-                    if op.kind != PatchOpKind::Remove {
-                        return Err(ScimError::bad(
-                            ScimType::InvalidPath,
-                            "add and replace on members take the path \"members\", not a filtered one",
-                        ));
-                    }
-                    out.members
-                        .push(MemberChange::Remove(filter_values(&vp.filter)?));
-                }
+                (None, _) => {}
             }
         }
         Ok(out)
+    }
+
+    fn apply_path(
+        &mut self,
+        kind: PatchOpKind,
+        path: &PatchPath,
+        value: Option<&Value>,
+    ) -> Result<(), ScimError> {
+        match path {
+            PatchPath::Attr(a) => {
+                if let Some(sub) = &a.sub_attr {
+                    return Err(ScimError::bad(
+                        ScimType::InvalidPath,
+                        format!(
+                            "\"{}.{sub}\" is not a Group attribute roster can change",
+                            a.name
+                        ),
+                    ));
+                }
+                self.apply_attr(kind, &a.name, value)
+            }
+            PatchPath::Value(vp) => {
+                if !vp.attr.name.eq_ignore_ascii_case("members") {
+                    return Err(ScimError::bad(
+                        ScimType::InvalidPath,
+                        format!("\"{}\" cannot take a [filter] on a Group", vp.attr.name),
+                    ));
+                }
+                if kind != PatchOpKind::Remove {
+                    return Err(ScimError::bad(
+                        ScimType::InvalidPath,
+                        "add and replace on members take the path \"members\", not a filtered one",
+                    ));
+                }
+                self.members
+                    .push(MemberChange::Remove(filter_values(&vp.filter)?));
+                Ok(())
+            }
+        }
     }
 
     fn apply_attr(
@@ -168,15 +178,6 @@ impl GroupPatch {
                 ),
             )),
         }
-    }
-}
-
-fn strip_core(key: &str) -> &str {
-    match key.len().checked_sub(GROUP_SCHEMA.len() + 1) {
-        Some(_) if key[..GROUP_SCHEMA.len().min(key.len())].eq_ignore_ascii_case(GROUP_SCHEMA) => {
-            &key[GROUP_SCHEMA.len() + 1..]
-        }
-        _ => key,
     }
 }
 

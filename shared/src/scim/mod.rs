@@ -12,6 +12,7 @@ pub mod group;
 pub mod patch;
 pub mod projection;
 pub mod schema;
+pub mod sort;
 pub mod user;
 pub mod value;
 

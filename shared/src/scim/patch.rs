@@ -131,19 +131,23 @@ pub fn apply(doc: &mut Value, ops: &[PatchOp], kind: ResourceKind) -> Result<(),
         match (&op.path, &op.value) {
             (Some(path), value) => apply_path(doc, op.kind, path, value.as_ref(), kind)?,
             (None, Some(Value::Object(attrs))) => {
-                for (key, v) in attrs {
-                    for (path, v) in expand_key(key, v, kind) {
-                        if is_ignored(&path, kind) {
-                            continue;
-                        }
-                        apply_path(doc, op.kind, &path, Some(&v), kind)?;
-                    }
+                for (path, v) in no_path_targets(attrs, kind) {
+                    apply_path(doc, op.kind, &path, Some(&v), kind)?;
                 }
             }
             (None, _) => {}
         }
     }
     Ok(())
+}
+
+/// The paths a no-path operation's value object targets, with their values.
+/// Keys that are not attribute paths are left out.
+pub fn no_path_targets(attrs: &Map<String, Value>, kind: ResourceKind) -> Vec<(PatchPath, Value)> {
+    attrs
+        .iter()
+        .flat_map(|(key, v)| expand_key(key, v, kind))
+        .collect()
 }
 
 /// Splits a no-path value key into paths: an extension URN whose value is
@@ -174,7 +178,7 @@ fn parse_attr(text: &str) -> Option<PatchPath> {
 }
 
 /// `id`, `meta` and `schemas` in a body are ignored (RFC 7644 §3.5.2 read-only).
-fn is_ignored(path: &PatchPath, _kind: ResourceKind) -> bool {
+fn is_ignored(path: &PatchPath) -> bool {
     let attr = path_attr(path);
     ["id", "meta", "schemas"]
         .iter()
@@ -196,7 +200,7 @@ fn apply_path(
     kind: ResourceKind,
 ) -> Result<(), ScimError> {
     let attr = path_attr(path);
-    if is_ignored(path, kind) {
+    if is_ignored(path) {
         return Ok(());
     }
     if let (PatchPath::Attr(a), None) = (path, &attr.sub_attr)

@@ -70,7 +70,7 @@ impl Projection {
 }
 
 /// `urn:…:User:name.givenName` → (Some(urn), "name.givenName").
-fn split_urn(p: &str) -> (Option<&str>, &str) {
+pub(crate) fn split_urn(p: &str) -> (Option<&str>, &str) {
     if p.to_ascii_lowercase().starts_with("urn:")
         && let Some(i) = p.rfind(':')
     {

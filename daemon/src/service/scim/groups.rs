@@ -1,29 +1,25 @@
 //! SCIM Groups: the workspace's custom groups and who is in them.
 
+use std::collections::BTreeSet;
+
 use redb::{ReadTransaction, ReadableTable, WriteTransaction};
 use roster_shared::names;
 use roster_shared::scim::group::{GroupPatch, MemberChange, ScimGroupInput};
 use roster_shared::scim::{Lookup, PatchOp, ResourceKind, ScimError};
-use serde_json::Value;
+use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::render::{group_member_ids, group_version, render_group};
-use super::users::page;
-use super::{ScimPage, ScimQuery, ScimScope, check_if_match, parse_id};
+use super::render::{group_version, render_group};
+use super::{Events, ScimPage, ScimQuery, ScimScope, Written, check_if_match, page, parse_id};
 use crate::clock;
 use crate::error::ServiceError;
+use crate::service::groups::{drop_group, ensure_name_free, save_group};
 use crate::service::members::write_change;
 use crate::service::{Actor, Services, audit, workspaces};
-use crate::store::records::{GroupRecord, WorkspaceRecord, decode, encode};
+use crate::store::members::group_member_ids;
+use crate::store::records::{GroupRecord, WorkspaceRecord, decode};
 use crate::store::tables::*;
 use crate::store::{members, new_id};
-
-/// A committed group write.
-struct Written {
-    workspace: String,
-    doc: Value,
-    events: Vec<(&'static str, String)>,
-}
 
 impl Services {
     /// `POST /Groups`.
@@ -42,7 +38,7 @@ impl Services {
             .store
             .write(move |txn| {
                 let ws = workspaces::find_write(txn, &slug)?;
-                check_name_free(txn, &ws, &input.display_name, None)?;
+                ensure_name_free(txn, &ws, &input.display_name, None)?;
                 let now = clock::now_ms();
                 let g = GroupRecord {
                     id: new_id(),
@@ -59,27 +55,25 @@ impl Services {
                     "group.created",
                     &g.name,
                     None,
-                    Some(serde_json::json!({"name": g.name})),
+                    Some(json!({"name": g.name})),
                 )?;
                 let mut events = vec![("group.created", g.name.clone())];
-                if let Some(ids) = &input.members {
-                    events.extend(change_members(
-                        txn,
-                        &ws,
-                        &actor,
-                        &g,
-                        &[MemberChange::Add(ids.clone())],
-                    )?);
-                }
-                let doc = render_in(txn, &ws, &g, true, &base)?;
+                let adds = input
+                    .members
+                    .iter()
+                    .map(|ids| MemberChange::Add(ids.clone()))
+                    .collect::<Vec<_>>();
+                let (ids, member_events) = change_members(txn, &ws, &actor, &g, &[], &adds)?;
+                events.extend(member_events);
                 Ok(Written {
-                    workspace: ws.slug,
-                    doc,
+                    doc: render_in(txn, &ws, &g, &ids, &base)?,
                     events,
+                    workspace: ws.slug,
+                    mailed: false,
                 })
             })
             .await?;
-        Ok(self.announce_group(w))
+        Ok(self.announce(w))
     }
 
     /// `GET /Groups/{id}`.
@@ -95,11 +89,12 @@ impl Services {
             .read(move |txn| {
                 let ws = workspaces::find_read(txn, &slug)?;
                 let g = read_group(&txn.open_table(GROUPS)?, &ws, id)?;
+                let ids = group_member_ids(&txn.open_table(MEMBER_GROUPS)?, ws.id, g.id)?;
                 render_group(
                     &txn.open_table(MEMBERS)?,
-                    &txn.open_table(MEMBER_GROUPS)?,
                     ws.id,
                     &g,
+                    &ids,
                     with_members,
                     &base,
                 )
@@ -128,14 +123,14 @@ impl Services {
         if_match: Option<String>,
     ) -> Result<Value, ServiceError> {
         let input = ScimGroupInput::from_doc(&body)?;
-        let mut p = GroupPatch {
+        let p = GroupPatch {
             display_name: Some(input.display_name),
             external_id: Some(input.external_id),
-            members: Vec::new(),
+            members: match input.members {
+                Some(ids) => vec![MemberChange::Clear, MemberChange::Add(ids)],
+                None => Vec::new(),
+            },
         };
-        if let Some(ids) = input.members {
-            p.members = vec![MemberChange::Clear, MemberChange::Add(ids)];
-        }
         self.scim_change_group(scope, id, p, if_match).await
     }
 
@@ -167,29 +162,28 @@ impl Services {
                 let g = read_group(&txn.open_table(GROUPS)?, &ws, id)?;
                 let ids = group_member_ids(&txn.open_table(MEMBER_GROUPS)?, ws.id, g.id)?;
                 check_if_match(if_match.as_deref(), &group_version(&g, &ids)?)?;
-                let mut events = change_members(txn, &ws, &actor, &g, &[MemberChange::Clear])?;
-                txn.open_table(GROUPS)?
-                    .remove((ws.id.as_u128(), g.id.as_u128()))?;
-                txn.open_table(GROUP_NAMES)?
-                    .remove((ws.id.as_u128(), names::group_key(&g.name).as_str()))?;
+                let (_, mut events) =
+                    change_members(txn, &ws, &actor, &g, &ids, &[MemberChange::Clear])?;
+                drop_group(txn, &ws, &g)?;
                 audit::append(
                     txn,
                     ws.id,
                     &actor,
                     "group.deleted",
                     &g.name,
-                    Some(serde_json::json!({"name": g.name})),
+                    Some(json!({"name": g.name})),
                     None,
                 )?;
                 events.push(("group.deleted", g.name.clone()));
                 Ok(Written {
-                    workspace: ws.slug,
                     doc: Value::Null,
                     events,
+                    workspace: ws.slug,
+                    mailed: false,
                 })
             })
             .await?;
-        self.announce_group(w);
+        self.announce(w);
         Ok(())
     }
 
@@ -211,22 +205,19 @@ impl Services {
             .write(move |txn| {
                 let ws = workspaces::find_write(txn, &slug)?;
                 let before = read_group(&txn.open_table(GROUPS)?, &ws, id)?;
-                let ids = group_member_ids(&txn.open_table(MEMBER_GROUPS)?, ws.id, before.id)?;
-                check_if_match(if_match.as_deref(), &group_version(&before, &ids)?)?;
+                let current = group_member_ids(&txn.open_table(MEMBER_GROUPS)?, ws.id, before.id)?;
+                check_if_match(if_match.as_deref(), &group_version(&before, &current)?)?;
                 let mut after = before.clone();
                 if let Some(name) = &p.display_name {
-                    check_name_free(txn, &ws, name, Some(before.id))?;
+                    ensure_name_free(txn, &ws, name, Some(before.id))?;
                     after.name = name.clone();
                 }
                 if let Some(x) = &p.external_id {
                     after.external_id = x.clone();
                 }
+                let (ids, member_events) =
+                    change_members(txn, &ws, &actor, &after, &current, &p.members)?;
                 let mut events = Vec::new();
-                let member_events = change_members(txn, &ws, &actor, &after, &p.members)?;
-                if after != before || !member_events.is_empty() {
-                    after.updated_at = Some(clock::now_ms());
-                    save_group(txn, &ws, Some(&before), &after)?;
-                }
                 if after.name != before.name || after.external_id != before.external_id {
                     audit::append(
                         txn,
@@ -234,138 +225,84 @@ impl Services {
                         &actor,
                         "group.updated",
                         &after.name,
-                        Some(serde_json::json!({"name": before.name, "external_id": before.external_id})),
-                        Some(serde_json::json!({"name": after.name, "external_id": after.external_id})),
+                        Some(json!({"name": before.name, "external_id": before.external_id})),
+                        Some(json!({"name": after.name, "external_id": after.external_id})),
                     )?;
                     events.push(("group.updated", after.name.clone()));
                 }
+                if !events.is_empty() || !member_events.is_empty() {
+                    after.updated_at = Some(clock::now_ms());
+                    save_group(txn, &ws, Some(&before), &after)?;
+                }
                 events.extend(member_events);
-                let doc = render_in(txn, &ws, &after, true, &base)?;
-                Ok(Written { workspace: ws.slug, doc, events })
+                Ok(Written {
+                    doc: render_in(txn, &ws, &after, &ids, &base)?,
+                    events,
+                    workspace: ws.slug,
+                    mailed: false,
+                })
             })
             .await?;
-        Ok(self.announce_group(w))
-    }
-
-    fn announce_group(&self, w: Written) -> Value {
-        for (kind, target) in &w.events {
-            self.publish(&w.workspace, kind, target);
-        }
-        w.doc
+        Ok(self.announce(w))
     }
 }
 
-/// Applies member-list changes in order; each member whose groups change is
-/// written with its audit event. Ids that are not Users of the workspace
-/// are skipped (and logged).
+/// Applies member-list changes in order to a group whose members are
+/// `current`; each member whose groups change is written with its audit
+/// event. Returns the members after the change and the events. Ids that are
+/// not Users of the workspace are skipped and logged: RFC 7644 does not ask
+/// servers to refuse them, and loosely sequenced clients rely on that.
 fn change_members(
     txn: &WriteTransaction,
     ws: &WorkspaceRecord,
     actor: &Actor,
     g: &GroupRecord,
+    current: &[u128],
     changes: &[MemberChange],
-) -> Result<Vec<(&'static str, String)>, ServiceError> {
-    if changes.is_empty() {
-        return Ok(Vec::new());
-    }
-    let current: Vec<u128> = group_member_ids(&txn.open_table(MEMBER_GROUPS)?, ws.id, g.id)?;
-    let mut wanted: std::collections::BTreeSet<u128> = current.iter().copied().collect();
+) -> Result<(Vec<u128>, Events), ServiceError> {
+    let current: BTreeSet<u128> = current.iter().copied().collect();
+    let mut wanted = current.clone();
+    let id_of = |raw: &str| Uuid::parse_str(raw.trim()).ok().map(|u| u.as_u128());
     for c in changes {
         match c {
             MemberChange::Clear => wanted.clear(),
-            MemberChange::Add(ids) => {
-                let members_t = txn.open_table(MEMBERS)?;
-                for raw in ids {
-                    let id = match Uuid::parse_str(raw.trim()) {
-                        Ok(u) if members::get(&members_t, ws.id, u.as_u128())?.is_some() => Some(u),
-                        _ => None,
-                    };
-                    // RFC 7644 does not ask servers to refuse unknown member ids,
-                    // and clients that sequence loosely rely on that: skip them.
-                    let Some(id) = id else {
-                        tracing::warn!(workspace = %ws.slug, group = %g.name, member = %raw, "SCIM group change names a member that is not a User of the workspace; skipped");
-                        continue;
-                    };
-                    wanted.insert(id.as_u128());
+            MemberChange::Add(ids) => wanted.extend(ids.iter().filter_map(|raw| {
+                let id = id_of(raw);
+                if id.is_none() {
+                    tracing::warn!(workspace = %ws.slug, group = %g.name, member = %raw, "SCIM group change names a member that is not a User id; skipped");
                 }
-            }
+                id
+            })),
             MemberChange::Remove(ids) => {
-                for raw in ids {
-                    if let Ok(u) = Uuid::parse_str(raw.trim()) {
-                        wanted.remove(&u.as_u128());
-                    }
+                for id in ids.iter().filter_map(|raw| id_of(raw)) {
+                    wanted.remove(&id);
                 }
             }
         }
     }
-    let current: std::collections::BTreeSet<u128> = current.into_iter().collect();
     let mut events = Vec::new();
     let now = clock::now_ms();
-    for (id, join) in wanted
-        .difference(&current)
-        .map(|id| (*id, true))
-        .chain(current.difference(&wanted).map(|id| (*id, false)))
-        .collect::<Vec<_>>()
-    {
+    let joins = wanted.difference(&current).map(|id| (*id, true));
+    let leaves = current.difference(&wanted).map(|id| (*id, false));
+    for (id, join) in joins.chain(leaves).collect::<Vec<_>>() {
         let Some(before) = members::get(&txn.open_table(MEMBERS)?, ws.id, id)? else {
+            tracing::warn!(workspace = %ws.slug, group = %g.name, member = %Uuid::from_u128(id), "SCIM group change names a member that is not a User of the workspace; skipped");
+            wanted.remove(&id);
             continue;
         };
         let mut after = before.clone();
-        if join {
-            after.groups.push(g.id);
-        } else {
-            after.groups.retain(|x| *x != g.id);
-        }
-        after.updated_at = now;
         let action = if join {
+            after.groups.push(g.id);
             "member.group_added"
         } else {
+            after.groups.retain(|x| *x != g.id);
             "member.group_removed"
         };
+        after.updated_at = now;
         write_change(txn, ws, actor, action, &before, &after)?;
         events.push((action, after.email));
     }
-    Ok(events)
-}
-
-fn check_name_free(
-    txn: &WriteTransaction,
-    ws: &WorkspaceRecord,
-    name: &str,
-    me: Option<Uuid>,
-) -> Result<(), ServiceError> {
-    let key = names::group_key(name);
-    let owner = txn
-        .open_table(GROUP_NAMES)?
-        .get((ws.id.as_u128(), key.as_str()))?
-        .map(|v| v.value());
-    match owner {
-        Some(o) if Some(o) != me.map(|u| u.as_u128()) => Err(ScimError::uniqueness(format!(
-            "a group named \"{name}\" already exists in workspace {} (Group {})",
-            ws.slug,
-            Uuid::from_u128(o)
-        ))
-        .into()),
-        _ => Ok(()),
-    }
-}
-
-/// Writes a group record and keeps its name index.
-fn save_group(
-    txn: &WriteTransaction,
-    ws: &WorkspaceRecord,
-    before: Option<&GroupRecord>,
-    g: &GroupRecord,
-) -> Result<(), ServiceError> {
-    let w = ws.id.as_u128();
-    let mut names_t = txn.open_table(GROUP_NAMES)?;
-    if let Some(b) = before {
-        names_t.remove((w, names::group_key(&b.name).as_str()))?;
-    }
-    names_t.insert((w, names::group_key(&g.name).as_str()), g.id.as_u128())?;
-    txn.open_table(GROUPS)?
-        .insert((w, g.id.as_u128()), encode(g)?.as_slice())?;
-    Ok(())
+    Ok((wanted.into_iter().collect(), events))
 }
 
 fn read_group<T>(groups: &T, ws: &WorkspaceRecord, id: Uuid) -> Result<GroupRecord, ServiceError>
@@ -378,21 +315,15 @@ where
     }
 }
 
+/// A group's document at the end of a write, with its members.
 fn render_in(
     txn: &WriteTransaction,
     ws: &WorkspaceRecord,
     g: &GroupRecord,
-    with_members: bool,
+    ids: &[u128],
     base: &str,
 ) -> Result<Value, ServiceError> {
-    render_group(
-        &txn.open_table(MEMBERS)?,
-        &txn.open_table(MEMBER_GROUPS)?,
-        ws.id,
-        g,
-        with_members,
-        base,
-    )
+    render_group(&txn.open_table(MEMBERS)?, ws.id, g, ids, true, base)
 }
 
 fn list_groups(
@@ -406,26 +337,19 @@ fn list_groups(
     let groups_t = txn.open_table(GROUPS)?;
     let members_t = txn.open_table(MEMBERS)?;
     let links = txn.open_table(MEMBER_GROUPS)?;
-    let with_members = q.projection.wants("members");
-    let start = q.start_index.max(1);
-    let project = |mut d: Value| {
-        q.projection.apply(&mut d, ResourceKind::Group);
-        d
-    };
+    let filter = q.filter.as_ref();
+    // Members are listed when the answer or the filter needs them.
+    let with_members =
+        q.projection.wants("members") || filter.is_some_and(|f| f.mentions("members"));
     let mut records: Vec<GroupRecord> = Vec::new();
-    match q
-        .filter
-        .as_ref()
-        .and_then(|f| f.lookup(ResourceKind::Group))
-    {
+    match filter.and_then(|f| f.lookup(ResourceKind::Group)) {
         Some(Lookup::DisplayName(vals)) => {
             let names_t = txn.open_table(GROUP_NAMES)?;
             for v in vals {
-                if let Some(id) = names_t.get((w, names::group_key(&v).as_str()))? {
-                    let id = id.value();
-                    if let Some(g) = groups_t.get((w, id))? {
-                        records.push(decode(g.value())?);
-                    }
+                if let Some(id) = names_t.get((w, names::group_key(&v).as_str()))?
+                    && let Some(g) = groups_t.get((w, id.value()))?
+                {
+                    records.push(decode(g.value())?);
                 }
             }
         }
@@ -448,20 +372,11 @@ fn list_groups(
     records.dedup_by_key(|g| g.id);
     let mut docs = Vec::with_capacity(records.len());
     for g in &records {
-        let needs = with_members || q.filter_needs_members;
-        let mut doc = render_group(&members_t, &links, ws.id, g, needs, base)?;
-        if q.filter
-            .as_ref()
-            .is_none_or(|f| f.matches(&doc, ResourceKind::Group))
-        {
-            if needs
-                && !with_members
-                && let Some(o) = doc.as_object_mut()
-            {
-                o.remove("members");
-            }
+        let ids = group_member_ids(&links, ws.id, g.id)?;
+        let doc = render_group(&members_t, ws.id, g, &ids, with_members, base)?;
+        if filter.is_none_or(|f| f.matches(&doc, ResourceKind::Group)) {
             docs.push(doc);
         }
     }
-    Ok(page(docs, &q, start, project))
+    Ok(page(docs, &q, ResourceKind::Group))
 }

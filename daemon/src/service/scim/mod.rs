@@ -6,11 +6,11 @@ pub mod groups;
 pub mod render;
 pub mod users;
 
-use roster_shared::scim::{Projection, ScimError, ScimFilter};
+use roster_shared::scim::{Projection, ResourceKind, ScimError, ScimFilter, sort};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::Actor;
+use super::{Actor, Services};
 use crate::error::ServiceError;
 
 /// Who is provisioning which workspace: from the SCIM token.
@@ -24,15 +24,63 @@ pub struct ScimScope {
 #[derive(Debug, Clone)]
 pub struct ScimQuery {
     pub filter: Option<ScimFilter>,
-    /// Whether the filter mentions an attribute that only a full document
-    /// has (for Groups: `members`).
-    pub filter_needs_members: bool,
     pub sort_by: Option<String>,
     pub descending: bool,
-    /// 1-based.
+    /// 1-based (at least 1).
     pub start_index: usize,
     pub count: usize,
     pub projection: Projection,
+}
+
+impl ScimQuery {
+    /// Applies `attributes`/`excludedAttributes` to one document.
+    pub fn project(&self, mut doc: Value, kind: ResourceKind) -> Value {
+        self.projection.apply(&mut doc, kind);
+        doc
+    }
+}
+
+/// Sorts (if asked), then cuts one projected page out of all matching
+/// documents.
+pub fn page(docs: Vec<Value>, q: &ScimQuery, kind: ResourceKind) -> ScimPage {
+    let docs = match &q.sort_by {
+        Some(by) => sort::sorted(docs, by, q.descending),
+        None => docs,
+    };
+    ScimPage {
+        total: docs.len(),
+        start_index: q.start_index,
+        resources: docs
+            .into_iter()
+            .skip(q.start_index - 1)
+            .take(q.count)
+            .map(|d| q.project(d, kind))
+            .collect(),
+    }
+}
+
+/// (change kind, target) pairs for the event stream.
+pub type Events = Vec<(&'static str, String)>;
+
+/// A committed write: the document to answer with and what to announce.
+pub struct Written {
+    pub workspace: String,
+    pub doc: Value,
+    pub events: Events,
+    pub mailed: bool,
+}
+
+impl Services {
+    /// Announces a committed SCIM write and hands back its document.
+    fn announce(&self, w: Written) -> Value {
+        for (kind, target) in &w.events {
+            self.publish(&w.workspace, kind, target);
+        }
+        if w.mailed {
+            self.wake_mailer();
+        }
+        w.doc
+    }
 }
 
 /// One page of a list.
@@ -50,70 +98,21 @@ pub fn parse_id(kind: &str, raw: &str) -> Result<Uuid, ServiceError> {
         .map_err(|_| ScimError::not_found(format!("{kind} {raw} not found")).into())
 }
 
-/// Refuses a write whose `If-Match` names another version.
+/// Refuses a write whose `If-Match` names another version (weak and strong
+/// forms of a tag match alike; `*` matches any).
 pub fn check_if_match(if_match: Option<&str>, current: &str) -> Result<(), ServiceError> {
     let Some(wanted) = if_match else {
         return Ok(());
     };
-    let matches = wanted.split(',').map(str::trim).any(|w| {
-        w == "*" || w == current || w.trim_start_matches("W/") == current.trim_start_matches("W/")
-    });
-    if matches {
+    let tag = |t: &str| t.trim().trim_start_matches("W/").to_string();
+    if wanted
+        .split(',')
+        .any(|w| w.trim() == "*" || tag(w) == tag(current))
+    {
         Ok(())
     } else {
         Err(ServiceError::PreconditionFailed(format!(
             "the resource changed: If-Match {wanted} but the current version is {current}; read it again"
         )))
     }
-}
-
-/// Sorts documents by an attribute path (RFC 7644 §3.4.2.3): missing
-/// values last in ascending order, string comparisons case-insensitive.
-pub fn sort_docs(docs: &mut [Value], sort_by: &str, descending: bool) {
-    let key = |d: &Value| -> Option<String> {
-        let mut cur = d;
-        let (uri_obj, path) = match sort_by.rfind(':') {
-            Some(i) if sort_by.to_ascii_lowercase().starts_with("urn:") => {
-                let uri = &sort_by[..i];
-                let o = d.as_object()?;
-                let ext = roster_shared::scim::value::get_ci(o, uri);
-                (ext.or(Some(d)), &sort_by[i + 1..])
-            }
-            _ => (Some(d), sort_by),
-        };
-        cur = uri_obj.unwrap_or(cur);
-        for part in path.split('.') {
-            cur = match cur {
-                Value::Array(items) => {
-                    let primary = items
-                        .iter()
-                        .find(|x| x.get("primary") == Some(&Value::Bool(true)))
-                        .or(items.first())?;
-                    roster_shared::scim::value::get_ci(primary.as_object()?, part)?
-                }
-                Value::Object(o) => roster_shared::scim::value::get_ci(o, part)?,
-                _ => return None,
-            };
-        }
-        if let Value::Array(items) = cur {
-            cur = items.first()?;
-            if let Value::Object(o) = cur {
-                cur = roster_shared::scim::value::get_ci(o, "value")?;
-            }
-        }
-        Some(match cur {
-            Value::String(s) => s.to_lowercase(),
-            other => other.to_string(),
-        })
-    };
-    docs.sort_by(|a, b| {
-        let (ka, kb) = (key(a), key(b));
-        let ord = match (&ka, &kb) {
-            (Some(x), Some(y)) => x.cmp(y),
-            (Some(_), None) => std::cmp::Ordering::Less,
-            (None, Some(_)) => std::cmp::Ordering::Greater,
-            (None, None) => std::cmp::Ordering::Equal,
-        };
-        if descending { ord.reverse() } else { ord }
-    });
 }

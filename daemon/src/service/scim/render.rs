@@ -10,8 +10,8 @@ use uuid::Uuid;
 
 use crate::clock;
 use crate::error::ServiceError;
-use crate::service::views::GroupNames;
-use crate::store::records::{AccountRecord, GroupRecord, MemberRecord, decode, encode};
+use crate::service::views::{GroupNames, account_activated};
+use crate::store::records::{GroupRecord, MemberRecord, decode, encode};
 
 /// A weak ETag over everything a record holds.
 pub fn version_of(bytes: &[u8]) -> String {
@@ -32,35 +32,47 @@ pub fn date(ms: i64) -> String {
         .unwrap_or_default()
 }
 
-/// Everything a User document needs besides the record.
+/// Renders members as User documents, remembering group names.
 pub struct UserRenderer<'t, G, A> {
-    pub base_url: String,
-    pub model: StatusModel,
-    pub groups: GroupNames<'t, G>,
-    pub accounts: &'t A,
+    base_url: String,
+    model: StatusModel,
+    groups: GroupNames<'t, G>,
+    accounts: &'t A,
 }
 
-impl<G, A> UserRenderer<'_, G, A>
+impl<'t, G, A> UserRenderer<'t, G, A>
 where
     G: ReadableTable<(u128, u128), &'static [u8]>,
     A: ReadableTable<u128, &'static [u8]>,
 {
+    /// A renderer over the GROUPS and ACCOUNTS tables of any transaction.
+    pub fn new(
+        base_url: String,
+        model: StatusModel,
+        workspace: Uuid,
+        groups: &'t G,
+        accounts: &'t A,
+    ) -> Self {
+        Self {
+            base_url,
+            model,
+            groups: GroupNames::new(groups, workspace),
+            accounts,
+        }
+    }
+
     /// The User document of a member; `working_copy` for PATCH.
     pub fn render(&mut self, m: &MemberRecord, working_copy: bool) -> Result<Value, ServiceError> {
-        let names = self.groups.names(&m.groups)?;
-        let groups: Vec<(String, String)> = m
+        let groups: Vec<(String, String)> = self
             .groups
-            .iter()
-            .zip(names)
+            .named(&m.groups)?
+            .into_iter()
             .map(|(id, n)| (id.to_string(), n))
             .collect();
         // Only the cloud model tells requested from invited.
         let activated = self.model == StatusModel::Cloud
             && m.status == StoredStatus::Pending
-            && match self.accounts.get(m.account.as_u128())? {
-                Some(v) => decode::<AccountRecord>(v.value())?.activated_at.is_some(),
-                None => false,
-            };
+            && account_activated(self.accounts, m.account)?;
         let status = MemberStatus::shown(m.status, activated, self.model);
         let view = ScimUserView {
             id: m.id.to_string(),
@@ -91,39 +103,23 @@ pub fn group_version(g: &GroupRecord, member_ids: &[u128]) -> Result<String, Ser
     Ok(version_of(&bytes))
 }
 
-/// The ids of a group's members, in id order.
-pub fn group_member_ids<T>(
-    links: &T,
-    workspace: Uuid,
-    group: Uuid,
-) -> Result<Vec<u128>, ServiceError>
-where
-    T: ReadableTable<(u128, u128, u128), ()>,
-{
-    let (w, g) = (workspace.as_u128(), group.as_u128());
-    links
-        .range((w, g, 0)..=(w, g, u128::MAX))?
-        .map(|e| e.map(|(k, _)| k.value().2).map_err(ServiceError::from))
-        .collect()
-}
-
-/// A Group document; members listed only when `with_members`.
+/// A Group document whose members are `ids`; they are listed (with their
+/// names) only when `with_members`.
 pub fn render_group<T>(
-    txn_members: &T,
-    links: &impl ReadableTable<(u128, u128, u128), ()>,
+    members_t: &T,
     workspace: Uuid,
     g: &GroupRecord,
+    ids: &[u128],
     with_members: bool,
     base_url: &str,
 ) -> Result<Value, ServiceError>
 where
     T: ReadableTable<(u128, u128), &'static [u8]>,
 {
-    let ids = group_member_ids(links, workspace, g.id)?;
     let members = if with_members {
         let mut out = Vec::with_capacity(ids.len());
-        for id in &ids {
-            if let Some(v) = txn_members.get((workspace.as_u128(), *id))? {
+        for id in ids {
+            if let Some(v) = members_t.get((workspace.as_u128(), *id))? {
                 let m: MemberRecord = decode(v.value())?;
                 out.push((m.id.to_string(), m.name));
             }
@@ -139,7 +135,7 @@ where
         members,
         created: date(g.created_at),
         last_modified: date(g.updated_at.unwrap_or(g.created_at)),
-        version: group_version(g, &ids)?,
+        version: group_version(g, ids)?,
     };
     Ok(view.to_json(base_url))
 }

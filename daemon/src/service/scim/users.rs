@@ -4,31 +4,27 @@ use redb::{ReadTransaction, ReadableTable, WriteTransaction};
 use roster_shared::api::ValidInvite;
 use roster_shared::scim::user::{ScimUserInput, resolve_metadata};
 use roster_shared::scim::{Lookup, PatchOp, ResourceKind, ScimError, patch};
-use roster_shared::{Email, Role, StoredStatus};
+use roster_shared::{Email, Role, StatusModel, StoredStatus};
 use serde_json::Value;
 use uuid::Uuid;
 
 use super::render::{UserRenderer, member_version};
-use super::{ScimPage, ScimQuery, ScimScope, check_if_match, parse_id, sort_docs};
+use super::{ScimPage, ScimQuery, ScimScope, Written, check_if_match, page, parse_id};
 use crate::clock;
 use crate::error::ServiceError;
 use crate::service::members::{
-    Arrival, NewMember, find_or_create_account, guard_last_admin, insert_member, new_invitation,
-    write_change,
+    Arrival, NewMember, archive_record, ensure_not_member, find_or_create_account,
+    guard_last_admin, insert_member, remove_record, unarchive_record, write_change,
 };
-use crate::service::views::GroupNames;
 use crate::service::{Services, outbox, workspaces};
 use crate::store::members;
 use crate::store::records::{MemberRecord, WorkspaceRecord};
 use crate::store::tables::*;
 
-/// A committed write: the document to answer with and what to announce.
-struct Written {
-    workspace: String,
-    doc: Value,
-    action: Option<&'static str>,
-    email: String,
-    mailed: bool,
+/// What a PUT or PATCH asks of a User.
+enum UserChange {
+    Replace(Box<ScimUserInput>),
+    Patch(Vec<PatchOp>),
 }
 
 impl Services {
@@ -45,26 +41,11 @@ impl Services {
     ) -> Result<Value, ServiceError> {
         let input = ScimUserInput::from_doc(&body)?;
         let (slug, actor) = (scope.workspace.clone(), scope.actor.clone());
-        let (model, expiry, base) = (
-            self.settings.status_model,
-            self.settings.invite_expiry_ms,
-            self.scim_base(),
-        );
+        let (model, expiry, base) = self.scim_settings();
         let w = self
             .store
             .write(move |txn| {
                 let ws = workspaces::find_write(txn, &slug)?;
-                if let Some(id) =
-                    members::id_by_email(&txn.open_table(MEMBER_EMAILS)?, ws.id, input.email.key())?
-                {
-                    return Err(ScimError::uniqueness(format!(
-                        "userName {} is already taken in workspace {} (by User {})",
-                        input.email.as_str(),
-                        ws.slug,
-                        Uuid::from_u128(id)
-                    ))
-                    .into());
-                }
                 check_external_id(txn, &ws, input.external_id.as_deref(), None)?;
                 let metadata = resolve_metadata(
                     input.metadata.as_deref(),
@@ -86,18 +67,17 @@ impl Services {
                     },
                     arrival,
                     external_id: input.external_id.clone(),
-                    scim: profile_of(&input),
+                    scim: Some(input.profile.clone()),
                 };
                 let (m, _) = insert_member(txn, &ws, new, &actor, expiry, model)?;
-                let doc = renderer(txn, &ws, model, base.clone())?.render(&m, false)?;
+                let action = match arrival {
+                    Arrival::Invited => "member.invited",
+                    _ => "member.provisioned",
+                };
                 Ok(Written {
+                    doc: render_in(txn, &ws, model, &base, &m, false)?,
+                    events: vec![(action, m.email)],
                     workspace: ws.slug,
-                    doc,
-                    action: Some(match arrival {
-                        Arrival::Invited => "member.invited",
-                        _ => "member.provisioned",
-                    }),
-                    email: m.email,
                     mailed: arrival == Arrival::Invited,
                 })
             })
@@ -109,21 +89,14 @@ impl Services {
     pub async fn scim_get_user(&self, scope: &ScimScope, id: &str) -> Result<Value, ServiceError> {
         let id = parse_id("User", id)?;
         let slug = scope.workspace.clone();
-        let (model, base) = (self.settings.status_model, self.scim_base());
+        let (model, _, base) = self.scim_settings();
         self.store
             .read(move |txn| {
                 let ws = workspaces::find_read(txn, &slug)?;
                 let m = members::get(&txn.open_table(MEMBERS)?, ws.id, id.as_u128())?
                     .ok_or_else(|| user_not_found(id))?;
-                let groups_t = txn.open_table(GROUPS)?;
-                let accounts = txn.open_table(ACCOUNTS)?;
-                let mut r = UserRenderer {
-                    base_url: base,
-                    model,
-                    groups: GroupNames::new(&groups_t, ws.id),
-                    accounts: &accounts,
-                };
-                r.render(&m, false)
+                let (groups, accounts) = (txn.open_table(GROUPS)?, txn.open_table(ACCOUNTS)?);
+                UserRenderer::new(base, model, ws.id, &groups, &accounts).render(&m, false)
             })
             .await
     }
@@ -135,7 +108,7 @@ impl Services {
         q: ScimQuery,
     ) -> Result<ScimPage, ServiceError> {
         let slug = scope.workspace.clone();
-        let (model, base) = (self.settings.status_model, self.scim_base());
+        let (model, _, base) = self.scim_settings();
         self.store
             .read(move |txn| list_users(txn, &slug, model, base, q))
             .await
@@ -151,7 +124,7 @@ impl Services {
         if_match: Option<String>,
     ) -> Result<Value, ServiceError> {
         let input = ScimUserInput::from_doc(&body)?;
-        self.scim_change_user(scope, id, if_match, move |_, _| Ok(input.clone()))
+        self.scim_change_user(scope, id, if_match, UserChange::Replace(Box::new(input)))
             .await
     }
 
@@ -163,16 +136,8 @@ impl Services {
         ops: Vec<PatchOp>,
         if_match: Option<String>,
     ) -> Result<Value, ServiceError> {
-        self.scim_change_user(scope, id, if_match, move |r, m| {
-            let mut doc = r(m)?;
-            patch::apply(&mut doc, &ops, ResourceKind::User)?;
-            let mut input = ScimUserInput::from_doc(&doc)?;
-            // The working copy lists both metadata kinds; one that is gone was removed.
-            input.metadata.get_or_insert_with(Vec::new);
-            input.hidden_metadata.get_or_insert_with(Vec::new);
-            Ok(input)
-        })
-        .await
+        self.scim_change_user(scope, id, if_match, UserChange::Patch(ops))
+            .await
     }
 
     /// `DELETE /Users/{id}`: the membership goes (the last admin stays).
@@ -184,56 +149,38 @@ impl Services {
     ) -> Result<(), ServiceError> {
         let id = parse_id("User", id)?;
         let (slug, actor) = (scope.workspace.clone(), scope.actor.clone());
-        let (ws_slug, email) = self
+        let w = self
             .store
             .write(move |txn| {
                 let ws = workspaces::find_write(txn, &slug)?;
                 let m = members::get(&txn.open_table(MEMBERS)?, ws.id, id.as_u128())?
                     .ok_or_else(|| user_not_found(id))?;
                 check_if_match(if_match.as_deref(), &member_version(&m)?)?;
-                guard_last_admin(txn, &ws, &m, None)?;
-                let groups = GroupNames::new(&txn.open_table(GROUPS)?, ws.id).names(&m.groups)?;
-                members::delete(txn, &m)?;
-                crate::service::audit::append(
-                    txn,
-                    ws.id,
-                    &actor,
-                    "member.removed",
-                    &m.email,
-                    Some(crate::service::views::audit_snapshot(&m, &groups)),
-                    None,
-                )?;
-                Ok((ws.slug, m.email))
+                remove_record(txn, &ws, &actor, &m)?;
+                Ok(Written {
+                    doc: Value::Null,
+                    events: vec![("member.removed", m.email)],
+                    workspace: ws.slug,
+                    mailed: false,
+                })
             })
             .await?;
-        self.publish(&ws_slug, "member.removed", &email);
+        self.announce(w);
         Ok(())
     }
 
     /// One change to one User: load by id, check the version, derive the
     /// new fields, apply the status transition, write, audit, mail.
-    async fn scim_change_user<F>(
+    async fn scim_change_user(
         &self,
         scope: &ScimScope,
         id: &str,
         if_match: Option<String>,
-        derive: F,
-    ) -> Result<Value, ServiceError>
-    where
-        F: Fn(
-                &mut dyn FnMut(&MemberRecord) -> Result<Value, ServiceError>,
-                &MemberRecord,
-            ) -> Result<ScimUserInput, ServiceError>
-            + Send
-            + 'static,
-    {
+        change: UserChange,
+    ) -> Result<Value, ServiceError> {
         let id = parse_id("User", id)?;
         let (slug, actor) = (scope.workspace.clone(), scope.actor.clone());
-        let (model, expiry, base) = (
-            self.settings.status_model,
-            self.settings.invite_expiry_ms,
-            self.scim_base(),
-        );
+        let (model, expiry, base) = self.scim_settings();
         let w = self
             .store
             .write(move |txn| {
@@ -241,19 +188,20 @@ impl Services {
                 let before = members::get(&txn.open_table(MEMBERS)?, ws.id, id.as_u128())?
                     .ok_or_else(|| user_not_found(id))?;
                 check_if_match(if_match.as_deref(), &member_version(&before)?)?;
-                let input = {
-                    let groups_t = txn.open_table(GROUPS)?;
-                    let accounts = txn.open_table(ACCOUNTS)?;
-                    let mut r = UserRenderer {
-                        base_url: base.clone(),
-                        model,
-                        groups: GroupNames::new(&groups_t, ws.id),
-                        accounts: &accounts,
-                    };
-                    derive(&mut |m| r.render(m, true), &before)?
+                let input = match &change {
+                    UserChange::Replace(input) => (**input).clone(),
+                    UserChange::Patch(ops) => {
+                        let mut doc = render_in(txn, &ws, model, &base, &before, true)?;
+                        patch::apply(&mut doc, ops, ResourceKind::User)?;
+                        let mut input = ScimUserInput::from_doc(&doc)?;
+                        // The working copy lists both metadata kinds; one that is gone was removed.
+                        input.metadata.get_or_insert_with(Vec::new);
+                        input.hidden_metadata.get_or_insert_with(Vec::new);
+                        input
+                    }
                 };
                 let mut after = before.clone();
-                let (action, mail) = apply_input(txn, &ws, &mut after, &input, expiry)?;
+                let (action, mail) = apply_input(txn, &ws, &mut after, &input, expiry, model)?;
                 let changed = after != before;
                 if changed {
                     guard_last_admin(txn, &ws, &before, Some(&after))?;
@@ -266,12 +214,14 @@ impl Services {
                         outbox::enqueue_invite(txn, &ws, &after, &actor.name)?;
                     }
                 }
-                let doc = renderer(txn, &ws, model, base.clone())?.render(&after, false)?;
                 Ok(Written {
+                    doc: render_in(txn, &ws, model, &base, &after, false)?,
+                    events: if changed {
+                        vec![(action, after.email)]
+                    } else {
+                        Vec::new()
+                    },
                     workspace: ws.slug,
-                    doc,
-                    action: changed.then_some(action),
-                    email: after.email,
                     mailed: changed && mail,
                 })
             })
@@ -279,14 +229,13 @@ impl Services {
         Ok(self.announce(w))
     }
 
-    fn announce(&self, w: Written) -> Value {
-        if let Some(action) = w.action {
-            self.publish(&w.workspace, action, &w.email);
-        }
-        if w.mailed {
-            self.wake_mailer();
-        }
-        w.doc
+    /// What SCIM use cases copy out of the settings.
+    fn scim_settings(&self) -> (StatusModel, i64, String) {
+        (
+            self.settings.status_model,
+            self.settings.invite_expiry_ms,
+            self.scim_base(),
+        )
     }
 }
 
@@ -298,26 +247,19 @@ fn apply_input(
     m: &mut MemberRecord,
     input: &ScimUserInput,
     expiry_ms: i64,
+    model: StatusModel,
 ) -> Result<(&'static str, bool), ServiceError> {
     if input.email.key() != m.email_key() {
-        if let Some(other) =
-            members::id_by_email(&txn.open_table(MEMBER_EMAILS)?, ws.id, input.email.key())?
-            && other != m.id.as_u128()
-        {
-            return Err(ScimError::uniqueness(format!(
-                "userName {} is already taken in workspace {}",
-                input.email.as_str(),
-                ws.slug
-            ))
-            .into());
-        }
+        ensure_not_member(txn, ws, input.email.key(), Some(m.id), model)?;
         m.account = find_or_create_account(txn, &input.email)?.id;
     }
     m.email = input.email.as_str().to_string();
     if let Some(name) = &input.name {
         m.name = name.clone();
     }
-    m.scim = profile_of(input);
+    // Once an IdP has written a member, its profile is kept exactly (even
+    // empty), so what it removed stays removed.
+    m.scim = Some(input.profile.clone());
     check_external_id(txn, ws, input.external_id.as_deref(), Some(m.id))?;
     m.external_id = input.external_id.clone();
     if let Some(role) = input.role {
@@ -331,31 +273,15 @@ fn apply_input(
     let now = clock::now_ms();
     Ok(match (input.active, m.status) {
         (Some(false), StoredStatus::Pending | StoredStatus::Active) => {
-            m.status = StoredStatus::Archived;
-            m.archived_at = Some(now);
-            m.invitation = None;
+            archive_record(m, now);
             ("member.archived", false)
         }
-        (Some(true), StoredStatus::Archived) => {
-            m.archived_at = None;
-            if m.activated_at.is_some() || ws.scim_creates_active {
-                m.status = StoredStatus::Active;
-                m.activated_at.get_or_insert(now);
-                ("member.unarchived", false)
-            } else {
-                m.status = StoredStatus::Pending;
-                m.invitation = Some(new_invitation(expiry_ms));
-                ("member.unarchived", true)
-            }
-        }
+        (Some(true), StoredStatus::Archived) => (
+            "member.unarchived",
+            unarchive_record(m, now, expiry_ms, ws.scim_creates_active),
+        ),
         _ => ("member.updated", false),
     })
-}
-
-/// Once an IdP has written a member, its profile is kept exactly (even
-/// empty), so what it removed stays removed.
-fn profile_of(input: &ScimUserInput) -> Option<roster_shared::scim::user::ScimProfile> {
-    Some(input.profile.clone())
 }
 
 /// Refuses an externalId that another member of the workspace already has.
@@ -371,50 +297,26 @@ fn check_external_id(
         .get((ws.id.as_u128(), x))?
         .map(|v| v.value());
     match owner {
-        Some(o) if Some(o) != me.map(|u| u.as_u128()) => Err(ScimError::uniqueness(format!(
+        Some(o) if Some(o) != me.map(|u| u.as_u128()) => Err(ServiceError::Taken(format!(
             "externalId {x} already belongs to User {} in workspace {}",
             Uuid::from_u128(o),
             ws.slug
-        ))
-        .into()),
+        ))),
         _ => Ok(()),
     }
 }
 
-fn renderer<'t>(
-    txn: &'t WriteTransaction,
+/// Renders one member inside a write transaction.
+fn render_in(
+    txn: &WriteTransaction,
     ws: &WorkspaceRecord,
-    model: roster_shared::StatusModel,
-    base: String,
-) -> Result<UserRendererOwned<'t>, ServiceError> {
-    Ok(UserRendererOwned {
-        groups: txn.open_table(GROUPS)?,
-        accounts: txn.open_table(ACCOUNTS)?,
-        ws: ws.id,
-        model,
-        base,
-    })
-}
-
-/// A renderer that owns its tables (for the end of a write).
-struct UserRendererOwned<'t> {
-    groups: redb::Table<'t, (u128, u128), &'static [u8]>,
-    accounts: redb::Table<'t, u128, &'static [u8]>,
-    ws: Uuid,
-    model: roster_shared::StatusModel,
-    base: String,
-}
-
-impl UserRendererOwned<'_> {
-    fn render(&mut self, m: &MemberRecord, working_copy: bool) -> Result<Value, ServiceError> {
-        UserRenderer {
-            base_url: self.base.clone(),
-            model: self.model,
-            groups: GroupNames::new(&self.groups, self.ws),
-            accounts: &self.accounts,
-        }
-        .render(m, working_copy)
-    }
+    model: StatusModel,
+    base: &str,
+    m: &MemberRecord,
+    working_copy: bool,
+) -> Result<Value, ServiceError> {
+    let (groups, accounts) = (txn.open_table(GROUPS)?, txn.open_table(ACCOUNTS)?);
+    UserRenderer::new(base.to_string(), model, ws.id, &groups, &accounts).render(m, working_copy)
 }
 
 fn user_not_found(id: Uuid) -> ServiceError {
@@ -424,26 +326,15 @@ fn user_not_found(id: Uuid) -> ServiceError {
 fn list_users(
     txn: &ReadTransaction,
     slug: &str,
-    model: roster_shared::StatusModel,
+    model: StatusModel,
     base: String,
     q: ScimQuery,
 ) -> Result<ScimPage, ServiceError> {
     let ws = workspaces::find_read(txn, slug)?;
     let w = ws.id.as_u128();
     let members_t = txn.open_table(MEMBERS)?;
-    let groups_t = txn.open_table(GROUPS)?;
-    let accounts = txn.open_table(ACCOUNTS)?;
-    let mut r = UserRenderer {
-        base_url: base,
-        model,
-        groups: GroupNames::new(&groups_t, ws.id),
-        accounts: &accounts,
-    };
-    let start = q.start_index.max(1);
-    let project = |mut d: Value| {
-        q.projection.apply(&mut d, ResourceKind::User);
-        d
-    };
+    let (groups, accounts) = (txn.open_table(GROUPS)?, txn.open_table(ACCOUNTS)?);
+    let mut r = UserRenderer::new(base, model, ws.id, &groups, &accounts);
     // Index lookups: userName, externalId, id (and or-lists of them).
     if let Some(lookup) = q.filter.as_ref().and_then(|f| f.lookup(ResourceKind::User)) {
         let mut ids: Vec<u128> = Vec::new();
@@ -475,7 +366,7 @@ fn list_users(
                 docs.push(r.render(&m, false)?);
             }
         }
-        return Ok(page(docs, &q, start, project));
+        return Ok(page(docs, &q, ResourceKind::User));
     }
     // No filter, no sort: creation order, rendering only the page.
     if q.filter.is_none() && q.sort_by.is_none() {
@@ -484,17 +375,17 @@ fn list_users(
         if q.count > 0 {
             for entry in members_t
                 .range((w, 0)..=(w, u128::MAX))?
-                .skip(start - 1)
+                .skip(q.start_index - 1)
                 .take(q.count)
             {
                 let (_, v) = entry?;
                 let m: MemberRecord = crate::store::records::decode(v.value())?;
-                docs.push(project(r.render(&m, false)?));
+                docs.push(q.project(r.render(&m, false)?, ResourceKind::User));
             }
         }
         return Ok(ScimPage {
             total,
-            start_index: start,
+            start_index: q.start_index,
             resources: docs,
         });
     }
@@ -510,29 +401,5 @@ fn list_users(
             docs.push(doc);
         }
     }
-    Ok(page(docs, &q, start, project))
-}
-
-/// Sorts (if asked), then cuts one page out of all matching documents.
-pub(super) fn page(
-    mut docs: Vec<Value>,
-    q: &ScimQuery,
-    start: usize,
-    project: impl Fn(Value) -> Value,
-) -> ScimPage {
-    if let Some(by) = &q.sort_by {
-        sort_docs(&mut docs, by, q.descending);
-    }
-    let total = docs.len();
-    let resources = docs
-        .into_iter()
-        .skip(start - 1)
-        .take(q.count)
-        .map(project)
-        .collect();
-    ScimPage {
-        total,
-        start_index: start,
-        resources,
-    }
+    Ok(page(docs, &q, ResourceKind::User))
 }

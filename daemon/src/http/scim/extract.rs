@@ -1,0 +1,202 @@
+//! What a SCIM request carries, read once: the JSON body (content type,
+//! size, syntax), `If-Match`, and the list parameters of a query string or a
+//! `.search` body.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use roster_shared::scim::{
+    CONTENT_TYPE, FilterLimits, Projection, ScimError, ScimFilter, ScimType,
+};
+use serde_json::Value;
+
+use super::ScimFailure;
+use crate::config::ScimConfig;
+use crate::service::scim::ScimQuery;
+
+/// A JSON body sent as `application/json` or `application/scim+json` (any
+/// parameters): another type → 415, too large → 413, malformed → 400.
+pub struct ScimBody(pub Value);
+
+impl<S: Send + Sync> FromRequest<S> for ScimBody {
+    type Rejection = ScimFailure;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if let Some(ct) = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+        {
+            let media = ct
+                .split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase();
+            if media != "application/json" && media != CONTENT_TYPE {
+                return Err(ScimFailure(ScimError::new(
+                    415,
+                    None,
+                    format!(
+                        "Content-Type {ct} is not supported; send application/scim+json or application/json"
+                    ),
+                )));
+            }
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|r| {
+            ScimFailure(if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ScimError::new(
+                    413,
+                    Some(ScimType::TooMany),
+                    "the request body is larger than the limit in ServiceProviderConfig (http.max_body_bytes)",
+                )
+            } else {
+                ScimError::bad(ScimType::InvalidSyntax, format!("the request body could not be read: {r}"))
+            })
+        })?;
+        serde_json::from_slice(&bytes).map(Self).map_err(|e| {
+            ScimFailure(ScimError::bad(
+                ScimType::InvalidSyntax,
+                format!("the request body is not valid JSON: {e}"),
+            ))
+        })
+    }
+}
+
+/// The `If-Match` header, if any.
+pub struct IfMatch(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(
+            parts
+                .headers
+                .get(header::IF_MATCH)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
+        ))
+    }
+}
+
+/// List and projection parameters, from the query string or a `.search`
+/// body; names match case-insensitively.
+pub struct ScimParams(HashMap<String, Value>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ScimParams {
+    type Rejection = ScimFailure;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Query(q) = Query::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ScimFailure(ScimError::bad(ScimType::InvalidSyntax, e.body_text())))?;
+        Ok(Self(
+            q.into_iter().map(|(k, v)| (k, Value::String(v))).collect(),
+        ))
+    }
+}
+
+impl ScimParams {
+    /// The parameters of a `.search` body.
+    pub fn from_search(body: Value) -> Result<Self, ScimFailure> {
+        match body {
+            Value::Object(o) => Ok(Self(o.into_iter().collect())),
+            _ => Err(ScimFailure(ScimError::bad(
+                ScimType::InvalidSyntax,
+                "a .search body must be a JSON object",
+            ))),
+        }
+    }
+
+    fn get(&self, name: &str) -> Option<&Value> {
+        self.0
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+            .filter(|v| !v.is_null())
+    }
+
+    /// A text parameter; a list (from a `.search` body) is joined by commas.
+    fn text(&self, name: &str) -> Result<Option<String>, ScimFailure> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(Value::Array(items)) => Ok(Some(
+                items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(","),
+            )),
+            Some(other) => Err(invalid(format!("{name} must be a string, not {other}"))),
+        }
+    }
+
+    fn int(&self, name: &str) -> Result<Option<i64>, ScimFailure> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(Value::Number(n)) => n
+                .as_i64()
+                .map(Some)
+                .ok_or_else(|| invalid(format!("{name} must be an integer, not {n}"))),
+            Some(Value::String(s)) => s
+                .trim()
+                .parse::<i64>()
+                .map(Some)
+                .map_err(|_| invalid(format!("{name} must be an integer, not {s:?}"))),
+            Some(other) => Err(invalid(format!("{name} must be an integer, not {other}"))),
+        }
+    }
+
+    /// `attributes` and `excludedAttributes`.
+    pub fn projection(&self) -> Result<Projection, ScimFailure> {
+        Ok(Projection::new(
+            self.text("attributes")?.as_deref(),
+            self.text("excludedAttributes")?.as_deref(),
+        ))
+    }
+
+    /// The whole list query, bounded by the configured limits: `startIndex`
+    /// below 1 is 1, `count` is lowered to `max_results` (RFC 7644 §3.4.2.4).
+    pub fn query(&self, limits: &ScimConfig) -> Result<ScimQuery, ScimFailure> {
+        let filter = match self.text("filter")?.filter(|f| !f.trim().is_empty()) {
+            Some(f) => Some(ScimFilter::parse(
+                &f,
+                FilterLimits {
+                    max_chars: limits.max_filter_chars,
+                },
+            )?),
+            None => None,
+        };
+        let descending = match self
+            .text("sortOrder")?
+            .map(|o| o.to_ascii_lowercase())
+            .as_deref()
+        {
+            None | Some("ascending") => false,
+            Some("descending") => true,
+            Some(other) => {
+                return Err(invalid(format!(
+                    "sortOrder {other:?} is not ascending or descending"
+                )));
+            }
+        };
+        let max = limits.max_results as i64;
+        Ok(ScimQuery {
+            filter,
+            sort_by: self.text("sortBy")?.filter(|x| !x.trim().is_empty()),
+            descending,
+            start_index: self.int("startIndex")?.unwrap_or(1).max(1) as usize,
+            count: self.int("count")?.unwrap_or(max).clamp(0, max) as usize,
+            projection: self.projection()?,
+        })
+    }
+}
+
+fn invalid(detail: String) -> ScimFailure {
+    ScimFailure(ScimError::invalid_value(detail))
+}

@@ -1,0 +1,212 @@
+//! Handlers of `/Users` and `/Groups`: parse, call one service, answer.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use roster_shared::scim::schema::ResourceKind;
+use roster_shared::scim::{LIST_RESPONSE, Projection, parse_patch};
+use serde_json::{Value, json};
+
+use super::extract::{IfMatch, ScimBody, ScimParams};
+use super::{ScimFailure, ScimOk, ScimResult, ok};
+use crate::http::AppState;
+use crate::service::scim::{ScimPage, ScimScope};
+
+type Scope = axum::Extension<ScimScope>;
+
+/// A list answer (RFC 7644 §3.4.2).
+pub fn list_response(p: ScimPage) -> ScimResult {
+    ok(json!({
+        "schemas": [LIST_RESPONSE],
+        "totalResults": p.total,
+        "startIndex": p.start_index,
+        "itemsPerPage": p.resources.len(),
+        "Resources": p.resources,
+    }))
+}
+
+/// One resource answer, projected; `ETag` and `Location` come from its
+/// `meta` even when the projection leaves `meta` out.
+fn resource(
+    status: StatusCode,
+    mut doc: Value,
+    kind: ResourceKind,
+    projection: &Projection,
+) -> ScimResult {
+    let meta = |key: &str| {
+        doc.get("meta")
+            .and_then(|m| m.get(key))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    let (etag, location) = (meta("version"), meta("location"));
+    projection.apply(&mut doc, kind);
+    Ok(ScimOk {
+        status,
+        body: doc,
+        etag,
+        location,
+    })
+}
+
+const USER: ResourceKind = ResourceKind::User;
+const GROUP: ResourceKind = ResourceKind::Group;
+
+pub async fn users_list(State(s): State<AppState>, scope: Scope, p: ScimParams) -> ScimResult {
+    list_response(
+        s.services
+            .scim_list_users(&scope, p.query(&s.scim.config)?)
+            .await?,
+    )
+}
+
+pub async fn users_search(
+    State(s): State<AppState>,
+    scope: Scope,
+    ScimBody(b): ScimBody,
+) -> ScimResult {
+    let q = ScimParams::from_search(b)?.query(&s.scim.config)?;
+    list_response(s.services.scim_list_users(&scope, q).await?)
+}
+
+pub async fn users_create(
+    State(s): State<AppState>,
+    scope: Scope,
+    p: ScimParams,
+    ScimBody(b): ScimBody,
+) -> ScimResult {
+    let doc = s.services.scim_create_user(&scope, b).await?;
+    resource(StatusCode::CREATED, doc, USER, &p.projection()?)
+}
+
+pub async fn user_get(
+    State(s): State<AppState>,
+    scope: Scope,
+    Path(id): Path<String>,
+    p: ScimParams,
+) -> ScimResult {
+    let doc = s.services.scim_get_user(&scope, &id).await?;
+    resource(StatusCode::OK, doc, USER, &p.projection()?)
+}
+
+pub async fn user_replace(
+    State(s): State<AppState>,
+    scope: Scope,
+    Path(id): Path<String>,
+    p: ScimParams,
+    IfMatch(version): IfMatch,
+    ScimBody(b): ScimBody,
+) -> ScimResult {
+    let doc = s
+        .services
+        .scim_replace_user(&scope, &id, b, version)
+        .await?;
+    resource(StatusCode::OK, doc, USER, &p.projection()?)
+}
+
+pub async fn user_patch(
+    State(s): State<AppState>,
+    scope: Scope,
+    Path(id): Path<String>,
+    p: ScimParams,
+    IfMatch(version): IfMatch,
+    ScimBody(b): ScimBody,
+) -> ScimResult {
+    let ops = parse_patch(&b, s.scim.config.max_operations)?;
+    let doc = s
+        .services
+        .scim_patch_user(&scope, &id, ops, version)
+        .await?;
+    resource(StatusCode::OK, doc, USER, &p.projection()?)
+}
+
+pub async fn user_delete(
+    State(s): State<AppState>,
+    scope: Scope,
+    Path(id): Path<String>,
+    IfMatch(version): IfMatch,
+) -> Result<StatusCode, ScimFailure> {
+    s.services.scim_delete_user(&scope, &id, version).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn groups_list(State(s): State<AppState>, scope: Scope, p: ScimParams) -> ScimResult {
+    list_response(
+        s.services
+            .scim_list_groups(&scope, p.query(&s.scim.config)?)
+            .await?,
+    )
+}
+
+pub async fn groups_search(
+    State(s): State<AppState>,
+    scope: Scope,
+    ScimBody(b): ScimBody,
+) -> ScimResult {
+    let q = ScimParams::from_search(b)?.query(&s.scim.config)?;
+    list_response(s.services.scim_list_groups(&scope, q).await?)
+}
+
+pub async fn groups_create(
+    State(s): State<AppState>,
+    scope: Scope,
+    p: ScimParams,
+    ScimBody(b): ScimBody,
+) -> ScimResult {
+    let doc = s.services.scim_create_group(&scope, b).await?;
+    resource(StatusCode::CREATED, doc, GROUP, &p.projection()?)
+}
+
+pub async fn group_get(
+    State(s): State<AppState>,
+    scope: Scope,
+    Path(id): Path<String>,
+    p: ScimParams,
+) -> ScimResult {
+    let projection = p.projection()?;
+    let doc = s
+        .services
+        .scim_get_group(&scope, &id, projection.wants("members"))
+        .await?;
+    resource(StatusCode::OK, doc, GROUP, &projection)
+}
+
+pub async fn group_replace(
+    State(s): State<AppState>,
+    scope: Scope,
+    Path(id): Path<String>,
+    p: ScimParams,
+    IfMatch(version): IfMatch,
+    ScimBody(b): ScimBody,
+) -> ScimResult {
+    let doc = s
+        .services
+        .scim_replace_group(&scope, &id, b, version)
+        .await?;
+    resource(StatusCode::OK, doc, GROUP, &p.projection()?)
+}
+
+pub async fn group_patch(
+    State(s): State<AppState>,
+    scope: Scope,
+    Path(id): Path<String>,
+    p: ScimParams,
+    IfMatch(version): IfMatch,
+    ScimBody(b): ScimBody,
+) -> ScimResult {
+    let ops = parse_patch(&b, s.scim.config.max_operations)?;
+    let doc = s
+        .services
+        .scim_patch_group(&scope, &id, ops, version)
+        .await?;
+    resource(StatusCode::OK, doc, GROUP, &p.projection()?)
+}
+
+pub async fn group_delete(
+    State(s): State<AppState>,
+    scope: Scope,
+    Path(id): Path<String>,
+    IfMatch(version): IfMatch,
+) -> Result<StatusCode, ScimFailure> {
+    s.services.scim_delete_group(&scope, &id, version).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -287,6 +287,17 @@ pub struct CreateWorkspaceRequest {
     pub name: Option<String>,
 }
 
+/// `PATCH /api/v1/workspaces/{slug}`: settings of a workspace; what is not
+/// given stays.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateWorkspaceRequest {
+    /// Members created over SCIM are active at once (the identity provider
+    /// manages sign-in) instead of being sent an invite.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scim_creates_active: Option<bool>,
+}
+
 /// A custom group.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct GroupResponse {

@@ -17,7 +17,15 @@ struct Scim {
 
 impl Scim {
     fn new(d: &Daemon, name: &str) -> Self {
-        let out = d.roster_ok(&["scim-token", "create", "--name", name]);
+        Self::for_workspace(d, None, name)
+    }
+
+    fn for_workspace(d: &Daemon, workspace: Option<&str>, name: &str) -> Self {
+        let mut args = vec!["scim-token", "create", "--name", name];
+        if let Some(w) = workspace {
+            args.extend(["--workspace", w]);
+        }
+        let out = d.roster_ok(&args);
         let token = out.lines().last().expect("token line").trim().to_string();
         Self {
             http: reqwest::Client::new(),
@@ -454,4 +462,77 @@ async fn refusals_are_scim_errors_and_change_nothing() {
     assert_eq!(p2["startIndex"], 3);
     assert_eq!(p2["itemsPerPage"], 2);
     assert_eq!(p2["Resources"][0]["userName"], "p1@example.com");
+}
+
+#[tokio::test]
+async fn a_workspace_can_have_scim_users_active_at_once() {
+    let d = Daemon::start(DaemonOptions::default());
+    d.roster_ok(&["workspaces", "create", "nexus"]);
+    let set = d.roster_json(&[
+        "workspaces",
+        "set",
+        "nexus",
+        "--scim-creates-active",
+        "true",
+    ]);
+    assert_eq!(set["scim_creates_active"], true);
+    let err = d.roster_err(&[
+        "workspaces",
+        "set",
+        "ghost",
+        "--scim-creates-active",
+        "true",
+    ]);
+    assert!(err.contains("does not exist"), "{err}");
+    let idp = Scim::for_workspace(&d, Some("nexus"), "entra");
+    let (s, u) = idp
+        .post(
+            "/Users",
+            json!({"userName": "sso@example.com", "displayName": "Sso User"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{u}");
+    let id = u["id"].as_str().expect("id").to_string();
+    let shown = d.roster_json(&["users", "show", "sso@example.com", "--workspace", "nexus"]);
+    assert_eq!(shown["status"], "active", "{shown}");
+    // The token selects its workspace: the default one has no such member.
+    let err = d.roster_err(&["users", "show", "sso@example.com"]);
+    assert!(err.contains("not a member"), "{err}");
+    // No invite mail is queued for an SSO-managed member.
+    let mail = d.roster_json(&["mail", "list", "--workspace", "nexus"]);
+    assert_eq!(
+        mail["items"].as_array().or(mail.as_array()).map(Vec::len),
+        Some(0),
+        "{mail}"
+    );
+    // Deactivated and reactivated, the member is active again at once.
+    let (s, _) = idp
+        .patch(
+            &format!("/Users/{id}"),
+            json!([{"op": "replace", "path": "active", "value": false}]),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let (s, back) = idp
+        .patch(
+            &format!("/Users/{id}"),
+            json!([{"op": "replace", "path": "active", "value": true}]),
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(back[ROSTER]["status"], "active");
+    let audit = d.roster_json(&[
+        "audit",
+        "list",
+        "--workspace",
+        "nexus",
+        "--action",
+        "workspace.updated",
+    ]);
+    let items = audit["items"]
+        .as_array()
+        .or(audit.as_array())
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(items.len(), 1, "{audit}");
 }

@@ -35,6 +35,7 @@ pub struct MemberParam {
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/workspaces", get(workspaces_list).post(workspaces_create))
+        .route("/workspaces/{slug}", axum::routing::patch(workspace_update))
         .route("/members", get(members_list).post(members_invite))
         .route(
             "/members/{email}",
@@ -89,6 +90,15 @@ async fn workspaces_create(
         StatusCode::CREATED,
         Json(s.services.create_workspace(actor, req).await?),
     ))
+}
+
+async fn workspace_update(
+    State(s): State<AppState>,
+    Caller(actor): Caller,
+    Path(slug): Path<String>,
+    ApiJson(req): ApiJson<UpdateWorkspaceRequest>,
+) -> ApiResult<WorkspaceResponse> {
+    Ok(Json(s.services.update_workspace(actor, &slug, req).await?))
 }
 
 async fn members_list(

@@ -1,7 +1,7 @@
 //! Workspaces: the default one, creating more, and resolving a slug.
 
 use redb::{ReadTransaction, ReadableTable, WriteTransaction};
-use roster_shared::api::{CreateWorkspaceRequest, WorkspaceResponse};
+use roster_shared::api::{CreateWorkspaceRequest, UpdateWorkspaceRequest, WorkspaceResponse};
 use roster_shared::names;
 
 use super::{Actor, Services, audit};
@@ -98,6 +98,46 @@ impl Services {
         Ok(self.workspace_view(&ws, 0))
     }
 
+    /// `workspaces set`: changes a workspace's settings, audited.
+    pub async fn update_workspace(
+        &self,
+        actor: Actor,
+        slug: &str,
+        req: UpdateWorkspaceRequest,
+    ) -> Result<WorkspaceResponse, ServiceError> {
+        let s = slug.to_string();
+        let (ws, members) = self
+            .store
+            .write(move |txn| {
+                let before = find_write(txn, &s)?;
+                let mut ws = before.clone();
+                if let Some(active) = req.scim_creates_active {
+                    ws.scim_creates_active = active;
+                }
+                if ws.scim_creates_active != before.scim_creates_active {
+                    txn.open_table(WORKSPACES)?
+                        .insert(ws.id.as_u128(), encode(&ws)?.as_slice())?;
+                    audit::append(
+                        txn,
+                        ws.id,
+                        &actor,
+                        "workspace.updated",
+                        &ws.slug,
+                        Some(
+                            serde_json::json!({"scim_creates_active": before.scim_creates_active}),
+                        ),
+                        Some(serde_json::json!({"scim_creates_active": ws.scim_creates_active})),
+                    )?;
+                }
+                let members =
+                    crate::store::members::count_all(&txn.open_table(MEMBER_COUNTS)?, ws.id)?;
+                Ok((ws, members))
+            })
+            .await?;
+        self.publish(&ws.slug, "workspace.updated", &ws.slug);
+        Ok(self.workspace_view(&ws, members))
+    }
+
     /// `workspaces list`.
     pub async fn list_workspaces(&self) -> Result<Vec<WorkspaceResponse>, ServiceError> {
         let rows = self
@@ -108,11 +148,7 @@ impl Services {
                 for entry in txn.open_table(WORKSPACES)?.iter()? {
                     let (_, v) = entry?;
                     let ws: WorkspaceRecord = decode(v.value())?;
-                    let w = ws.id.as_u128();
-                    let mut members = 0;
-                    for c in counts.range((w, 0u8, 0u8)..=(w, u8::MAX, u8::MAX))? {
-                        members += c?.1.value();
-                    }
+                    let members = crate::store::members::count_all(&counts, ws.id)?;
                     out.push((ws, members));
                 }
                 Ok(out)

@@ -19,6 +19,13 @@ pub enum WorkspacesCommand {
         #[arg(long)]
         name: Option<String>,
     },
+    /// Change a workspace's settings
+    Set {
+        slug: String,
+        /// Members created over SCIM are active at once (true) or get an invite (false)
+        #[arg(long)]
+        scim_creates_active: Option<bool>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -97,7 +104,7 @@ pub async fn workspaces(ctx: &Ctx, cmd: WorkspacesCommand) -> Result<(), ClientE
                 return output::json(&list);
             }
             output::table(
-                &["slug", "name", "members", "default"],
+                &["slug", "name", "members", "default", "scim creates"],
                 list.iter()
                     .map(|w| {
                         vec![
@@ -108,6 +115,11 @@ pub async fn workspaces(ctx: &Ctx, cmd: WorkspacesCommand) -> Result<(), ClientE
                                 "yes".into()
                             } else {
                                 String::new()
+                            },
+                            if w.scim_creates_active {
+                                "active".into()
+                            } else {
+                                "invited".into()
                             },
                         ]
                     })
@@ -128,6 +140,34 @@ pub async fn workspaces(ctx: &Ctx, cmd: WorkspacesCommand) -> Result<(), ClientE
                 return output::json(&w);
             }
             println!("created workspace {} ({})", w.slug, w.name);
+        }
+        WorkspacesCommand::Set {
+            slug,
+            scim_creates_active,
+        } => {
+            let w: WorkspaceResponse = ctx
+                .client
+                .send_json(
+                    Method::PATCH,
+                    &format!("/workspaces/{}", segment(&slug)),
+                    None,
+                    &UpdateWorkspaceRequest {
+                        scim_creates_active,
+                    },
+                )
+                .await?;
+            if ctx.json {
+                return output::json(&w);
+            }
+            println!(
+                "workspace {}: SCIM-created members are {}",
+                w.slug,
+                if w.scim_creates_active {
+                    "active at once"
+                } else {
+                    "invited by mail"
+                }
+            );
         }
     }
     Ok(())

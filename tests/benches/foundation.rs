@@ -288,17 +288,18 @@ async fn main() {
     let notes: Vec<&str> = log
         .lines()
         .filter(|l| {
-            l.contains("closed cleanly")
-                || l.contains("still in use")
-                || l.contains("failed")
-                || l.contains("panicked")
-                || l.contains("shutting down")
-                || l.contains("progress=\"0%\"")
-                || l.contains("still in use")
-                || l.contains("shutting down")
-                || l.contains("is ready")
-                || l.contains("did not finish")
-                || l.contains("repairing the database after an unclean shutdown progress=\"0%\"")
+            [
+                "closed cleanly",
+                "still in use",
+                "failed",
+                "panicked",
+                "shutting down",
+                "progress=\"0%\"",
+                "is ready",
+                "did not finish",
+            ]
+            .iter()
+            .any(|needle| l.contains(needle))
         })
         .map(|l| l.split_once("  ").map_or(l, |(_, rest)| rest.trim()))
         .collect();

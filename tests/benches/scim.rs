@@ -1,0 +1,364 @@
+//! SCIM benchmarks against a release `rosterd` over real HTTP on loopback:
+//!
+//! 1. `POST /Users` from 64 clients until the workspace has M members
+//!    (default 1,000,000; durable, each with its audit event);
+//! 2. `GET /Users?filter=userName eq "…"` with 64 connections at M members,
+//!    beside a bare axum handler doing one redb read (a separate process of
+//!    this binary, same client, same run);
+//! 3. a 100,000-user Okta-style initial sync (filter, then create) with 16
+//!    clients into a second workspace;
+//! 4. the same filter workload against the Python reference server
+//!    `scim2-server` (PyPI) holding `--compare-users` users.
+//!
+//! Run: `cargo build --release --workspace && cargo bench -p roster-e2e --bench scim`
+//! (`-- --members 100000` for a shorter run). Workspaces are SSO-managed
+//! (`scim_creates_active`), so creating a user sends no mail.
+
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use roster_e2e::{Daemon, DaemonOptions, free_port, poll};
+use serde_json::json;
+
+const CLIENTS: usize = 64;
+
+fn arg(name: &str, default: usize) -> usize {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.replace('_', "").parse().ok())
+        .unwrap_or(default)
+}
+
+fn email(i: usize) -> String {
+    format!("user{i}@bench.example.com")
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let idx = ((sorted.len().max(1) as f64 - 1.0) * p).round() as usize;
+    sorted.get(idx).copied().unwrap_or_default()
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// One HTTP target: base URL and bearer token.
+#[derive(Clone)]
+struct Target {
+    base: String,
+    token: String,
+}
+
+/// Runs `job(client, target, i)` for `i` in `0..n` from `clients`
+/// connections (one client each, so each keeps its own connection);
+/// returns elapsed time and sorted latencies.
+async fn run<F, Fut>(t: &Target, n: usize, clients: usize, job: F) -> (Duration, Vec<Duration>)
+where
+    F: Fn(reqwest::Client, Target, usize) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let next = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..clients {
+        let (next, job, t) = (next.clone(), job.clone(), t.clone());
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(1)
+            .build()
+            .expect("client");
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= n {
+                    return lat;
+                }
+                let s = Instant::now();
+                job(client.clone(), t.clone(), i).await;
+                lat.push(s.elapsed());
+            }
+        }));
+    }
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await.expect("client task"));
+    }
+    all.sort();
+    (start.elapsed(), all)
+}
+
+async fn create_user(client: &reqwest::Client, t: &Target, i: usize) {
+    let body = json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": email(i),
+        "externalId": format!("ext-{i}"),
+        "name": {"givenName": "User", "familyName": format!("No{i}")},
+        "active": true,
+    });
+    let r = client
+        .post(format!("{}/Users", t.base))
+        .bearer_auth(&t.token)
+        .header("content-type", "application/scim+json")
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("POST /Users");
+    assert_eq!(
+        r.status(),
+        201,
+        "create {i}: {}",
+        r.text().await.unwrap_or_default()
+    );
+}
+
+async fn find_user(client: &reqwest::Client, t: &Target, i: usize) -> u64 {
+    let filter = format!("userName eq \"{}\"", email(i));
+    let r = client
+        .get(format!("{}/Users", t.base))
+        .query(&[("filter", filter.as_str())])
+        .bearer_auth(&t.token)
+        .send()
+        .await
+        .expect("GET /Users?filter");
+    assert_eq!(r.status(), 200, "filter {i}");
+    let v: serde_json::Value = r.json().await.expect("list JSON");
+    v["totalResults"].as_u64().unwrap_or(0)
+}
+
+/// The filter workload: `n` lookups of existing users spread over `users`.
+async fn filter_load(t: &Target, n: usize, users: usize) -> (f64, Duration, Duration) {
+    let (elapsed, lat) = run(t, n, CLIENTS, move |c, t, i| async move {
+        let hits = find_user(&c, &t, (i * 7919) % users).await;
+        assert_eq!(hits, 1, "user {} is found", (i * 7919) % users);
+    })
+    .await;
+    (
+        n as f64 / elapsed.as_secs_f64(),
+        percentile(&lat, 0.5),
+        percentile(&lat, 0.99),
+    )
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn wait_port(port: u16) {
+    poll("a server to listen", Duration::from_secs(600), || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).ok()
+    });
+}
+
+/// The bare baseline, run as `scim --serve-bare PORT DIR USERS`: axum, one
+/// redb read transaction and one `get` per request, a tiny JSON answer.
+fn serve_bare(port: u16, dir: &str, users: usize) {
+    use axum::extract::{Query, State};
+    use redb::{Database, ReadableDatabase, TableDefinition};
+    const EMAILS: TableDefinition<&str, u128> = TableDefinition::new("emails");
+
+    let db = Database::create(format!("{dir}/bare.redb")).expect("bare database");
+    let txn = db.begin_write().expect("write");
+    {
+        let mut t = txn.open_table(EMAILS).expect("table");
+        for i in 0..users {
+            t.insert(email(i).as_str(), i as u128).expect("insert");
+        }
+    }
+    txn.commit().expect("commit");
+    let db = Arc::new(db);
+    async fn lookup(
+        State(db): State<Arc<Database>>,
+        Query(q): Query<std::collections::HashMap<String, String>>,
+    ) -> axum::Json<serde_json::Value> {
+        let wanted = q
+            .get("filter")
+            .and_then(|f| f.split('"').nth(1))
+            .unwrap_or_default()
+            .to_lowercase();
+        let db = db.clone();
+        let found = tokio::task::spawn_blocking(move || {
+            let txn = db.begin_read().ok()?;
+            let t = txn.open_table(EMAILS).ok()?;
+            t.get(wanted.as_str()).ok()?.map(|v| v.value())
+        })
+        .await
+        .ok()
+        .flatten();
+        axum::Json(
+            json!({"totalResults": u64::from(found.is_some()), "Resources": found.map(|id| vec![json!({"id": id.to_string()})]).unwrap_or_default()}),
+        )
+    }
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async move {
+        let app = axum::Router::new()
+            .route("/Users", axum::routing::get(lookup))
+            .with_state(db);
+        let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port)))
+            .await
+            .expect("bind");
+        axum::serve(listener, app).await.expect("serve");
+    });
+}
+
+fn scim2_server() -> Option<std::path::PathBuf> {
+    let candidates = [
+        std::env::var("E2E_SCIM2_SERVER").ok().map(Into::into),
+        Some(std::path::PathBuf::from(
+            "target/scim-venv/bin/scim2-server",
+        )),
+        Some(std::path::PathBuf::from(
+            "../target/scim-venv/bin/scim2-server",
+        )),
+    ];
+    candidates.into_iter().flatten().find(|p| p.exists())
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--serve-bare") {
+        let (port, dir, users) = (&args[i + 1], &args[i + 2], &args[i + 3]);
+        return tokio::task::block_in_place(|| {
+            serve_bare(
+                port.parse().expect("port"),
+                dir,
+                users.parse().expect("users"),
+            )
+        });
+    }
+    let members = arg("--members", 1_000_000);
+    let lookups = arg("--lookups", 200_000);
+    let sync = arg("--sync", 100_000);
+    let compare = arg("--compare-users", 10_000);
+    println!("roster SCIM benchmarks (release rosterd, HTTP on loopback, 2 cores)");
+
+    let d = Daemon::start(DaemonOptions::default());
+    d.roster_ok(&[
+        "workspaces",
+        "set",
+        "default",
+        "--scim-creates-active",
+        "true",
+    ]);
+    let token = |ws: &str| {
+        d.roster_ok(&["scim-token", "create", "--workspace", ws, "--name", "bench"])
+            .lines()
+            .last()
+            .expect("token")
+            .trim()
+            .to_string()
+    };
+    let roster = Target {
+        base: format!("{}/scim/v2", d.base_url()),
+        token: token("default"),
+    };
+
+    // 1. Creates.
+    let (elapsed, lat) = run(&roster, members, CLIENTS, |c, t, i| async move {
+        create_user(&c, &t, i).await;
+    })
+    .await;
+    println!(
+        "POST /Users: {members} with {CLIENTS} clients in {:.1} s = {:.0} creates/s (durable; p50 {}, p99 {})",
+        elapsed.as_secs_f64(),
+        members as f64 / elapsed.as_secs_f64(),
+        ms(percentile(&lat, 0.5)),
+        ms(percentile(&lat, 0.99))
+    );
+
+    // 2. Filter by userName at M members, and the bare handler beside it.
+    let (rps, p50, p99) = filter_load(&roster, lookups, members).await;
+    println!(
+        "GET /Users?filter=userName eq at {members} members, {CLIENTS} connections: {rps:.0} req/s (p50 {}, p99 {})",
+        ms(p50),
+        ms(p99)
+    );
+    let bare_dir = tempfile::tempdir().expect("bare dir");
+    let bare_port = free_port();
+    let _bare = Server(
+        Command::new(std::env::current_exe().expect("bench binary"))
+            .args(["--serve-bare", &bare_port.to_string()])
+            .arg(bare_dir.path())
+            .arg(members.to_string())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("bare server"),
+    );
+    wait_port(bare_port);
+    let bare = Target {
+        base: format!("http://127.0.0.1:{bare_port}"),
+        token: String::new(),
+    };
+    let (bare_rps, bare_p50, bare_p99) = filter_load(&bare, lookups, members).await;
+    println!(
+        "  bare axum + one redb read, same load: {bare_rps:.0} req/s (p50 {}, p99 {}); roster = {:.2} × bare",
+        ms(bare_p50),
+        ms(bare_p99),
+        rps / bare_rps
+    );
+    drop(_bare);
+
+    // 3. Okta-style initial sync into a second workspace: filter, then create.
+    d.roster_ok(&["workspaces", "create", "okta"]);
+    d.roster_ok(&["workspaces", "set", "okta", "--scim-creates-active", "true"]);
+    let okta = Target {
+        base: roster.base.clone(),
+        token: token("okta"),
+    };
+    let (elapsed, _) = run(&okta, sync, 16, |c, t, i| async move {
+        assert_eq!(find_user(&c, &t, i).await, 0);
+        create_user(&c, &t, i).await;
+    })
+    .await;
+    println!(
+        "Okta-style initial sync: {sync} users (filter, then create) with 16 clients in {:.1} s = {:.0} users/s",
+        elapsed.as_secs_f64(),
+        sync as f64 / elapsed.as_secs_f64()
+    );
+
+    // 4. scim2-server (Python, in memory) with the same filter workload.
+    let Some(exe) = scim2_server() else {
+        println!(
+            "scim2-server: not installed (bash .ci/run installs it into target/scim-venv, or set E2E_SCIM2_SERVER)"
+        );
+        return;
+    };
+    let port = free_port();
+    let _py = Server(
+        Command::new(exe)
+            .args(["--port", &port.to_string(), "--bearer-token", "bench"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("scim2-server"),
+    );
+    wait_port(port);
+    let py = Target {
+        base: format!("http://127.0.0.1:{port}"),
+        token: "bench".into(),
+    };
+    run(&py, compare, 8, |c, t, i| async move {
+        create_user(&c, &t, i).await
+    })
+    .await;
+    let n = (lookups / 20).max(1_000);
+    let (py_rps, py_p50, py_p99) = filter_load(&py, n, compare).await;
+    let (r_rps, _, _) = filter_load(&roster, n, compare).await;
+    println!(
+        "scim2-server holding {compare} users, same filter workload ({n} lookups): {py_rps:.0} req/s (p50 {}, p99 {}); roster (holding {members}) = {:.0} req/s = {:.0} × scim2-server",
+        ms(py_p50),
+        ms(py_p99),
+        r_rps,
+        r_rps / py_rps
+    );
+}

@@ -147,8 +147,8 @@ pub async fn run(
         config.invites.rate_limit_per_minute,
         config.http.max_body_bytes,
         stop_rx.clone(),
-    )
-    .with_scim(config.scim);
+        config.scim,
+    );
     let wait_stop = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
     };

@@ -536,3 +536,19 @@ async fn a_workspace_can_have_scim_users_active_at_once() {
         .unwrap_or_default();
     assert_eq!(items.len(), 1, "{audit}");
 }
+
+#[tokio::test]
+async fn a_revoked_scim_token_stops_working_at_once() {
+    let d = Daemon::start(DaemonOptions::default());
+    let idp = Scim::new(&d, "okta");
+    for _ in 0..3 {
+        assert_eq!(
+            idp.get("/Users").await.0,
+            200,
+            "a valid token is accepted every time"
+        );
+    }
+    d.roster_ok(&["scim-token", "revoke", "okta"]);
+    let (s, body) = idp.get("/Users").await;
+    assert_eq!(s, 401, "{body}");
+}

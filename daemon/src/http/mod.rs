@@ -26,9 +26,21 @@ use crate::store::records::TokenKind;
 use error::HttpError;
 use extract::Transport;
 
-/// What every handler can reach.
+/// What every handler can reach; cloned for every request by the state
+/// extractors and middleware, so it is one shared allocation.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppStateInner>);
+
+impl std::ops::Deref for AppState {
+    type Target = AppStateInner;
+
+    fn deref(&self) -> &AppStateInner {
+        &self.0
+    }
+}
+
+/// The contents of [`AppState`].
+pub struct AppStateInner {
     pub services: Services,
     pub accept_redirect: Option<String>,
     pub invite_limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
@@ -47,22 +59,17 @@ impl AppState {
         invites_per_minute: u32,
         max_body_bytes: usize,
         shutdown: tokio::sync::watch::Receiver<bool>,
+        scim: crate::config::ScimConfig,
     ) -> Self {
         let per_minute = NonZeroU32::new(invites_per_minute).unwrap_or(NonZeroU32::MIN);
-        Self {
+        Self(Arc::new(AppStateInner {
             services,
             accept_redirect,
             invite_limiter: Arc::new(RateLimiter::keyed(Quota::per_minute(per_minute))),
             max_body_bytes,
             shutdown,
-            scim: scim::ScimLimits::new(crate::config::ScimConfig::default()),
-        }
-    }
-
-    /// Uses the configured SCIM limits.
-    pub fn with_scim(mut self, config: crate::config::ScimConfig) -> Self {
-        self.scim = scim::ScimLimits::new(config);
-        self
+            scim: scim::ScimLimits::new(scim),
+        }))
     }
 }
 

@@ -26,7 +26,17 @@ async fn state(model: roster_shared::StatusModel) -> (AppState, tempfile::TempDi
         .await
         .expect("default workspace");
     let (_, shutdown) = tokio::sync::watch::channel(false);
-    (AppState::new(services, None, 1000, 2048, shutdown), dir)
+    (
+        AppState::new(
+            services,
+            None,
+            1000,
+            2048,
+            shutdown,
+            crate::config::ScimConfig::default(),
+        ),
+        dir,
+    )
 }
 
 async fn call(app: &Router, method: &str, uri: &str, body: Option<&str>) -> (StatusCode, String) {

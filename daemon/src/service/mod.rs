@@ -55,6 +55,7 @@ pub struct Services {
     pub settings: Arc<Settings>,
     events: broadcast::Sender<ChangeEvent>,
     mail_wakeup: Arc<Notify>,
+    token_cache: Arc<tokens::TokenCache>,
 }
 
 impl Services {
@@ -67,6 +68,7 @@ impl Services {
             settings: Arc::new(settings),
             events,
             mail_wakeup: Arc::new(Notify::new()),
+            token_cache: Arc::default(),
         }
     }
 

@@ -9,6 +9,8 @@ use roster_shared::names;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use std::collections::HashMap;
+
 use super::{Actor, Services, audit, workspaces};
 use crate::clock;
 use crate::error::ServiceError;
@@ -18,10 +20,7 @@ use crate::store::tables::{TOKEN_HASHES, TOKENS, WORKSPACES};
 
 /// The hex SHA-256 of a secret, as stored.
 fn hash_hex(secret: &str) -> String {
-    Sha256::digest(secret.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
 fn prefix(kind: TokenKind) -> &'static str {
@@ -35,7 +34,41 @@ fn prefix(kind: TokenKind) -> &'static str {
 #[derive(Debug, Clone)]
 pub struct TokenOwner {
     pub name: String,
-    pub workspace: Option<WorkspaceRecord>,
+    /// The workspace a SCIM token provisions: (id, slug).
+    pub workspace: Option<(uuid::Uuid, String)>,
+}
+
+/// Tokens already checked against the database, so that a request does not
+/// pay a read transaction for its credentials. Revoking clears it; the
+/// generation keeps a check that raced a revocation from caching its
+/// stale answer.
+#[derive(Debug, Default)]
+pub struct TokenCache {
+    inner: std::sync::RwLock<CachedChecks>,
+}
+
+/// The generation and the owners by (kind, secret hash).
+type CachedChecks = (u64, HashMap<(TokenKind, String), TokenOwner>);
+
+impl TokenCache {
+    /// The cached owner, or the generation to insert under after a check.
+    fn get(&self, key: &(TokenKind, String)) -> Result<TokenOwner, u64> {
+        let guard = self.inner.read().unwrap_or_else(|p| p.into_inner());
+        guard.1.get(key).cloned().ok_or(guard.0)
+    }
+
+    fn insert(&self, generation: u64, key: (TokenKind, String), owner: TokenOwner) {
+        let mut guard = self.inner.write().unwrap_or_else(|p| p.into_inner());
+        if guard.0 == generation {
+            guard.1.insert(key, owner);
+        }
+    }
+
+    fn clear(&self) {
+        let mut guard = self.inner.write().unwrap_or_else(|p| p.into_inner());
+        guard.0 += 1;
+        guard.1.clear();
+    }
 }
 
 impl Services {
@@ -154,6 +187,8 @@ impl Services {
                 Ok(ws.map(|w| w.slug))
             })
             .await?;
+        // Committed: no cached check may let the token in any more.
+        self.token_cache.clear();
         self.publish(
             ws_slug
                 .as_deref()
@@ -175,7 +210,13 @@ impl Services {
             return Ok(None);
         }
         let hash = hash_hex(secret);
-        self.store
+        let key = (kind, hash.clone());
+        let generation = match self.token_cache.get(&key) {
+            Ok(owner) => return Ok(Some(owner)),
+            Err(generation) => generation,
+        };
+        let owner = self
+            .store
             .read(move |txn| {
                 let Some(id) = txn
                     .open_table(TOKEN_HASHES)?
@@ -197,7 +238,8 @@ impl Services {
                         .open_table(WORKSPACES)?
                         .get(w.as_u128())?
                         .map(|v| decode::<WorkspaceRecord>(v.value()))
-                        .transpose()?,
+                        .transpose()?
+                        .map(|ws| (ws.id, ws.slug)),
                     None => None,
                 };
                 Ok(Some(TokenOwner {
@@ -205,7 +247,11 @@ impl Services {
                     workspace,
                 }))
             })
-            .await
+            .await?;
+        if let Some(o) = &owner {
+            self.token_cache.insert(generation, key, o.clone());
+        }
+        Ok(owner)
     }
 }
 

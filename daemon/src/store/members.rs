@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use redb::{ReadableTable, WriteTransaction};
 use uuid::Uuid;
 
-use super::records::{MemberRecord, decode, encode};
+use super::records::{MemberRecord, decode, encode, version_of};
 use super::tables::*;
 use crate::error::ServiceError;
 
@@ -44,6 +44,21 @@ where
     members
         .get((workspace.as_u128(), id))?
         .map(|v| decode(v.value()))
+        .transpose()
+}
+
+/// A member with the version of its stored bytes.
+pub fn get_versioned<T>(
+    members: &T,
+    workspace: Uuid,
+    id: u128,
+) -> Result<Option<(MemberRecord, String)>, ServiceError>
+where
+    T: ReadableTable<(u128, u128), &'static [u8]>,
+{
+    members
+        .get((workspace.as_u128(), id))?
+        .map(|v| Ok((decode(v.value())?, version_of(v.value()))))
         .transpose()
 }
 

@@ -84,6 +84,17 @@ impl Store {
         .map_err(ServiceError::storage)?
     }
 
+    /// Runs a read that touches a handful of keys (a point lookup) on the
+    /// calling thread: redb serves it from its cache in microseconds, less
+    /// than the hand-off to the blocking pool costs. Never for scans.
+    pub fn read_now<F, T>(&self, run: F) -> Result<T, ServiceError>
+    where
+        F: FnOnce(&ReadTransaction) -> Result<T, ServiceError>,
+    {
+        let txn = self.db.begin_read()?;
+        run(&txn)
+    }
+
     /// Runs a use case in a durable write transaction (see [`batch`]).
     pub async fn write<F, T>(&self, run: F) -> Result<T, ServiceError>
     where

@@ -14,6 +14,14 @@ pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, ServiceError> {
     Ok(serde_json::to_vec(value)?)
 }
 
+/// A weak ETag over a record's stored bytes: it changes whenever anything
+/// the record holds does.
+pub fn version_of(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(bytes);
+    format!("W/\"{}\"", hex::encode(&digest[..8]))
+}
+
 /// Decodes a record read from a table.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ServiceError> {
     Ok(serde_json::from_slice(bytes)?)
@@ -98,7 +106,7 @@ pub struct GroupRecord {
     pub updated_at: Option<i64>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TokenKind {
     Scim,

@@ -44,12 +44,14 @@ impl ScimFilter {
                 ),
             ));
         }
-        text.trim().parse::<Filter>().map(Self).map_err(|e| {
-            ScimError::bad(
-                ScimType::InvalidFilter,
-                format!("the filter {text:?} is not valid SCIM filter syntax: {e}"),
-            )
-        })
+        super::filter_shapes::parse(text.trim())
+            .map(Self)
+            .map_err(|e| {
+                ScimError::bad(
+                    ScimType::InvalidFilter,
+                    format!("the filter {text:?} is not valid SCIM filter syntax: {e}"),
+                )
+            })
     }
 
     /// Whether a resource document matches.

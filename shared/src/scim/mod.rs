@@ -8,6 +8,7 @@
 
 pub mod error;
 pub mod filter;
+mod filter_shapes;
 pub mod group;
 pub mod patch;
 pub mod projection;

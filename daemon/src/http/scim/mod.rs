@@ -230,11 +230,12 @@ async fn require_scim_token(State(s): State<AppState>, mut req: Request, next: N
     }
     match s.services.authenticate(TokenKind::Scim, &presented).await {
         Ok(Some(owner)) => {
-            let Some(ws) = owner.workspace else {
+            let Some((workspace_id, workspace)) = owner.workspace else {
                 return refuse("the SCIM token's workspace no longer exists");
             };
             req.extensions_mut().insert(ScimScope {
-                workspace: ws.slug,
+                workspace,
+                workspace_id,
                 actor: Actor {
                     name: owner.name,
                     source: Source::Scim,

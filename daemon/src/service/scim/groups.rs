@@ -88,7 +88,7 @@ impl Services {
         self.store
             .read(move |txn| {
                 let ws = workspaces::find_read(txn, &slug)?;
-                let g = read_group(&txn.open_table(GROUPS)?, &ws, id)?;
+                let g = read_group(&txn.open_table(GROUPS)?, ws.id, id)?;
                 let ids = group_member_ids(&txn.open_table(MEMBER_GROUPS)?, ws.id, g.id)?;
                 render_group(
                     &txn.open_table(MEMBERS)?,
@@ -108,9 +108,9 @@ impl Services {
         scope: &ScimScope,
         q: ScimQuery,
     ) -> Result<ScimPage, ServiceError> {
-        let (slug, base) = (scope.workspace.clone(), self.scim_base());
+        let (ws, base) = (scope.workspace_id, self.scim_base());
         self.store
-            .read(move |txn| list_groups(txn, &slug, &base, q))
+            .read(move |txn| list_groups(txn, ws, &base, q))
             .await
     }
 
@@ -159,7 +159,7 @@ impl Services {
             .store
             .write(move |txn| {
                 let ws = workspaces::find_write(txn, &slug)?;
-                let g = read_group(&txn.open_table(GROUPS)?, &ws, id)?;
+                let g = read_group(&txn.open_table(GROUPS)?, ws.id, id)?;
                 let ids = group_member_ids(&txn.open_table(MEMBER_GROUPS)?, ws.id, g.id)?;
                 check_if_match(if_match.as_deref(), &group_version(&g, &ids)?)?;
                 let (_, mut events) =
@@ -204,7 +204,7 @@ impl Services {
             .store
             .write(move |txn| {
                 let ws = workspaces::find_write(txn, &slug)?;
-                let before = read_group(&txn.open_table(GROUPS)?, &ws, id)?;
+                let before = read_group(&txn.open_table(GROUPS)?, ws.id, id)?;
                 let current = group_member_ids(&txn.open_table(MEMBER_GROUPS)?, ws.id, before.id)?;
                 check_if_match(if_match.as_deref(), &group_version(&before, &current)?)?;
                 let mut after = before.clone();
@@ -305,11 +305,11 @@ fn change_members(
     Ok((wanted.into_iter().collect(), events))
 }
 
-fn read_group<T>(groups: &T, ws: &WorkspaceRecord, id: Uuid) -> Result<GroupRecord, ServiceError>
+fn read_group<T>(groups: &T, ws: Uuid, id: Uuid) -> Result<GroupRecord, ServiceError>
 where
     T: ReadableTable<(u128, u128), &'static [u8]>,
 {
-    match groups.get((ws.id.as_u128(), id.as_u128()))? {
+    match groups.get((ws.as_u128(), id.as_u128()))? {
         Some(v) => decode(v.value()),
         None => Err(ScimError::not_found(format!("Group {id} not found")).into()),
     }
@@ -328,12 +328,11 @@ fn render_in(
 
 fn list_groups(
     txn: &ReadTransaction,
-    slug: &str,
+    ws: Uuid,
     base: &str,
     q: ScimQuery,
 ) -> Result<ScimPage, ServiceError> {
-    let ws = workspaces::find_read(txn, slug)?;
-    let w = ws.id.as_u128();
+    let w = ws.as_u128();
     let groups_t = txn.open_table(GROUPS)?;
     let members_t = txn.open_table(MEMBERS)?;
     let links = txn.open_table(MEMBER_GROUPS)?;
@@ -372,8 +371,8 @@ fn list_groups(
     records.dedup_by_key(|g| g.id);
     let mut docs = Vec::with_capacity(records.len());
     for g in &records {
-        let ids = group_member_ids(&links, ws.id, g.id)?;
-        let doc = render_group(&members_t, ws.id, g, &ids, with_members, base)?;
+        let ids = group_member_ids(&links, ws, g.id)?;
+        let doc = render_group(&members_t, ws, g, &ids, with_members, base)?;
         if filter.is_none_or(|f| f.matches(&doc, ResourceKind::Group)) {
             docs.push(doc);
         }

@@ -17,6 +17,8 @@ use crate::error::ServiceError;
 #[derive(Debug, Clone)]
 pub struct ScimScope {
     pub workspace: String,
+    /// The workspace's id, so that reads need not resolve the slug.
+    pub workspace_id: Uuid,
     pub actor: Actor,
 }
 

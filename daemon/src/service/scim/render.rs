@@ -5,22 +5,14 @@ use roster_shared::scim::group::ScimGroupView;
 use roster_shared::scim::user::ScimUserView;
 use roster_shared::{MemberStatus, StatusModel, StoredStatus};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::clock;
 use crate::error::ServiceError;
 use crate::service::views::{GroupNames, account_activated};
-use crate::store::records::{GroupRecord, MemberRecord, decode, encode};
+use crate::store::records::{GroupRecord, MemberRecord, decode, encode, version_of};
 
-/// A weak ETag over everything a record holds.
-pub fn version_of(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
-    format!("W/\"{hex}\"")
-}
-
-/// The version of a member record.
+/// The version of a member record as it is (or is about to be) stored.
 pub fn member_version(m: &MemberRecord) -> Result<String, ServiceError> {
     Ok(version_of(&encode(m)?))
 }
@@ -61,8 +53,13 @@ where
         }
     }
 
-    /// The User document of a member; `working_copy` for PATCH.
-    pub fn render(&mut self, m: &MemberRecord, working_copy: bool) -> Result<Value, ServiceError> {
+    /// The User document of a member at `version`; `working_copy` for PATCH.
+    pub fn render(
+        &mut self,
+        m: &MemberRecord,
+        version: String,
+        working_copy: bool,
+    ) -> Result<Value, ServiceError> {
         let groups: Vec<(String, String)> = self
             .groups
             .named(&m.groups)?
@@ -88,7 +85,7 @@ where
             status: status.as_str(),
             created: date(m.invited_at),
             last_modified: date(m.updated_at),
-            version: member_version(m)?,
+            version,
         };
         Ok(view.to_json(&self.base_url))
     }

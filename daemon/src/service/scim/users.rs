@@ -18,7 +18,7 @@ use crate::service::members::{
 };
 use crate::service::{Services, outbox, workspaces};
 use crate::store::members;
-use crate::store::records::{MemberRecord, WorkspaceRecord};
+use crate::store::records::{MemberRecord, WorkspaceRecord, decode, version_of};
 use crate::store::tables::*;
 
 /// What a PUT or PATCH asks of a User.
@@ -75,7 +75,7 @@ impl Services {
                     _ => "member.provisioned",
                 };
                 Ok(Written {
-                    doc: render_in(txn, &ws, model, &base, &m, false)?,
+                    doc: render_in(txn, &ws, model, &base, &m, member_version(&m)?, false)?,
                     events: vec![(action, m.email)],
                     workspace: ws.slug,
                     mailed: arrival == Arrival::Invited,
@@ -88,17 +88,14 @@ impl Services {
     /// `GET /Users/{id}`.
     pub async fn scim_get_user(&self, scope: &ScimScope, id: &str) -> Result<Value, ServiceError> {
         let id = parse_id("User", id)?;
-        let slug = scope.workspace.clone();
+        let ws = scope.workspace_id;
         let (model, _, base) = self.scim_settings();
-        self.store
-            .read(move |txn| {
-                let ws = workspaces::find_read(txn, &slug)?;
-                let m = members::get(&txn.open_table(MEMBERS)?, ws.id, id.as_u128())?
-                    .ok_or_else(|| user_not_found(id))?;
-                let (groups, accounts) = (txn.open_table(GROUPS)?, txn.open_table(ACCOUNTS)?);
-                UserRenderer::new(base, model, ws.id, &groups, &accounts).render(&m, false)
-            })
-            .await
+        self.store.read_now(move |txn| {
+            let (m, version) = members::get_versioned(&txn.open_table(MEMBERS)?, ws, id.as_u128())?
+                .ok_or_else(|| user_not_found(id))?;
+            let (groups, accounts) = (txn.open_table(GROUPS)?, txn.open_table(ACCOUNTS)?);
+            UserRenderer::new(base, model, ws, &groups, &accounts).render(&m, version, false)
+        })
     }
 
     /// `GET /Users` and `POST /Users/.search`.
@@ -107,10 +104,20 @@ impl Services {
         scope: &ScimScope,
         q: ScimQuery,
     ) -> Result<ScimPage, ServiceError> {
-        let slug = scope.workspace.clone();
+        let ws = scope.workspace_id;
         let (model, _, base) = self.scim_settings();
+        // Index lookups (how IdPs find a user) are point reads; the rest scan.
+        if q.filter
+            .as_ref()
+            .and_then(|f| f.lookup(ResourceKind::User))
+            .is_some()
+        {
+            return self
+                .store
+                .read_now(move |txn| list_users(txn, ws, model, base, q));
+        }
         self.store
-            .read(move |txn| list_users(txn, &slug, model, base, q))
+            .read(move |txn| list_users(txn, ws, model, base, q))
             .await
     }
 
@@ -153,9 +160,10 @@ impl Services {
             .store
             .write(move |txn| {
                 let ws = workspaces::find_write(txn, &slug)?;
-                let m = members::get(&txn.open_table(MEMBERS)?, ws.id, id.as_u128())?
-                    .ok_or_else(|| user_not_found(id))?;
-                check_if_match(if_match.as_deref(), &member_version(&m)?)?;
+                let (m, version) =
+                    members::get_versioned(&txn.open_table(MEMBERS)?, ws.id, id.as_u128())?
+                        .ok_or_else(|| user_not_found(id))?;
+                check_if_match(if_match.as_deref(), &version)?;
                 remove_record(txn, &ws, &actor, &m)?;
                 Ok(Written {
                     doc: Value::Null,
@@ -185,13 +193,15 @@ impl Services {
             .store
             .write(move |txn| {
                 let ws = workspaces::find_write(txn, &slug)?;
-                let before = members::get(&txn.open_table(MEMBERS)?, ws.id, id.as_u128())?
-                    .ok_or_else(|| user_not_found(id))?;
-                check_if_match(if_match.as_deref(), &member_version(&before)?)?;
+                let (before, version) =
+                    members::get_versioned(&txn.open_table(MEMBERS)?, ws.id, id.as_u128())?
+                        .ok_or_else(|| user_not_found(id))?;
+                check_if_match(if_match.as_deref(), &version)?;
                 let input = match &change {
                     UserChange::Replace(input) => (**input).clone(),
                     UserChange::Patch(ops) => {
-                        let mut doc = render_in(txn, &ws, model, &base, &before, true)?;
+                        let mut doc =
+                            render_in(txn, &ws, model, &base, &before, version.clone(), true)?;
                         patch::apply(&mut doc, ops, ResourceKind::User)?;
                         let mut input = ScimUserInput::from_doc(&doc)?;
                         // The working copy lists both metadata kinds; one that is gone was removed.
@@ -214,8 +224,13 @@ impl Services {
                         outbox::enqueue_invite(txn, &ws, &after, &actor.name)?;
                     }
                 }
+                let version = if changed {
+                    member_version(&after)?
+                } else {
+                    version
+                };
                 Ok(Written {
-                    doc: render_in(txn, &ws, model, &base, &after, false)?,
+                    doc: render_in(txn, &ws, model, &base, &after, version, false)?,
                     events: if changed {
                         vec![(action, after.email)]
                     } else {
@@ -313,10 +328,15 @@ fn render_in(
     model: StatusModel,
     base: &str,
     m: &MemberRecord,
+    version: String,
     working_copy: bool,
 ) -> Result<Value, ServiceError> {
     let (groups, accounts) = (txn.open_table(GROUPS)?, txn.open_table(ACCOUNTS)?);
-    UserRenderer::new(base.to_string(), model, ws.id, &groups, &accounts).render(m, working_copy)
+    UserRenderer::new(base.to_string(), model, ws.id, &groups, &accounts).render(
+        m,
+        version,
+        working_copy,
+    )
 }
 
 fn user_not_found(id: Uuid) -> ServiceError {
@@ -325,16 +345,15 @@ fn user_not_found(id: Uuid) -> ServiceError {
 
 fn list_users(
     txn: &ReadTransaction,
-    slug: &str,
+    ws: Uuid,
     model: StatusModel,
     base: String,
     q: ScimQuery,
 ) -> Result<ScimPage, ServiceError> {
-    let ws = workspaces::find_read(txn, slug)?;
-    let w = ws.id.as_u128();
+    let w = ws.as_u128();
     let members_t = txn.open_table(MEMBERS)?;
     let (groups, accounts) = (txn.open_table(GROUPS)?, txn.open_table(ACCOUNTS)?);
-    let mut r = UserRenderer::new(base, model, ws.id, &groups, &accounts);
+    let mut r = UserRenderer::new(base, model, ws, &groups, &accounts);
     // Index lookups: userName, externalId, id (and or-lists of them).
     if let Some(lookup) = q.filter.as_ref().and_then(|f| f.lookup(ResourceKind::User)) {
         let mut ids: Vec<u128> = Vec::new();
@@ -342,7 +361,7 @@ fn list_users(
             Lookup::UserName(vals) => {
                 let emails = txn.open_table(MEMBER_EMAILS)?;
                 for v in vals {
-                    ids.extend(members::id_by_email(&emails, ws.id, &Email::key_of(v))?);
+                    ids.extend(members::id_by_email(&emails, ws, &Email::key_of(v))?);
                 }
             }
             Lookup::ExternalId(vals) => {
@@ -362,15 +381,15 @@ fn list_users(
         ids.dedup();
         let mut docs = Vec::new();
         for id in ids {
-            if let Some(m) = members::get(&members_t, ws.id, id)? {
-                docs.push(r.render(&m, false)?);
+            if let Some((m, version)) = members::get_versioned(&members_t, ws, id)? {
+                docs.push(r.render(&m, version, false)?);
             }
         }
         return Ok(page(docs, &q, ResourceKind::User));
     }
     // No filter, no sort: creation order, rendering only the page.
     if q.filter.is_none() && q.sort_by.is_none() {
-        let total = members::count_all(&txn.open_table(MEMBER_COUNTS)?, ws.id)? as usize;
+        let total = members::count_all(&txn.open_table(MEMBER_COUNTS)?, ws)? as usize;
         let mut docs = Vec::new();
         if q.count > 0 {
             for entry in members_t
@@ -379,8 +398,9 @@ fn list_users(
                 .take(q.count)
             {
                 let (_, v) = entry?;
-                let m: MemberRecord = crate::store::records::decode(v.value())?;
-                docs.push(q.project(r.render(&m, false)?, ResourceKind::User));
+                let m: MemberRecord = decode(v.value())?;
+                let doc = r.render(&m, version_of(v.value()), false)?;
+                docs.push(q.project(doc, ResourceKind::User));
             }
         }
         return Ok(ScimPage {
@@ -392,8 +412,8 @@ fn list_users(
     let mut docs = Vec::new();
     for entry in members_t.range((w, 0)..=(w, u128::MAX))? {
         let (_, v) = entry?;
-        let m: MemberRecord = crate::store::records::decode(v.value())?;
-        let doc = r.render(&m, false)?;
+        let m: MemberRecord = decode(v.value())?;
+        let doc = r.render(&m, version_of(v.value()), false)?;
         if q.filter
             .as_ref()
             .is_none_or(|f| f.matches(&doc, ResourceKind::User))

@@ -21,6 +21,7 @@ const SECTIONS: &[&str] = &[
     "smtp",
     "outbox",
     "scim",
+    "imports",
 ];
 
 /// Every setting of `rosterd`; `config/rosterd.toml` documents each one.
@@ -39,6 +40,40 @@ pub struct Config {
     pub smtp: SmtpConfig,
     pub outbox: OutboxConfig,
     pub scim: ScimConfig,
+    pub imports: ImportsConfig,
+}
+
+/// The CSV drop folder and the import jobs behind it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ImportsConfig {
+    /// The drop folder; `DATA_DIR/imports` when unset.
+    pub dir: Option<PathBuf>,
+    /// What a file with some bad rows does.
+    pub mode: roster_shared::api::ImportMode,
+    /// Rows applied per write transaction.
+    pub batch_rows: usize,
+    /// How long a file's size must stay unchanged before it is picked up
+    /// (files renamed into place are picked up at once).
+    pub settle_ms: u64,
+    /// Seconds between full rescans of `incoming/` (for filesystems that
+    /// send no change events); 0 turns rescans off.
+    pub rescan_secs: u64,
+    /// Largest file `roster import` may upload.
+    pub max_upload_bytes: u64,
+}
+
+impl Default for ImportsConfig {
+    fn default() -> Self {
+        Self {
+            dir: None,
+            mode: roster_shared::api::ImportMode::BestEffort,
+            batch_rows: 1000,
+            settle_ms: 1000,
+            rescan_secs: 10,
+            max_upload_bytes: 1024 * 1024 * 1024,
+        }
+    }
 }
 
 /// The workspace that exists from the first start.
@@ -141,6 +176,7 @@ impl Default for Config {
             smtp: SmtpConfig::default(),
             outbox: OutboxConfig::default(),
             scim: ScimConfig::default(),
+            imports: ImportsConfig::default(),
         }
     }
 }
@@ -273,6 +309,11 @@ impl Config {
                 "invites.rate_limit_per_minute must be at least 1".into(),
             ));
         }
+        if self.imports.batch_rows == 0 {
+            return Err(ConfigError::Invalid(
+                "imports.batch_rows must be at least 1".into(),
+            ));
+        }
         if self
             .smtp
             .url
@@ -300,6 +341,14 @@ impl Config {
             .key_file
             .clone()
             .unwrap_or_else(|| self.data_dir.join("invite-link.key"))
+    }
+
+    /// The CSV drop folder.
+    pub fn imports_dir(&self) -> PathBuf {
+        self.imports
+            .dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("imports"))
     }
 
     /// Where mail goes when no SMTP server is configured.

@@ -29,6 +29,9 @@ pub enum ServiceError {
     /// `If-Match` named a version that is no longer current.
     #[error("{0}")]
     PreconditionFailed(String),
+    /// A request body over a configured limit.
+    #[error("{0}")]
+    TooLarge(String),
     #[error("storage failure: {0}")]
     Storage(String),
 }

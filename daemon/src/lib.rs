@@ -8,6 +8,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod importer;
 pub mod links;
 pub mod mail;
 pub mod service;
@@ -140,6 +141,11 @@ pub async fn run(
         policy,
     ));
 
+    let (importer, import_tasks) =
+        importer::Importer::start(services.clone(), &config.imports, config.imports_dir())
+            .await
+            .map_err(|e| StartError::Setup(e.to_string()))?;
+
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let state = http::AppState::new(
         services,
@@ -148,6 +154,7 @@ pub async fn run(
         config.http.max_body_bytes,
         stop_rx.clone(),
         config.scim,
+        Some(importer.clone()),
     );
     let wait_stop = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
@@ -168,6 +175,7 @@ pub async fn run(
 
     shutdown.await;
     tracing::info!("shutting down");
+    importer.stop();
     let _ = stop_tx.send(true);
     let (tcp_abort, unix_abort) = (tcp.abort_handle(), unix.abort_handle());
     if tokio::time::timeout(SHUTDOWN_GRACE, async {
@@ -183,6 +191,7 @@ pub async fn run(
     }
     mailer.abort();
     let _ = mailer.await;
+    import_tasks.join().await;
     if let Err(e) = tokio::task::spawn_blocking(move || store.close(SHUTDOWN_GRACE)).await {
         tracing::error!(error = %e, "closing the database failed; the next start will check it");
     }

@@ -475,6 +475,180 @@ pub struct ChangeEvent {
     pub target: String,
 }
 
+/// What became of one row of an imported CSV file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RowOutcome {
+    /// A new e-mail: invited, one mail queued.
+    Invited,
+    /// An existing member whose name, role, groups or metadata changed.
+    Updated,
+    /// An existing member the row already described; nothing written.
+    Unchanged,
+    /// Refused; the message says why.
+    Error,
+    /// Valid but not applied: in all-or-nothing mode another row failed.
+    Skipped,
+}
+
+impl RowOutcome {
+    /// The word written in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RowOutcome::Invited => "invited",
+            RowOutcome::Updated => "updated",
+            RowOutcome::Unchanged => "unchanged",
+            RowOutcome::Error => "error",
+            RowOutcome::Skipped => "skipped",
+        }
+    }
+
+    /// Parses a report's outcome word.
+    pub fn parse(raw: &str) -> Option<Self> {
+        [
+            RowOutcome::Invited,
+            RowOutcome::Updated,
+            RowOutcome::Unchanged,
+            RowOutcome::Error,
+            RowOutcome::Skipped,
+        ]
+        .into_iter()
+        .find(|o| o.as_str().eq_ignore_ascii_case(raw.trim()))
+    }
+}
+
+/// How an import treats a file with some bad rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum ImportMode {
+    /// Good rows are applied, bad rows reported.
+    #[default]
+    BestEffort,
+    /// Nothing is applied if any row fails.
+    AllOrNothing,
+}
+
+/// Where an import job is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ImportStatus {
+    /// Claimed from the drop folder, not started.
+    Queued,
+    /// Rows are being checked or applied.
+    Running,
+    /// Every row is done; the file and its report are being moved.
+    Finishing,
+    /// Finished: the file is in `processed/` with its report.
+    Done,
+    /// The file could not be read as CSV; it is in `failed/` with a report.
+    Failed,
+}
+
+impl ImportStatus {
+    /// Whether the job has ended.
+    pub fn is_final(self) -> bool {
+        matches!(self, ImportStatus::Done | ImportStatus::Failed)
+    }
+}
+
+/// Row counts of an import job.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportCounts {
+    /// Data rows read so far (the header is not counted).
+    pub rows: u64,
+    pub invited: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub errors: u64,
+    pub skipped: u64,
+}
+
+impl ImportCounts {
+    /// Counts one row's outcome.
+    pub fn add(&mut self, outcome: RowOutcome) {
+        self.rows += 1;
+        match outcome {
+            RowOutcome::Invited => self.invited += 1,
+            RowOutcome::Updated => self.updated += 1,
+            RowOutcome::Unchanged => self.unchanged += 1,
+            RowOutcome::Error => self.errors += 1,
+            RowOutcome::Skipped => self.skipped += 1,
+        }
+    }
+
+    /// One line for logs and the CLI.
+    pub fn summary(&self) -> String {
+        let mut s = format!(
+            "{} rows: {} invited, {} updated, {} unchanged, {} errors",
+            self.rows, self.invited, self.updated, self.unchanged, self.errors
+        );
+        if self.skipped > 0 {
+            s.push_str(&format!(", {} skipped", self.skipped));
+        }
+        s
+    }
+}
+
+/// One CSV import job.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ImportJobResponse {
+    pub id: String,
+    pub workspace: String,
+    /// The file's name as it was dropped or uploaded.
+    pub file_name: String,
+    /// Only the report is produced; nothing is applied.
+    pub dry_run: bool,
+    pub mode: ImportMode,
+    pub status: ImportStatus,
+    pub counts: ImportCounts,
+    /// Why the file failed, or the summary once done.
+    pub message: Option<String>,
+    /// Where the file ended (`processed/…` or `failed/…`), once finished.
+    pub file_path: Option<String>,
+    /// Where its report is, once finished.
+    pub report_path: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub finished_at: Option<OffsetDateTime>,
+}
+
+/// One line of an import report.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ImportRowResponse {
+    /// The line of the file where the row starts (the header is line 1).
+    pub line: u64,
+    pub email: String,
+    pub outcome: RowOutcome,
+    pub message: String,
+}
+
+/// `GET /api/v1/imports/{id}/rows`: report lines, optionally one outcome.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportRowsQuery {
+    /// Only rows with this outcome (`error`, `invited`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<String>,
+    /// Only rows after this file line (paging).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_line: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
+}
+
+/// `POST /api/v1/imports`: hand a CSV file (the request body) to the daemon.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UploadImportQuery {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workspace: Option<String>,
+    /// The file's name, for the report and `processed/`.
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -71,6 +71,9 @@ pub fn routes() -> Router<AppState> {
             "/admin-tokens/{name}",
             axum::routing::delete(admin_tokens_revoke),
         )
+        .route("/imports", get(imports_list).post(imports_upload))
+        .route("/imports/{id}", get(import_get))
+        .route("/imports/{id}/rows", get(import_rows))
         .route("/audit", get(audit_list))
         .route("/mail", get(mail_list))
         .route("/mail/retry", post(mail_retry))
@@ -402,4 +405,60 @@ async fn mail_retry(
             .retry_mail(actor, p.workspace.as_deref(), req.id.as_deref())
             .await?,
     ))
+}
+
+fn importer(s: &AppState) -> Result<&crate::importer::Importer, HttpError> {
+    s.importer.as_ref().ok_or_else(|| {
+        HttpError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the CSV importer is not running in this daemon",
+        )
+    })
+}
+
+async fn imports_list(
+    State(s): State<AppState>,
+    ApiQuery(p): ApiQuery<WorkspaceParam>,
+) -> ApiResult<Vec<ImportJobResponse>> {
+    Ok(Json(s.services.list_imports(p.workspace.as_deref()).await?))
+}
+
+async fn imports_upload(
+    State(s): State<AppState>,
+    Caller(actor): Caller,
+    ApiQuery(q): ApiQuery<UploadImportQuery>,
+    body: axum::body::Body,
+) -> Result<(StatusCode, Json<ImportJobResponse>), HttpError> {
+    let job = importer(&s)?
+        .upload(
+            q.workspace.as_deref(),
+            &q.name,
+            q.dry_run.unwrap_or(false),
+            &actor.name,
+            body,
+        )
+        .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(crate::service::imports::job_view(&job)),
+    ))
+}
+
+async fn import_get(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<ImportJobResponse> {
+    let job = s.services.get_import(&id).await?;
+    Ok(Json(crate::service::imports::job_view(&job)))
+}
+
+async fn import_rows(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<ImportRowsQuery>,
+) -> ApiResult<Vec<ImportRowResponse>> {
+    let importer = importer(&s)?.clone();
+    let job = s.services.get_import(&id).await?;
+    Ok(Json(importer.rows(&job, &q).await?))
 }

@@ -38,6 +38,7 @@ impl From<ServiceError> for HttpError {
             }
             ServiceError::LastAdmin(_) => (StatusCode::CONFLICT, "last_admin"),
             ServiceError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ServiceError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
             ServiceError::PreconditionFailed(_) => {
                 (StatusCode::PRECONDITION_FAILED, "precondition_failed")
             }

@@ -49,6 +49,8 @@ pub struct AppStateInner {
     pub shutdown: tokio::sync::watch::Receiver<bool>,
     /// SCIM limits and the in-flight budget behind 429s.
     pub scim: scim::ScimLimits,
+    /// The CSV importer (uploads); `None` where no drop folder runs.
+    pub importer: Option<crate::importer::Importer>,
 }
 
 impl AppState {
@@ -60,6 +62,7 @@ impl AppState {
         max_body_bytes: usize,
         shutdown: tokio::sync::watch::Receiver<bool>,
         scim: crate::config::ScimConfig,
+        importer: Option<crate::importer::Importer>,
     ) -> Self {
         let per_minute = NonZeroU32::new(invites_per_minute).unwrap_or(NonZeroU32::MIN);
         Self(Arc::new(AppStateInner {
@@ -69,6 +72,7 @@ impl AppState {
             max_body_bytes,
             shutdown,
             scim: scim::ScimLimits::new(scim),
+            importer,
         }))
     }
 }

@@ -34,6 +34,7 @@ async fn state(model: roster_shared::StatusModel) -> (AppState, tempfile::TempDi
             2048,
             shutdown,
             crate::config::ScimConfig::default(),
+            None,
         ),
         dir,
     )

@@ -2,7 +2,7 @@
 
 use redb::{ReadableTable, WriteTransaction};
 use roster_shared::api::{
-    EditMemberRequest, InviteRequest, LinkResponse, MemberResponse, ValidInvite,
+    EditMemberRequest, InviteRequest, LinkResponse, MemberResponse, ValidEdit, ValidInvite,
 };
 use roster_shared::{Email, Role, StatusModel, StoredStatus};
 use uuid::Uuid;
@@ -97,28 +97,7 @@ impl Services {
             email,
             "member.updated",
             move |txn, ws, m| {
-                if let Some(name) = &edit.name {
-                    m.name = name.clone();
-                }
-                if let Some(role) = edit.role {
-                    m.role = role;
-                }
-                if let Some(groups) = &edit.groups {
-                    m.groups = resolve_groups(txn, ws, groups)?;
-                }
-                if let Some(new) = &edit.metadata {
-                    let kept: Vec<String> = m
-                        .metadata
-                        .hidden
-                        .iter()
-                        .filter(|k| new.values.contains_key(*k))
-                        .cloned()
-                        .collect();
-                    m.metadata = new.clone().with_hidden(kept)?;
-                }
-                if !edit.hide_keys.is_empty() {
-                    m.metadata = std::mem::take(&mut m.metadata).with_hidden(&edit.hide_keys)?;
-                }
+                apply_edit(txn, ws, m, &edit)?;
                 Ok(Effects::default())
             },
         )
@@ -342,6 +321,39 @@ impl Services {
         }
         Ok(done.member)
     }
+}
+
+/// Applies a valid edit to a member record (not yet written): what is not
+/// given stays; new metadata keeps the hidden mark of keys it still has.
+pub fn apply_edit(
+    txn: &WriteTransaction,
+    ws: &WorkspaceRecord,
+    m: &mut MemberRecord,
+    edit: &ValidEdit,
+) -> Result<(), ServiceError> {
+    if let Some(name) = &edit.name {
+        m.name = name.clone();
+    }
+    if let Some(role) = edit.role {
+        m.role = role;
+    }
+    if let Some(groups) = &edit.groups {
+        m.groups = resolve_groups(txn, ws, groups)?;
+    }
+    if let Some(new) = &edit.metadata {
+        let kept: Vec<String> = m
+            .metadata
+            .hidden
+            .iter()
+            .filter(|k| new.values.contains_key(*k))
+            .cloned()
+            .collect();
+        m.metadata = new.clone().with_hidden(kept)?;
+    }
+    if !edit.hide_keys.is_empty() {
+        m.metadata = std::mem::take(&mut m.metadata).with_hidden(&edit.hide_keys)?;
+    }
+    Ok(())
 }
 
 /// Writes a changed member with its audit event (before → after, hidden

@@ -4,6 +4,7 @@
 pub mod accept;
 pub mod audit;
 pub mod groups;
+pub mod imports;
 pub mod listing;
 pub mod members;
 pub mod outbox;

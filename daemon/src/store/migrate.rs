@@ -9,12 +9,12 @@ use super::tables::*;
 use crate::error::ServiceError;
 
 /// The schema this build reads and writes.
-pub const CURRENT_VERSION: u64 = 1;
+pub const CURRENT_VERSION: u64 = 2;
 
 type Step = fn(&WriteTransaction) -> Result<(), ServiceError>;
 
 /// Step `i` takes the schema from version `i` to `i + 1`.
-const STEPS: &[Step] = &[create_tables_v1];
+const STEPS: &[Step] = &[create_tables_v1, add_import_jobs_v2];
 
 /// Brings the database to [`CURRENT_VERSION`], refusing newer ones.
 pub fn run(db: &Database) -> Result<(), ServiceError> {
@@ -69,9 +69,16 @@ fn create_tables_v1(txn: &WriteTransaction) -> Result<(), ServiceError> {
     Ok(())
 }
 
+/// Version 2: CSV import jobs.
+fn add_import_jobs_v2(txn: &WriteTransaction) -> Result<(), ServiceError> {
+    txn.open_table(IMPORT_JOBS)?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use redb::ReadableTableMetadata;
 
     #[test]
     fn a_new_database_reaches_the_current_version_and_reopens() {
@@ -85,6 +92,34 @@ mod tests {
         run(&db).expect("no-op migrate");
         let txn = db.begin_write().expect("txn");
         assert_eq!(read_version(&txn).expect("version"), CURRENT_VERSION);
+    }
+
+    #[test]
+    fn a_version_1_database_gains_the_import_jobs_table_and_keeps_its_data() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = Database::create(dir.path().join("db.redb")).expect("create");
+        let txn = db.begin_write().expect("txn");
+        create_tables_v1(&txn).expect("v1 tables");
+        txn.open_table(META)
+            .expect("meta")
+            .insert("schema_version", 1)
+            .expect("version");
+        txn.open_table(WORKSPACE_SLUGS)
+            .expect("slugs")
+            .insert("kept", 7)
+            .expect("row");
+        txn.commit().expect("commit");
+        run(&db).expect("migrate");
+        let txn = db.begin_write().expect("txn");
+        assert_eq!(read_version(&txn).expect("version"), 2);
+        let slugs = txn.open_table(WORKSPACE_SLUGS).expect("slugs");
+        assert_eq!(slugs.get("kept").expect("get").map(|v| v.value()), Some(7));
+        assert!(
+            txn.open_table(IMPORT_JOBS)
+                .expect("jobs")
+                .is_empty()
+                .expect("empty")
+        );
     }
 
     #[test]

@@ -105,6 +105,41 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Runs a write on the calling (blocking) thread in a transaction of its
+    /// own, committed durably before it returns. For the importer, whose
+    /// report file must be flushed while the transaction is still open;
+    /// everything else goes through [`Store::write`].
+    pub fn write_blocking<F, T>(&self, run: F) -> Result<T, ServiceError>
+    where
+        F: FnOnce(&WriteTransaction) -> Result<T, ServiceError>,
+    {
+        let txn = self.db.begin_write()?;
+        match run(&txn) {
+            Ok(out) => {
+                txn.commit()?;
+                Ok(out)
+            }
+            Err(e) => {
+                let _ = txn.abort();
+                Err(e)
+            }
+        }
+    }
+
+    /// Runs a write on the calling (blocking) thread and rolls it back: the
+    /// exact outcome of a change without making it (dry runs).
+    pub fn rehearse_blocking<F, T>(&self, run: F) -> Result<T, ServiceError>
+    where
+        F: FnOnce(&WriteTransaction) -> Result<T, ServiceError>,
+    {
+        let txn = self.db.begin_write()?;
+        let out = run(&txn);
+        txn.abort()?;
+        out
+    }
+}
+
 /// A new time-ordered id.
 pub fn new_id() -> uuid::Uuid {
     uuid::Uuid::now_v7()

@@ -1,6 +1,6 @@
 //! What each table stores, as serde records.
 
-use roster_shared::api::{MailStatus, Source};
+use roster_shared::api::{ImportCounts, ImportMode, ImportStatus, MailStatus, Source};
 use roster_shared::scim::user::ScimProfile;
 use roster_shared::{Metadata, Role, StoredStatus};
 use serde::de::DeserializeOwned;
@@ -154,4 +154,50 @@ pub struct OutboxRecord {
     pub created_at: i64,
     pub next_attempt_at: Option<i64>,
     pub sent_at: Option<i64>,
+}
+
+/// Which pass an import job is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ImportPhase {
+    /// Rows are checked in transactions that are rolled back (dry runs and
+    /// the first pass of all-or-nothing).
+    Rehearse,
+    /// Rows are applied for real.
+    Apply,
+}
+
+/// A CSV import job. Progress (`counts.rows`, `report_len`) is written in
+/// the same transaction as the rows it counts, so a restart resumes exactly.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ImportJobRecord {
+    pub id: Uuid,
+    /// `None` when the file named a workspace that does not exist.
+    pub workspace: Option<Uuid>,
+    pub workspace_slug: String,
+    pub file_name: String,
+    pub dry_run: bool,
+    pub mode: ImportMode,
+    pub status: ImportStatus,
+    pub phase: ImportPhase,
+    pub counts: ImportCounts,
+    /// Bytes of the report that belong to `counts.rows` rows.
+    pub report_len: u64,
+    /// Who handed the file in (the drop folder or an admin's upload).
+    pub actor: String,
+    /// Where the file was before it was claimed (recovery renames it into
+    /// `processing/` if a crash came between the record and the rename).
+    pub claimed_from: Option<String>,
+    /// The file could not be read; it goes to `failed/`.
+    #[serde(default)]
+    pub failed: bool,
+    /// Header names the importer did not understand (ignored).
+    #[serde(default)]
+    pub ignored_columns: Vec<String>,
+    pub message: Option<String>,
+    /// Final places, chosen before the moves so a restart finishes them.
+    pub file_path: Option<String>,
+    pub report_path: Option<String>,
+    pub created_at: i64,
+    pub finished_at: Option<i64>,
 }

@@ -67,3 +67,6 @@ pub const OUTBOX_STATUSES: TableDefinition<(u128, u8, u128), ()> =
     TableDefinition::new("outbox_statuses");
 /// (due at ms, message) → workspace: the queue of messages to send.
 pub const OUTBOX_DUE: TableDefinition<(i64, u128), u128> = TableDefinition::new("outbox_due");
+
+/// Import job id → job record (CSV drop folder and uploads).
+pub const IMPORT_JOBS: TableDefinition<u128, &[u8]> = TableDefinition::new("import_jobs");

@@ -131,6 +131,7 @@ impl From<ServiceError> for ScimFailure {
             }
             ServiceError::Unauthorized(_) => ScimError::new(401, None, msg),
             ServiceError::PreconditionFailed(_) => ScimError::new(412, None, msg),
+            ServiceError::TooLarge(_) => ScimError::new(413, None, msg),
             ServiceError::Storage(detail) => {
                 tracing::error!(error = %detail, "SCIM request failed inside rosterd");
                 ScimError::new(

@@ -1,0 +1,466 @@
+//! Runs one import job from its claimed file to its final folder. Every
+//! step is recorded before or with its effect, so a job interrupted at any
+//! point (kill -9 included) resumes where its last commit left it:
+//!
+//! `queued` → `running` (batches: rows, report lines and progress commit
+//! together) → `finishing` (final names chosen) → `done` | `failed`.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::hash::BuildHasher;
+use std::io::{self, BufReader};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use csv::ByteRecord;
+use roster_shared::Email;
+use roster_shared::api::{ImportCounts, ImportMode, ImportStatus, RowOutcome, Source};
+use uuid::Uuid;
+
+use super::columns::ColumnMap;
+use super::paths::{ImportDirs, free_names};
+use super::report::{self, ReportWriter};
+
+use crate::clock;
+use crate::error::ServiceError;
+use crate::service::imports::{ImportRow, RowContext, RowResult, apply_row, load_job, save_job};
+use crate::service::{Actor, Services};
+use crate::store::records::{ImportJobRecord, ImportPhase, WorkspaceRecord, decode};
+use crate::store::tables::{IMPORT_JOBS, WORKSPACES};
+
+/// What every job run needs.
+#[derive(Clone)]
+pub struct JobRunner {
+    pub services: Services,
+    pub dirs: ImportDirs,
+    pub batch_rows: usize,
+    /// Set at shutdown: the job stops after its current batch and resumes
+    /// at the next start.
+    pub stop: Arc<AtomicBool>,
+}
+
+/// A row read from the file, before it meets the database.
+struct ReadRow {
+    line: u64,
+    email: String,
+    row: Result<ImportRow, String>,
+}
+
+/// Why a job stopped without finishing (it resumes at the next start).
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error("{0}")]
+    Service(#[from] ServiceError),
+    #[error("report or file I/O: {0}")]
+    Io(#[from] io::Error),
+    #[error("stopped for shutdown")]
+    Stopped,
+}
+
+impl JobRunner {
+    /// Runs a job until it is done, failed, or the daemon stops.
+    pub fn run(&self, id: Uuid) -> Result<(), JobError> {
+        loop {
+            let job = self
+                .services
+                .store
+                .read_now(|txn| load_job(&txn.open_table(IMPORT_JOBS)?, id))?
+                .ok_or_else(|| ServiceError::storage(format!("import job {id} vanished")))?;
+            match job.status {
+                ImportStatus::Queued => self.start(job)?,
+                ImportStatus::Running => self.process(job)?,
+                ImportStatus::Finishing => self.finish(job)?,
+                ImportStatus::Done | ImportStatus::Failed => return Ok(()),
+            }
+        }
+    }
+
+    fn save(&self, job: &ImportJobRecord) -> Result<(), ServiceError> {
+        self.services.store.write_blocking(|txn| save_job(txn, job))
+    }
+
+    fn start(&self, mut job: ImportJobRecord) -> Result<(), JobError> {
+        let claimed = self.dirs.claimed(job.id);
+        if let Some(refused) = job.message.clone() {
+            // Refused at the claim (a file nested too deep); still reported.
+            if claimed.exists() {
+                return self.fail(job, &refused);
+            }
+        }
+        if !claimed.exists() {
+            match job.claimed_from.as_deref().map(Path::new) {
+                Some(from) if from.exists() => std::fs::rename(from, &claimed)?,
+                _ => return self.fail(job, "the file disappeared before it could be read"),
+            }
+        }
+        if job.workspace.is_none() {
+            let why = format!(
+                "incoming/{0}/ names no workspace: create workspace \"{0}\" (roster workspaces create) and drop the file again, or drop it in incoming/ for the default workspace",
+                job.workspace_slug
+            );
+            return self.fail(job, &why);
+        }
+        job.status = ImportStatus::Running;
+        job.phase = if job.dry_run || job.mode == ImportMode::AllOrNothing {
+            ImportPhase::Rehearse
+        } else {
+            ImportPhase::Apply
+        };
+        self.save(&job)?;
+        self.announce(&job, "import.started");
+        Ok(())
+    }
+
+    /// Reads the file from the start, skips the rows already committed and
+    /// applies the rest a batch at a time.
+    fn process(&self, mut job: ImportJobRecord) -> Result<(), JobError> {
+        let Some(ws) = self.workspace(&job)? else {
+            return self.fail(job, "the workspace was deleted before the import finished");
+        };
+        let file = match File::open(self.dirs.claimed(job.id)) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                let why = format!(
+                    "the file was removed from processing/ after {} rows; those rows are in this report",
+                    job.counts.rows
+                );
+                return self.fail(job, &why);
+            }
+            Err(e) => return self.fail(job, &format!("the file cannot be opened: {e}")),
+        };
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(BufReader::with_capacity(1 << 18, file));
+        let mut record = ByteRecord::new();
+        match reader.read_byte_record(&mut record) {
+            Ok(true) if !ColumnMap::is_blank(&record) => {}
+            Ok(_) => {
+                return self.fail(
+                    job,
+                    "the file is empty: its first line must be a header such as name,email,role,groups,metadata",
+                );
+            }
+            Err(e) => return self.fail(job, &format!("the file is not readable as CSV: {e}")),
+        }
+        let columns = match ColumnMap::from_header(&record) {
+            Ok(c) => c,
+            Err(e) => return self.fail(job, &e.to_string()),
+        };
+        if job.counts.rows == 0 && !columns.ignored.is_empty() {
+            job.ignored_columns = columns.ignored.clone();
+        }
+        let mut seen = SeenEmails::default();
+        let mut skipped = 0;
+        while skipped < job.counts.rows {
+            match reader.read_byte_record(&mut record) {
+                Ok(true) if ColumnMap::is_blank(&record) => continue,
+                Ok(true) => {
+                    seen.first_line(&columns.email_of(&record), line_of(&record));
+                    skipped += 1;
+                }
+                _ => break,
+            }
+        }
+        let mut report = ReportWriter::open(&self.dirs.report(job.id), job.report_len)?;
+        let mut at_end = false;
+        while !at_end {
+            if self.stop.load(Ordering::Relaxed) {
+                return Err(JobError::Stopped);
+            }
+            let mut batch = Vec::with_capacity(self.batch_rows);
+            while batch.len() < self.batch_rows {
+                match reader.read_byte_record(&mut record) {
+                    Ok(false) => {
+                        at_end = true;
+                        break;
+                    }
+                    Err(e) => {
+                        batch.push(ReadRow {
+                            line: e.position().map_or(0, csv::Position::line),
+                            email: String::new(),
+                            row: Err(format!("the rest of the file cannot be read: {e}")),
+                        });
+                        at_end = true;
+                        break;
+                    }
+                    Ok(true) if ColumnMap::is_blank(&record) => {}
+                    Ok(true) => {
+                        let line = line_of(&record);
+                        let email = columns.email_of(&record);
+                        let row = match seen.first_line(&email, line) {
+                            Some(first) => Err(format!(
+                                "duplicate e-mail: {email} is already on line {first} of this file"
+                            )),
+                            None => columns.row(&record).map_err(|e| e.to_string()),
+                        };
+                        batch.push(ReadRow { line, email, row });
+                    }
+                }
+            }
+            if batch.is_empty() {
+                break;
+            }
+            job = self.apply_batch(job, &ws, &mut report, &batch)?;
+            self.announce(&job, "import.progress");
+        }
+        if job.counts.rows == 0 {
+            drop(report);
+            return self.fail(
+                job,
+                "the file has a header but no rows: add one row per person below the header",
+            );
+        }
+        self.rows_done(job)
+    }
+
+    /// Applies (or rehearses) one batch; its report lines are on disk
+    /// before the transaction that counts them commits.
+    fn apply_batch(
+        &self,
+        job: ImportJobRecord,
+        ws: &WorkspaceRecord,
+        report: &mut ReportWriter,
+        batch: &[ReadRow],
+    ) -> Result<ImportJobRecord, JobError> {
+        let actor = Actor {
+            name: job.actor.clone(),
+            source: Source::Csv,
+        };
+        let cx = RowContext {
+            ws,
+            actor: &actor,
+            expiry_ms: self.services.settings.invite_expiry_ms,
+            model: self.services.settings.status_model,
+        };
+        let apply = |txn: &redb::WriteTransaction| -> Result<Vec<RowResult>, ServiceError> {
+            batch
+                .iter()
+                .map(|r| match &r.row {
+                    Err(why) => Ok(RowResult::error(why.clone())),
+                    Ok(row) => apply_row(txn, &cx, row),
+                })
+                .collect()
+        };
+        let record =
+            |report: &mut ReportWriter, results: &[RowResult]| -> io::Result<ImportJobRecord> {
+                let mut next = job.clone();
+                for (r, result) in batch.iter().zip(results) {
+                    let message = match (job.dry_run, result.outcome) {
+                        (true, o) if o != RowOutcome::Error => "dry run: not applied",
+                        _ => result.message.as_str(),
+                    };
+                    report.push(r.line, &r.email, result.outcome, message)?;
+                    next.counts.add(result.outcome);
+                }
+                next.report_len = report.flush_durable()?;
+                Ok(next)
+            };
+        let store = &self.services.store;
+        let next = match job.phase {
+            ImportPhase::Apply => {
+                let next = store.write_blocking(|txn| {
+                    let results = apply(txn)?;
+                    let next = record(report, &results).map_err(ServiceError::storage)?;
+                    save_job(txn, &next)?;
+                    Ok(next)
+                })?;
+                if next.counts.invited > job.counts.invited {
+                    self.services.wake_mailer();
+                }
+                next
+            }
+            ImportPhase::Rehearse => {
+                let results = store.rehearse_blocking(apply)?;
+                let next = record(report, &results)?;
+                self.save(&next)?;
+                next
+            }
+        };
+        Ok(next)
+    }
+
+    /// Every row is read: all-or-nothing goes on to apply (if nothing
+    /// failed) or ends with nothing applied; everything else finishes.
+    fn rows_done(&self, mut job: ImportJobRecord) -> Result<(), JobError> {
+        let rehearsed_for_real = job.phase == ImportPhase::Rehearse && !job.dry_run;
+        if rehearsed_for_real && job.counts.errors == 0 {
+            job.phase = ImportPhase::Apply;
+            job.counts = ImportCounts::default();
+            job.report_len = 0;
+            self.save(&job)?;
+            return Ok(());
+        }
+        if rehearsed_for_real {
+            let c = job.counts;
+            job.counts = ImportCounts {
+                rows: c.rows,
+                errors: c.errors,
+                skipped: c.rows - c.errors,
+                ..ImportCounts::default()
+            };
+        }
+        self.to_finishing(job, None)
+    }
+
+    /// Records the job's final names (so a restart completes the moves),
+    /// then moves.
+    fn to_finishing(
+        &self,
+        mut job: ImportJobRecord,
+        failure: Option<&str>,
+    ) -> Result<(), JobError> {
+        let dir = if failure.is_some() {
+            &self.dirs.failed
+        } else {
+            &self.dirs.processed
+        };
+        let (file, report) = free_names(dir, &job.file_name);
+        job.file_path = Some(file.display().to_string());
+        job.report_path = Some(report.display().to_string());
+        job.failed = failure.is_some();
+        job.message = Some(match failure {
+            Some(why) => why.to_string(),
+            None => summary(&job),
+        });
+        job.status = ImportStatus::Finishing;
+        self.save(&job)?;
+        Ok(())
+    }
+
+    /// Ends a job whose file cannot be imported: a report that says why.
+    fn fail(&self, job: ImportJobRecord, why: &str) -> Result<(), JobError> {
+        // Rows already applied stay in the report; the reason follows them
+        // (as line 1, the header's, when no row was read).
+        let kept = if job.counts.rows == 0 {
+            0
+        } else {
+            job.report_len
+        };
+        let mut report = ReportWriter::open(&self.dirs.report(job.id), kept)?;
+        let line = if job.counts.rows == 0 { 1 } else { 0 };
+        report.push(line, "", RowOutcome::Error, why)?;
+        report.flush_durable()?;
+        self.to_finishing(job, Some(why))
+    }
+
+    /// Moves the file and its report to their final names and closes the
+    /// job; each move is skipped if a restart finds it already done.
+    fn finish(&self, mut job: ImportJobRecord) -> Result<(), JobError> {
+        let (Some(file_dest), Some(report_dest)) = (job.file_path.clone(), job.report_path.clone())
+        else {
+            return Err(ServiceError::storage("a finishing import job has no destination").into());
+        };
+        let report_src = self.dirs.report(job.id);
+        if report_src.exists() {
+            if job.phase == ImportPhase::Rehearse && !job.dry_run && !job.failed {
+                report::mark_skipped(
+                    &report_src,
+                    "not applied: other rows have errors and imports.mode is all-or-nothing",
+                )?;
+            }
+            std::fs::rename(&report_src, &report_dest)?;
+        }
+        let file_src = self.dirs.claimed(job.id);
+        if file_src.exists() {
+            std::fs::rename(&file_src, &file_dest)?;
+        } else if !Path::new(&file_dest).exists() {
+            job.file_path = None;
+        }
+        sync_dir(Path::new(&report_dest).parent());
+        job.status = if job.failed {
+            ImportStatus::Failed
+        } else {
+            ImportStatus::Done
+        };
+        job.finished_at = Some(clock::now_ms());
+        self.save(&job)?;
+        let message = job.message.clone().unwrap_or_default();
+        if job.failed {
+            tracing::warn!(job = %job.id, file = %job.file_name, workspace = %job.workspace_slug, report = %report_dest, "import failed: {message}");
+        } else {
+            tracing::info!(job = %job.id, file = %job.file_name, workspace = %job.workspace_slug, report = %report_dest, "import finished: {message}");
+        }
+        self.announce(&job, "import.finished");
+        Ok(())
+    }
+
+    fn workspace(&self, job: &ImportJobRecord) -> Result<Option<WorkspaceRecord>, ServiceError> {
+        let Some(id) = job.workspace else {
+            return Ok(None);
+        };
+        self.services.store.read_now(|txn| {
+            txn.open_table(WORKSPACES)?
+                .get(id.as_u128())?
+                .map(|v| decode(v.value()))
+                .transpose()
+        })
+    }
+
+    fn announce(&self, job: &ImportJobRecord, kind: &str) {
+        self.services
+            .publish(&job.workspace_slug, kind, &job.id.to_string());
+    }
+}
+
+/// The job's one-line summary.
+fn summary(job: &ImportJobRecord) -> String {
+    let mut s = job.counts.summary();
+    if job.dry_run {
+        s = format!("dry run, nothing applied: {s}");
+    } else if job.counts.skipped > 0 {
+        s = format!(
+            "nothing applied (all-or-nothing): {} rows have errors; {s}",
+            job.counts.errors
+        );
+    }
+    if !job.ignored_columns.is_empty() {
+        s.push_str(&format!(
+            "; ignored columns: {}",
+            job.ignored_columns.join(", ")
+        ));
+    }
+    s
+}
+
+/// The file line where a record starts (the header is line 1).
+fn line_of(record: &ByteRecord) -> u64 {
+    record.position().map_or(0, csv::Position::line)
+}
+
+/// The e-mails already read in this file, as 128-bit hashes of their keys
+/// (a million rows hold about 40 MB), each with its first line.
+#[derive(Default)]
+struct SeenEmails {
+    lines: HashMap<u128, u64>,
+    hashers: (std::hash::RandomState, std::hash::RandomState),
+}
+
+impl SeenEmails {
+    /// Remembers `email`; returns the line it was first seen on if it was.
+    fn first_line(&mut self, email: &str, line: u64) -> Option<u64> {
+        if email.is_empty() {
+            return None;
+        }
+        let key = Email::key_of(email);
+        let hash = (u128::from(self.hashers.0.hash_one(&key)) << 64)
+            | u128::from(self.hashers.1.hash_one(&key));
+        match self.lines.get(&hash) {
+            Some(first) => Some(*first),
+            None => {
+                self.lines.insert(hash, line);
+                None
+            }
+        }
+    }
+}
+
+/// Makes renames in a folder durable (best effort: some filesystems refuse).
+fn sync_dir(dir: Option<&Path>) {
+    if let Some(dir) = dir
+        && let Ok(d) = File::open(dir)
+    {
+        let _ = d.sync_all();
+    }
+}

@@ -192,6 +192,7 @@ pub async fn run(
     mailer.abort();
     let _ = mailer.await;
     import_tasks.join().await;
+    drop(importer);
     if let Err(e) = tokio::task::spawn_blocking(move || store.close(SHUTDOWN_GRACE)).await {
         tracing::error!(error = %e, "closing the database failed; the next start will check it");
     }

@@ -167,16 +167,6 @@ async fn measure_reads(
     all
 }
 
-fn rss_mb(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
-}
-
 async fn wait_mail(count: &AtomicU64, n: u64, timeout: Duration) -> Instant {
     let deadline = Instant::now() + timeout;
     while count.load(Ordering::Relaxed) < n {
@@ -283,7 +273,9 @@ async fn main() {
     d.restart_with(defaults);
     let started = t.elapsed();
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let rss = d.pid().map_or(0.0, rss_mb);
+    let rss = d
+        .pid()
+        .map_or(0.0, |pid| roster_e2e::proc_memory_mb(pid, "VmRSS"));
     let log = d.log();
     let notes: Vec<&str> = log
         .lines()

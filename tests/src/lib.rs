@@ -37,6 +37,21 @@ pub fn bin(name: &str) -> PathBuf {
     path
 }
 
+/// A memory figure of a process in MB from `/proc/PID/status`: `VmRSS`
+/// (now) or `VmHWM` (peak). 0 when the process is gone.
+pub fn proc_memory_mb(pid: u32, field: &str) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find(|l| {
+            l.strip_prefix(field)
+                .is_some_and(|rest| rest.starts_with(':'))
+        })
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
 /// A TCP port that was free a moment ago.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")

@@ -133,6 +133,22 @@ impl Client {
         .await
     }
 
+    /// A POST whose body is a file streamed from disk (CSV uploads).
+    pub async fn upload<Q: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &Q,
+        file: tokio::fs::File,
+    ) -> Result<T, ClientError> {
+        self.send(
+            self.request(Method::POST, path)
+                .query(query)
+                .header(reqwest::header::CONTENT_TYPE, "text/csv")
+                .body(reqwest::Body::from(file)),
+        )
+        .await
+    }
+
     /// A DELETE that answers 204.
     pub async fn delete(&self, path: &str, workspace: Option<&str>) -> Result<(), ClientError> {
         let resp = self

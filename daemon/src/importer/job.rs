@@ -144,12 +144,13 @@ impl JobRunner {
             }
             Err(e) => return self.fail(job, &format!("the file is not readable as CSV: {e}")),
         }
+        let lines = LineNumbers::after_header(&reader);
         let columns = match ColumnMap::from_header(&record) {
             Ok(c) => c,
             Err(e) => return self.fail(job, &e.to_string()),
         };
         if job.counts.rows == 0 && !columns.ignored.is_empty() {
-            job.ignored_columns = columns.ignored.clone();
+            job.ignored_columns = named_briefly(&columns.ignored);
         }
         let mut seen = SeenEmails::default();
         let mut skipped = 0;
@@ -157,7 +158,7 @@ impl JobRunner {
             match reader.read_byte_record(&mut record) {
                 Ok(true) if ColumnMap::is_blank(&record) => continue,
                 Ok(true) => {
-                    seen.first_line(&columns.email_of(&record), line_of(&record));
+                    seen.first_line(&columns.email_of(&record), lines.of(&record));
                     skipped += 1;
                 }
                 _ => break,
@@ -178,7 +179,7 @@ impl JobRunner {
                     }
                     Err(e) => {
                         batch.push(ReadRow {
-                            line: e.position().map_or(0, csv::Position::line),
+                            line: e.position().map_or(0, |p| lines.at(p)),
                             email: String::new(),
                             row: Err(format!("the rest of the file cannot be read: {e}")),
                         });
@@ -187,7 +188,7 @@ impl JobRunner {
                     }
                     Ok(true) if ColumnMap::is_blank(&record) => {}
                     Ok(true) => {
-                        let line = line_of(&record);
+                        let line = lines.of(&record);
                         let email = columns.email_of(&record);
                         let row = match seen.first_line(&email, line) {
                             Some(first) => Err(format!(
@@ -424,9 +425,40 @@ fn summary(job: &ImportJobRecord) -> String {
     s
 }
 
-/// The file line where a record starts (the header is line 1).
-fn line_of(record: &ByteRecord) -> u64 {
-    record.position().map_or(0, csv::Position::line)
+/// At most ten names, then how many more (a file may have 10,000 columns).
+fn named_briefly(names: &[String]) -> Vec<String> {
+    const NAMED: usize = 10;
+    let mut out: Vec<String> = names.iter().take(NAMED).cloned().collect();
+    if names.len() > NAMED {
+        out.push(format!("and {} more", names.len() - NAMED));
+    }
+    out
+}
+
+/// File line numbers of records (the header is line 1). The csv crate ends
+/// a record at the `\r` of a CRLF pair and counts the `\n` with the next
+/// one, so in CRLF files its line numbers are one short.
+#[derive(Debug, Clone, Copy)]
+struct LineNumbers {
+    shift: u64,
+}
+
+impl LineNumbers {
+    /// Learns the file's line ends from where the header left the reader.
+    fn after_header<R: std::io::Read>(reader: &csv::Reader<R>) -> Self {
+        Self {
+            shift: u64::from(reader.position().line() == 1),
+        }
+    }
+
+    /// The line where `record` starts.
+    fn of(self, record: &ByteRecord) -> u64 {
+        record.position().map_or(0, |p| self.at(p))
+    }
+
+    fn at(self, p: &csv::Position) -> u64 {
+        p.line() + self.shift
+    }
 }
 
 /// The e-mails already read in this file, as 128-bit hashes of their keys
@@ -462,5 +494,44 @@ fn sync_dir(dir: Option<&Path>) {
         && let Ok(d) = File::open(dir)
     {
         let _ = d.sync_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines_of(text: &str) -> Vec<u64> {
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(text.as_bytes());
+        let mut record = ByteRecord::new();
+        assert!(reader.read_byte_record(&mut record).expect("header"));
+        let lines = LineNumbers::after_header(&reader);
+        let mut out = Vec::new();
+        while reader.read_byte_record(&mut record).expect("row") {
+            out.push(lines.of(&record));
+        }
+        out
+    }
+
+    #[test]
+    fn line_numbers_are_file_lines_with_lf_or_crlf_and_embedded_newlines() {
+        assert_eq!(lines_of("a,b\nc,d\n\"e\nf\",g\nh,i\n"), vec![2, 3, 5]);
+        assert_eq!(
+            lines_of("a,b\r\nc,d\r\n\"e\r\nf\",g\r\nh,i\r\n"),
+            vec![2, 3, 5]
+        );
+    }
+
+    #[test]
+    fn the_same_email_in_any_case_is_a_duplicate_of_its_first_line() {
+        let mut seen = SeenEmails::default();
+        assert_eq!(seen.first_line("Ada@Example.com", 2), None);
+        assert_eq!(seen.first_line("grace@example.com", 3), None);
+        assert_eq!(seen.first_line(" ada@example.COM ", 9), Some(2));
+        assert_eq!(seen.first_line("", 10), None);
+        assert_eq!(seen.first_line("", 11), None);
     }
 }

@@ -47,6 +47,8 @@ struct Inner {
     max_upload_bytes: u64,
     queue: mpsc::UnboundedSender<Uuid>,
     stop: Arc<AtomicBool>,
+    /// Wakes the idle worker at shutdown.
+    stop_worker: Arc<tokio::sync::Notify>,
 }
 
 /// The importer's background work, for shutdown.
@@ -85,6 +87,7 @@ impl Importer {
         remove_stale_uploads(&dirs);
         let (queue, jobs) = mpsc::unbounded_channel();
         let stop = Arc::new(AtomicBool::new(false));
+        let stop_worker = Arc::new(tokio::sync::Notify::new());
         let importer = Importer(Arc::new(Inner {
             services: services.clone(),
             dirs: dirs.clone(),
@@ -92,6 +95,7 @@ impl Importer {
             max_upload_bytes: config.max_upload_bytes,
             queue,
             stop: stop.clone(),
+            stop_worker: stop_worker.clone(),
         }));
         for job in services.unfinished_imports().await? {
             tracing::info!(job = %job.id, file = %job.file_name, rows_done = job.counts.rows, "resuming an unfinished import");
@@ -103,7 +107,7 @@ impl Importer {
             batch_rows: config.batch_rows,
             stop,
         };
-        let worker = tokio::spawn(work(runner, jobs));
+        let worker = tokio::spawn(work(runner, jobs, stop_worker));
         let settle = Duration::from_millis(config.settle_ms);
         let rescan = (config.rescan_secs > 0).then(|| Duration::from_secs(config.rescan_secs));
         let watching = importer.clone();
@@ -118,6 +122,7 @@ impl Importer {
     /// after its current batch).
     pub fn stop(&self) {
         self.0.stop.store(true, Ordering::Relaxed);
+        self.0.stop_worker.notify_one();
     }
 
     /// The drop folder's layout.
@@ -344,8 +349,19 @@ fn remove_stale_uploads(dirs: &ImportDirs) {
 }
 
 /// Runs queued jobs one at a time until shutdown.
-async fn work(runner: JobRunner, mut jobs: mpsc::UnboundedReceiver<Uuid>) {
-    while let Some(id) = jobs.recv().await {
+async fn work(
+    runner: JobRunner,
+    mut jobs: mpsc::UnboundedReceiver<Uuid>,
+    stopped: Arc<tokio::sync::Notify>,
+) {
+    loop {
+        let id = tokio::select! {
+            next = jobs.recv() => match next {
+                Some(id) => id,
+                None => return,
+            },
+            () = stopped.notified() => return,
+        };
         let r = runner.clone();
         match tokio::task::spawn_blocking(move || r.run(id)).await {
             Ok(Ok(())) => {}

@@ -1,6 +1,7 @@
 //! Command-line interface: one module per group of subcommands.
 
 mod groups;
+mod imports;
 mod members;
 mod output;
 mod system;
@@ -63,6 +64,13 @@ enum Command {
         #[command(subcommand)]
         command: groups::GroupsCommand,
     },
+    /// Bulk-invite from a CSV file (ToolJet's template or our columns)
+    Import(imports::ImportArgs),
+    /// CSV import jobs (drop folder and `roster import`)
+    Imports {
+        #[command(subcommand)]
+        command: imports::ImportsCommand,
+    },
     /// Workspaces
     Workspaces {
         #[command(subcommand)]
@@ -124,6 +132,8 @@ pub async fn run(args: Args) -> Result<(), ClientError> {
         }
         Command::Remove { email } => members::remove(&ctx, &email).await,
         Command::Groups { command } => groups::run(&ctx, command).await,
+        Command::Import(a) => imports::import(&ctx, a).await,
+        Command::Imports { command } => imports::imports(&ctx, command).await,
         Command::Workspaces { command } => system::workspaces(&ctx, command).await,
         Command::ScimToken { command } => system::tokens(&ctx, command, "scim-tokens").await,
         Command::AdminToken { command } => system::tokens(&ctx, command, "admin-tokens").await,

@@ -595,3 +595,59 @@ async fn kill_9_during_a_200k_row_import_applies_every_row_exactly_once() {
     assert!(!d.data_dir().join("imports/incoming/bulk.csv").exists());
     assert!(d.data_dir().join("imports/processed/bulk.csv").exists());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_waiting_at_start_are_imported_and_jobs_reach_the_event_stream() {
+    use futures_util::StreamExt;
+    let mut d = Daemon::start(DaemonOptions::default());
+    d.kill9();
+    // Dropped while no daemon runs: found by the start-up scan.
+    let inbox = d.data_dir().join("imports/incoming");
+    std::fs::write(
+        inbox.join("waiting.csv"),
+        "email,name,role\nw@example.com,W,builder\n",
+    )
+    .expect("write");
+    d.restart();
+    let job = tokio::task::block_in_place(|| wait_job(&d, "default", "waiting.csv", 1));
+    assert_eq!(job["counts"]["invited"], 1, "{job}");
+
+    let resp = d
+        .socket_client()
+        .get("http://rosterd/api/v1/events")
+        .send()
+        .await
+        .expect("events");
+    let mut body = resp.bytes_stream();
+    let mut seen = String::new();
+    while !seen.contains("event: ready") {
+        let chunk = body.next().await.expect("stream open").expect("chunk");
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    drop_file(
+        &d,
+        "",
+        "live.csv",
+        b"email,name,role\nl@example.com,L,builder\n",
+    );
+    let got = tokio::time::timeout(Duration::from_secs(20), async {
+        while !seen.contains("import.finished") {
+            let chunk = body.next().await.expect("stream open").expect("chunk");
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+        }
+        seen
+    })
+    .await
+    .expect("import events within 20 s");
+    for kind in [
+        "import.queued",
+        "import.started",
+        "import.progress",
+        "import.finished",
+    ] {
+        assert!(
+            got.contains(&format!(r#""kind":"{kind}""#)),
+            "{kind} missing: {got}"
+        );
+    }
+}

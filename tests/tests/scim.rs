@@ -552,3 +552,130 @@ async fn a_revoked_scim_token_stops_working_at_once() {
     let (s, body) = idp.get("/Users").await;
     assert_eq!(s, 401, "{body}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limits_are_scim_errors_with_a_clear_detail() {
+    let d = Daemon::start(DaemonOptions {
+        env: vec![
+            ("ROSTER_SCIM_MAX_OPERATIONS".into(), "2".into()),
+            ("ROSTER_SCIM_MAX_FILTER_CHARS".into(), "40".into()),
+            ("ROSTER_SCIM_MAX_RESULTS".into(), "2".into()),
+            ("ROSTER_SCIM_MAX_IN_FLIGHT".into(), "1".into()),
+            ("ROSTER_HTTP_MAX_BODY_BYTES".into(), "4096".into()),
+        ],
+        ..Default::default()
+    });
+    let scim = Scim::new(&d, "limits");
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let (s, b) = scim
+            .post(
+                "/Users",
+                json!({"schemas": [USER], "userName": format!("u{i}@example.com"),
+                       "name": {"givenName": "U", "familyName": format!("{i}")}}),
+            )
+            .await;
+        assert_eq!(s, 201, "{b}");
+        ids.push(b["id"].as_str().expect("id").to_string());
+    }
+    let config = scim.get("/ServiceProviderConfig").await.1;
+    assert_eq!(config["filter"]["maxResults"], 2, "{config}");
+
+    // A larger count is lowered to maxResults.
+    let (s, page) = scim.get("/Users?count=50").await;
+    assert_eq!(s, 200);
+    assert_eq!(page["totalResults"], 3, "{page}");
+    assert_eq!(page["itemsPerPage"], 2, "{page}");
+
+    // A filter over the length limit.
+    let long = format!("userName eq \"{}@example.com\"", "x".repeat(40));
+    let (s, b, _) = scim
+        .call(
+            reqwest::Method::GET,
+            &format!("/Users?filter={}", urlencoding::encode(&long)),
+            None,
+        )
+        .await;
+    assert_eq!(s, 400, "{b}");
+    assert_eq!(b["scimType"], "invalidFilter", "{b}");
+    assert!(
+        b["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("the limit is 40"),
+        "{b}"
+    );
+
+    // Too many PATCH operations: 413 tooMany, nothing applied.
+    let ops = json!([
+        {"op": "replace", "path": "name.givenName", "value": "A"},
+        {"op": "replace", "path": "name.givenName", "value": "B"},
+        {"op": "replace", "path": "name.givenName", "value": "C"}
+    ]);
+    let (s, b) = scim.patch(&format!("/Users/{}", ids[0]), ops).await;
+    assert_eq!(s, 413, "{b}");
+    assert_eq!(b["scimType"], "tooMany", "{b}");
+    assert_eq!(
+        scim.get(&format!("/Users/{}", ids[0])).await.1["name"]["givenName"],
+        "U"
+    );
+
+    // A body over http.max_body_bytes: 413 as a SCIM error.
+    let (s, b, _) = scim
+        .call(
+            reqwest::Method::POST,
+            "/Users",
+            Some(json!({"schemas": [USER], "userName": "big@example.com",
+                        "displayName": "x".repeat(8000)})),
+        )
+        .await;
+    assert_eq!(s, 413, "{b}");
+    assert_eq!(
+        b["schemas"][0], "urn:ietf:params:scim:api:messages:2.0:Error",
+        "{b}"
+    );
+    assert!(
+        b["detail"].as_str().unwrap_or_default().contains("limit"),
+        "{b}"
+    );
+    assert_eq!(
+        scim.filter_users("userName eq \"big@example.com\"").await["totalResults"],
+        0
+    );
+
+    // More requests at once than scim.max_in_flight: some are 429 with Retry-After.
+    let mut tasks = Vec::new();
+    for _ in 0..64 {
+        let (http, base, token) = (scim.http.clone(), scim.base.clone(), scim.token.clone());
+        tasks.push(tokio::spawn(async move {
+            let resp = http
+                .get(format!("{base}/Users?count=2"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .expect("request");
+            let status = resp.status().as_u16();
+            let retry = resp
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            let body: Value = resp.json().await.expect("json");
+            (status, retry, body)
+        }));
+    }
+    let mut refused = 0;
+    for t in tasks {
+        let (status, retry, body) = t.await.expect("task");
+        match status {
+            200 => {}
+            429 => {
+                refused += 1;
+                assert_eq!(retry.as_deref(), Some("1"), "{body}");
+                assert_eq!(body["status"], "429", "{body}");
+            }
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    assert!(refused > 0, "64 requests at once against a budget of 1");
+}

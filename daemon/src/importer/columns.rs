@@ -306,4 +306,42 @@ mod tests {
         assert!(ColumnMap::is_blank(&rec(&["", " "])));
         assert!(!ColumnMap::is_blank(&rec(&["", "x"])));
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1000))]
+
+        /// Whatever bytes a file holds, its header and rows are read or
+        /// refused with a sentence, never a panic.
+        #[test]
+        fn any_bytes_read_as_rows_or_are_refused(
+            header in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::strategy::Just(b"email".to_vec()),
+                    proptest::strategy::Just(b"First Name".to_vec()),
+                    proptest::strategy::Just(b"groups".to_vec()),
+                    proptest::collection::vec(proptest::prelude::any::<u8>(), 0..8),
+                ],
+                0..6,
+            ),
+            body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400),
+        ) {
+            let mut text = header.join(&b","[..]);
+            text.push(b'\n');
+            text.extend(body);
+            let mut reader = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .flexible(true)
+                .from_reader(text.as_slice());
+            let mut record = ByteRecord::new();
+            if let Ok(true) = reader.read_byte_record(&mut record)
+                && let Ok(map) = ColumnMap::from_header(&record)
+            {
+                while let Ok(true) = reader.read_byte_record(&mut record) {
+                    let _ = map.email_of(&record);
+                    let _ = map.row(&record);
+                    let _ = ColumnMap::is_blank(&record);
+                }
+            }
+        }
+    }
 }

@@ -214,7 +214,7 @@ pub enum MemberSort {
 }
 
 /// `GET /api/v1/members`: one page of members.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ListMembersQuery {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -256,7 +256,7 @@ pub struct Page<T> {
 }
 
 /// The current invite link of a member.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LinkResponse {
     pub email: String,
     pub url: String,

@@ -149,6 +149,21 @@ impl Client {
         .await
     }
 
+    /// The daemon's change stream (`/api/v1/events`), still streaming.
+    pub async fn event_stream(&self) -> Result<reqwest::Response, ClientError> {
+        let resp = self
+            .request(Method::GET, "/events")
+            .send()
+            .await
+            .map_err(|e| self.transport_error(e))?;
+        check(resp).await
+    }
+
+    /// Where this client sends its requests, for messages.
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
     /// A DELETE that answers 204.
     pub async fn delete(&self, path: &str, workspace: Option<&str>) -> Result<(), ClientError> {
         let resp = self

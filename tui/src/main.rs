@@ -1,8 +1,16 @@
 //! `roster`: the admin client. With a subcommand it is a scriptable CLI;
-//! the full-screen TUI arrives with its own issue.
+//! without one it opens the full-screen TUI.
 
+mod action;
+mod app;
 mod cli;
 mod client;
+mod clipboard;
+mod event;
+mod keymap;
+mod state;
+mod strings;
+mod ui;
 
 use clap::Parser;
 

@@ -15,7 +15,7 @@ use crate::client::{Client, ClientError, Endpoint, default_socket};
 
 /// Onboard people into workspaces: invite, manage members, groups and tokens.
 #[derive(Debug, Parser)]
-#[command(name = "roster", version, about, arg_required_else_help = true)]
+#[command(name = "roster", version, about)]
 pub struct Args {
     /// rosterd's admin socket [default: $XDG_DATA_HOME/roster/rosterd.sock]
     #[arg(long, global = true, env = "ROSTER_SOCKET")]
@@ -32,8 +32,9 @@ pub struct Args {
     /// Print JSON instead of a table
     #[arg(long, global = true)]
     json: bool,
+    /// Without a command, the full-screen TUI opens
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -112,12 +113,16 @@ pub async fn run(args: Args) -> Result<(), ClientError> {
         (Some(_), None) => return Err(ClientError::Usage("--url needs --token (or ROSTER_TOKEN): create one with `roster admin-token create --name NAME` on the daemon's host".into())),
         (None, _) => Endpoint::Socket(args.socket.unwrap_or_else(default_socket)),
     };
+    let Some(command) = args.command else {
+        let client = Client::new(endpoint, Source::Tui)?;
+        return crate::app::run(client, args.workspace).await;
+    };
     let ctx = Ctx {
         client: Client::new(endpoint, Source::Cli)?,
         workspace: args.workspace,
         json: args.json,
     };
-    match args.command {
+    match command {
         Command::Users { command } => members::users(&ctx, command).await,
         Command::Invite(a) => members::invite(&ctx, a).await,
         Command::Edit(a) => members::edit(&ctx, a).await,

@@ -1,0 +1,168 @@
+//! The real `roster` TUI in a pseudo-terminal (80×24) against a real
+//! rosterd; the screen is read back through a terminal emulator (vt100).
+
+use std::io::{Read, Write};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use base64::Engine;
+use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+use roster_e2e::{Daemon, DaemonOptions, bin, poll};
+
+/// What the TUI has written so far: the emulated screen and the raw bytes.
+struct Terminal {
+    parser: vt100::Parser,
+    raw: Vec<u8>,
+}
+
+struct Session {
+    term: Arc<Mutex<Terminal>>,
+    input: Box<dyn Write + Send>,
+}
+
+impl Session {
+    fn screen(&self) -> String {
+        self.term
+            .lock()
+            .expect("terminal")
+            .parser
+            .screen()
+            .contents()
+    }
+
+    fn raw(&self) -> String {
+        String::from_utf8_lossy(&self.term.lock().expect("terminal").raw).into_owned()
+    }
+
+    fn wait_for(&self, what: &str, check: impl Fn(&str) -> bool) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(15);
+        while !check(&self.screen()) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "timed out waiting for {what}; the screen:\n{}",
+                self.screen()
+            );
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+
+    fn keys(&mut self, keys: &str) {
+        self.input.write_all(keys.as_bytes()).expect("type");
+        self.input.flush().expect("flush");
+    }
+}
+
+#[test]
+fn the_tui_lists_searches_copies_a_link_follows_changes_and_quits_cleanly() {
+    let d = Daemon::start(DaemonOptions::default());
+    for (name, email) in [
+        ("Ada Lovelace", "ada@example.com"),
+        ("Grace Hopper", "grace@example.com"),
+    ] {
+        d.roster_ok(&[
+            "invite", "--name", name, "--email", email, "--role", "builder",
+        ]);
+    }
+    let pty = native_pty_system()
+        .openpty(PtySize {
+            rows: 24,
+            cols: 80,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .expect("pty");
+    let mut cmd = CommandBuilder::new(bin("roster"));
+    cmd.arg("--socket");
+    cmd.arg(d.socket());
+    cmd.env("TERM", "xterm-256color");
+    let mut child = pty.slave.spawn_command(cmd).expect("spawn roster");
+    drop(pty.slave);
+    let term = Arc::new(Mutex::new(Terminal {
+        parser: vt100::Parser::new(24, 80, 0),
+        raw: Vec::new(),
+    }));
+    let mut reader = pty.master.try_clone_reader().expect("reader");
+    let feed = term.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 8192];
+        while let Ok(n) = reader.read(&mut buf) {
+            if n == 0 {
+                return;
+            }
+            let mut t = feed.lock().expect("terminal");
+            t.parser.process(&buf[..n]);
+            t.raw.extend_from_slice(&buf[..n]);
+        }
+    });
+    let mut s = Session {
+        term,
+        input: pty.master.take_writer().expect("writer"),
+    };
+
+    // The list, sorted by name, with the footer's keys.
+    s.wait_for("both members listed", |scr| {
+        scr.contains("ada@example.com") && scr.contains("grace@example.com")
+    });
+    assert!(s.screen().contains("? help"), "{}", s.screen());
+
+    // Search as you type happens in the daemon.
+    s.keys("/gra");
+    s.wait_for("the search to narrow the list", |scr| {
+        scr.contains("grace@example.com") && !scr.contains("ada@example.com")
+    });
+    s.keys("\x1b");
+    s.wait_for("Esc to clear the search", |scr| {
+        scr.contains("ada@example.com")
+    });
+
+    // y copies the selected member's (Ada's) link with OSC 52 and shows it.
+    let link = d.roster_ok(&["link", "ada@example.com"]).trim().to_string();
+    s.keys("y");
+    s.wait_for("the whole link on screen", |scr| {
+        scr.replace('\n', "").contains(&link)
+    });
+    let osc52 = format!(
+        "\x1b]52;c;{}",
+        base64::engine::general_purpose::STANDARD.encode(&link)
+    );
+    assert!(s.raw().contains(&osc52), "no OSC 52 sequence with the link");
+
+    // A member invited elsewhere appears without a key press.
+    d.roster_ok(&[
+        "invite",
+        "--name",
+        "Live Arrival",
+        "--email",
+        "live@example.com",
+        "--role",
+        "end-user",
+    ]);
+    s.wait_for("the new member to appear live", |scr| {
+        scr.contains("live@example.com")
+    });
+
+    // ? shows every key; Esc closes it.
+    s.keys("?");
+    s.wait_for("the help box", |scr| {
+        scr.contains("Keys (Esc or ? to close)") && scr.contains("copy link")
+    });
+    s.keys("\x1b");
+    s.wait_for("help to close", |scr| {
+        !scr.contains("Keys (Esc or ? to close)")
+    });
+
+    // q quits with status 0 and gives the terminal back.
+    s.keys("q");
+    let status = poll("roster to exit", Duration::from_secs(10), || {
+        child.try_wait().ok().flatten()
+    });
+    assert!(status.success(), "roster exited with {status:?}");
+    let raw = s.raw();
+    let left = raw
+        .rfind("\x1b[?1049l")
+        .expect("the alternate screen is left");
+    let entered = raw
+        .rfind("\x1b[?1049h")
+        .expect("the alternate screen was used");
+    assert!(left > entered, "the terminal is restored at exit");
+}

@@ -1,0 +1,52 @@
+//! What a key press or a daemon answer asks the state to do. Keys become
+//! actions in [`crate::keymap`]; [`crate::state::State::update`] applies them.
+
+use roster_shared::api::{ChangeEvent, LinkResponse, MemberResponse, Page};
+
+/// One thing that happened, from the admin or from the daemon.
+#[derive(Debug, Clone)]
+pub enum Action {
+    Quit,
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Top,
+    Bottom,
+    /// Start typing a search.
+    SearchStart,
+    /// A character typed into the search.
+    SearchInput(char),
+    SearchBackspace,
+    /// Keep the search and go back to the list.
+    SearchDone,
+    /// Esc: close what is open, or clear the search.
+    Back,
+    /// Enter on the list: show the selected member.
+    Open,
+    ToggleHelp,
+    CycleStatus,
+    CycleRole,
+    CycleSort,
+    /// Copy the selected member's invite link (OSC 52) and show it.
+    CopyLink,
+    Refresh,
+    /// The terminal's size changed (rows matter for paging).
+    Resize {
+        rows: u16,
+    },
+    /// A page of members arrived for request `seq`.
+    Loaded {
+        seq: u64,
+        append: bool,
+        result: Result<Page<MemberResponse>, String>,
+    },
+    /// The selected member's link arrived.
+    LinkLoaded(Result<LinkResponse, String>),
+    /// The daemon announced a change.
+    Changed(ChangeEvent),
+    /// The event stream connected or dropped.
+    Connection(bool),
+    /// Time passed (spinners, debounced reloads).
+    Tick,
+}

@@ -1,0 +1,111 @@
+//! Keys to actions, one table per mode; the footer and `?` list the same.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use crate::action::Action;
+use crate::state::Mode;
+
+/// One key binding as the footer and help show it.
+pub struct Binding {
+    pub keys: &'static str,
+    pub what: &'static str,
+}
+
+/// Every key of the Users screen, in help order.
+pub const USERS_KEYS: &[Binding] = &[
+    Binding {
+        keys: "j/k ↓/↑",
+        what: "move",
+    },
+    Binding {
+        keys: "PgDn/PgUp",
+        what: "page",
+    },
+    Binding {
+        keys: "g/G",
+        what: "first/last",
+    },
+    Binding {
+        keys: "/",
+        what: "search",
+    },
+    Binding {
+        keys: "Enter",
+        what: "open",
+    },
+    Binding {
+        keys: "Esc",
+        what: "back/clear",
+    },
+    Binding {
+        keys: "s",
+        what: "status filter",
+    },
+    Binding {
+        keys: "r",
+        what: "role filter",
+    },
+    Binding {
+        keys: "o",
+        what: "sort",
+    },
+    Binding {
+        keys: "y",
+        what: "copy link",
+    },
+    Binding {
+        keys: "F5",
+        what: "refresh",
+    },
+    Binding {
+        keys: "?",
+        what: "help",
+    },
+    Binding {
+        keys: "q",
+        what: "quit",
+    },
+];
+
+/// The action of a key in `mode`, if any.
+pub fn action_for(key: KeyEvent, mode: Mode) -> Option<Action> {
+    if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+        return Some(Action::Quit);
+    }
+    match mode {
+        Mode::Search => match key.code {
+            KeyCode::Enter => Some(Action::SearchDone),
+            KeyCode::Esc => Some(Action::Back),
+            KeyCode::Backspace => Some(Action::SearchBackspace),
+            KeyCode::Down => Some(Action::Down),
+            KeyCode::Up => Some(Action::Up),
+            KeyCode::Char(c) => Some(Action::SearchInput(c)),
+            _ => None,
+        },
+        Mode::Help | Mode::Detail => match key.code {
+            KeyCode::Esc | KeyCode::Enter | KeyCode::Char('?') => Some(Action::Back),
+            KeyCode::Char('q') => Some(Action::Quit),
+            KeyCode::Char('y') => Some(Action::CopyLink),
+            _ => None,
+        },
+        Mode::List => match key.code {
+            KeyCode::Char('q') => Some(Action::Quit),
+            KeyCode::Char('j') | KeyCode::Down => Some(Action::Down),
+            KeyCode::Char('k') | KeyCode::Up => Some(Action::Up),
+            KeyCode::PageDown => Some(Action::PageDown),
+            KeyCode::PageUp => Some(Action::PageUp),
+            KeyCode::Char('g') | KeyCode::Home => Some(Action::Top),
+            KeyCode::Char('G') | KeyCode::End => Some(Action::Bottom),
+            KeyCode::Char('/') => Some(Action::SearchStart),
+            KeyCode::Enter => Some(Action::Open),
+            KeyCode::Esc => Some(Action::Back),
+            KeyCode::Char('?') => Some(Action::ToggleHelp),
+            KeyCode::Char('s') => Some(Action::CycleStatus),
+            KeyCode::Char('r') => Some(Action::CycleRole),
+            KeyCode::Char('o') => Some(Action::CycleSort),
+            KeyCode::Char('y') => Some(Action::CopyLink),
+            KeyCode::F(5) => Some(Action::Refresh),
+            _ => None,
+        },
+    }
+}

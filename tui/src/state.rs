@@ -1,0 +1,551 @@
+//! The TUI's whole state and its one pure update function: actions in,
+//! commands out. No terminal, no network: tested as action sequences.
+
+use roster_shared::Role;
+use roster_shared::api::{LinkResponse, ListMembersQuery, MAX_PAGE, MemberResponse, MemberSort};
+
+use crate::action::Action;
+use crate::strings;
+
+/// Which keys apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    List,
+    Search,
+    Help,
+    Detail,
+}
+
+/// Work for the app loop: requests run in the background and come back as
+/// actions, so the UI never waits on the daemon.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    Load {
+        seq: u64,
+        query: ListMembersQuery,
+        append: bool,
+    },
+    FetchLink {
+        email: String,
+    },
+    /// Put text on the admin's clipboard through the terminal (OSC 52).
+    Copy(String),
+    Quit,
+}
+
+/// Status filters, in the order `s` cycles through them.
+const STATUSES: [Option<&str>; 5] = [
+    None,
+    Some("invited"),
+    Some("requested"),
+    Some("active"),
+    Some("archived"),
+];
+/// Sort orders, in the order `o` cycles through them.
+const SORTS: [MemberSort; 3] = [MemberSort::Name, MemberSort::Email, MemberSort::Created];
+/// Members fetched per page.
+pub const PAGE: usize = 200;
+/// Load the next page when the selection is this close to the end.
+const PREFETCH: usize = 10;
+
+/// Everything the screen shows.
+#[derive(Debug, Clone)]
+pub struct State {
+    pub workspace: Option<String>,
+    pub mode: Mode,
+    pub members: Vec<MemberResponse>,
+    pub selected: usize,
+    /// First visible row; kept when rows arrive.
+    pub offset: usize,
+    pub search: String,
+    pub status: Option<&'static str>,
+    pub role: Option<Role>,
+    pub sort: MemberSort,
+    pub next_cursor: Option<String>,
+    /// The request whose answer counts (older answers are dropped).
+    pub seq: u64,
+    pub loading: bool,
+    pub error: Option<String>,
+    pub flash: Option<String>,
+    pub link: Option<LinkResponse>,
+    pub connected: bool,
+    /// A change arrived; reload at the next tick.
+    pub dirty: bool,
+    /// The member whose row stays selected when the reload lands.
+    keep: Option<String>,
+    pub rows: u16,
+    pub ticks: u64,
+}
+
+impl State {
+    /// A fresh state; the first load starts with `State::start`.
+    pub fn new(workspace: Option<String>, rows: u16) -> Self {
+        Self {
+            workspace,
+            mode: Mode::List,
+            members: Vec::new(),
+            selected: 0,
+            offset: 0,
+            search: String::new(),
+            status: None,
+            role: None,
+            sort: MemberSort::Name,
+            next_cursor: None,
+            seq: 0,
+            loading: false,
+            error: None,
+            flash: None,
+            link: None,
+            connected: false,
+            dirty: false,
+            keep: None,
+            rows,
+            ticks: 0,
+        }
+    }
+
+    /// The first request.
+    pub fn start(&mut self) -> Vec<Command> {
+        vec![self.reload()]
+    }
+
+    /// The selected member, if any.
+    pub fn current(&self) -> Option<&MemberResponse> {
+        self.members.get(self.selected)
+    }
+
+    /// Rows of the member table that fit on screen.
+    pub fn visible_rows(&self) -> usize {
+        usize::from(self.rows.saturating_sub(6)).max(1)
+    }
+
+    /// Applies one action; returns what the app must do.
+    pub fn update(&mut self, action: Action) -> Vec<Command> {
+        match action {
+            Action::Quit => return vec![Command::Quit],
+            Action::Up => self.select(self.selected.saturating_sub(1)),
+            Action::Down => return self.select_and_prefetch(self.selected + 1),
+            Action::PageUp => self.select(self.selected.saturating_sub(self.visible_rows())),
+            Action::PageDown => {
+                return self.select_and_prefetch(self.selected + self.visible_rows());
+            }
+            Action::Top => self.select(0),
+            Action::Bottom => {
+                return self.select_and_prefetch(self.members.len().saturating_sub(1));
+            }
+            Action::SearchStart => self.mode = Mode::Search,
+            Action::SearchInput(c) => {
+                self.search.push(c);
+                return self.restart();
+            }
+            Action::SearchBackspace => {
+                self.search.pop();
+                return self.restart();
+            }
+            Action::SearchDone => self.mode = Mode::List,
+            Action::Back => return self.back(),
+            Action::Open => {
+                if self.current().is_some() {
+                    self.mode = Mode::Detail;
+                }
+            }
+            Action::ToggleHelp => {
+                self.mode = if self.mode == Mode::Help {
+                    Mode::List
+                } else {
+                    Mode::Help
+                };
+            }
+            Action::CycleStatus => {
+                self.status = next_in(&STATUSES, &self.status);
+                return self.restart();
+            }
+            Action::CycleRole => {
+                let roles: Vec<Option<Role>> = std::iter::once(None)
+                    .chain(Role::ALL.into_iter().map(Some))
+                    .collect();
+                self.role = next_in(&roles, &self.role);
+                return self.restart();
+            }
+            Action::CycleSort => {
+                self.sort = next_in(&SORTS, &self.sort);
+                return self.restart();
+            }
+            Action::CopyLink => {
+                if let Some(m) = self.current() {
+                    let email = m.email.clone();
+                    self.flash = Some(strings::fetching_link(&email));
+                    return vec![Command::FetchLink { email }];
+                }
+            }
+            Action::Refresh => return vec![self.reload()],
+            Action::Resize { rows } => {
+                self.rows = rows;
+                self.keep_in_view();
+            }
+            Action::Loaded {
+                seq,
+                append,
+                result,
+            } => self.loaded(seq, append, result),
+            Action::LinkLoaded(Ok(link)) => {
+                self.flash = Some(strings::copied(&link.email));
+                let url = link.url.clone();
+                self.link = Some(link);
+                return vec![Command::Copy(url)];
+            }
+            Action::LinkLoaded(Err(e)) => {
+                self.link = None;
+                self.flash = Some(e);
+            }
+            Action::Changed(change) => {
+                // Workspace and token changes do not touch the member list.
+                if !(change.kind.starts_with("workspace.") || change.kind.starts_with("token.")) {
+                    self.dirty = true;
+                }
+            }
+            Action::Connection(up) => {
+                if up && !self.connected {
+                    self.dirty = true;
+                }
+                self.connected = up;
+            }
+            Action::Tick => {
+                self.ticks = self.ticks.wrapping_add(1);
+                if self.dirty && !self.loading {
+                    self.dirty = false;
+                    return vec![self.reload()];
+                }
+            }
+        }
+        Vec::new()
+    }
+
+    fn back(&mut self) -> Vec<Command> {
+        match self.mode {
+            Mode::Help | Mode::Detail => {
+                self.mode = Mode::List;
+                Vec::new()
+            }
+            Mode::Search => {
+                self.mode = Mode::List;
+                self.search.clear();
+                self.restart()
+            }
+            Mode::List => {
+                self.link = None;
+                self.flash = None;
+                if self.search.is_empty() && self.status.is_none() && self.role.is_none() {
+                    return Vec::new();
+                }
+                self.search.clear();
+                self.status = None;
+                self.role = None;
+                self.restart()
+            }
+        }
+    }
+
+    fn select(&mut self, i: usize) {
+        self.selected = i.min(self.members.len().saturating_sub(1));
+        self.keep_in_view();
+    }
+
+    fn select_and_prefetch(&mut self, i: usize) -> Vec<Command> {
+        self.select(i);
+        match &self.next_cursor {
+            Some(cursor) if !self.loading && self.selected + PREFETCH >= self.members.len() => {
+                let mut query = self.query(PAGE);
+                query.cursor = Some(cursor.clone());
+                self.seq += 1;
+                self.loading = true;
+                vec![Command::Load {
+                    seq: self.seq,
+                    query,
+                    append: true,
+                }]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    fn keep_in_view(&mut self) {
+        let rows = self.visible_rows();
+        if self.selected < self.offset {
+            self.offset = self.selected;
+        } else if self.selected >= self.offset + rows {
+            self.offset = self.selected + 1 - rows;
+        }
+    }
+
+    /// A new search or filter: back to the top.
+    fn restart(&mut self) -> Vec<Command> {
+        self.selected = 0;
+        self.offset = 0;
+        let load = self.reload();
+        self.keep = None;
+        vec![load]
+    }
+
+    /// Reloads what is on screen (as many rows as are loaded, at least a page).
+    fn reload(&mut self) -> Command {
+        self.keep = self.current().map(|m| m.id.clone());
+        self.seq += 1;
+        self.loading = true;
+        Command::Load {
+            seq: self.seq,
+            query: self.query(self.members.len().clamp(PAGE, MAX_PAGE)),
+            append: false,
+        }
+    }
+
+    fn query(&self, limit: usize) -> ListMembersQuery {
+        ListMembersQuery {
+            workspace: self.workspace.clone(),
+            q: (!self.search.trim().is_empty()).then(|| self.search.trim().to_string()),
+            status: self.status.map(str::to_string),
+            role: self.role.map(|r| r.as_str().to_string()),
+            sort: Some(self.sort),
+            limit: Some(limit),
+            ..ListMembersQuery::default()
+        }
+    }
+
+    fn loaded(
+        &mut self,
+        seq: u64,
+        append: bool,
+        result: Result<roster_shared::api::Page<MemberResponse>, String>,
+    ) {
+        if seq != self.seq {
+            return;
+        }
+        self.loading = false;
+        match result {
+            Ok(page) => {
+                self.error = None;
+                self.next_cursor = page.next_cursor;
+                if append {
+                    self.members.extend(page.items);
+                    return;
+                }
+                self.members = page.items;
+                let keep = self.keep.take();
+                if let Some(i) = keep.and_then(|id| self.members.iter().position(|m| m.id == id)) {
+                    self.selected = i;
+                }
+                self.select(self.selected);
+            }
+            Err(e) => self.error = Some(e),
+        }
+    }
+}
+
+/// The element after `current` in `all`, wrapping.
+fn next_in<T: PartialEq + Clone>(all: &[T], current: &T) -> T {
+    let i = all.iter().position(|x| x == current).unwrap_or(0);
+    all[(i + 1) % all.len()].clone()
+}
+
+#[cfg(test)]
+pub mod tests {
+    use super::*;
+    use roster_shared::MemberStatus;
+    use roster_shared::api::{Page, Source};
+    use time::macros::datetime;
+
+    /// A member with fixed times, for tests and snapshots.
+    pub fn member(i: usize) -> MemberResponse {
+        MemberResponse {
+            id: format!("id-{i}"),
+            email: format!("person{i}@example.com"),
+            name: format!("Person {i}"),
+            role: Role::ALL[i % 3],
+            groups: if i.is_multiple_of(2) {
+                vec!["Eng".into()]
+            } else {
+                vec![]
+            },
+            metadata: Default::default(),
+            hidden_keys: vec![],
+            status: if i.is_multiple_of(4) {
+                MemberStatus::Active
+            } else {
+                MemberStatus::Invited
+            },
+            external_id: None,
+            source: Source::Cli,
+            invited_by: "admin".into(),
+            invited_at: datetime!(2026-11-01 09:00 UTC),
+            activated_at: None,
+            archived_at: None,
+            last_invite_sent_at: Some(datetime!(2026-11-02 10:30 UTC)),
+            invite_expires_at: None,
+            updated_at: datetime!(2026-11-02 10:30 UTC),
+        }
+    }
+
+    pub fn page(range: std::ops::Range<usize>, more: bool) -> Result<Page<MemberResponse>, String> {
+        Ok(Page {
+            items: range.map(member).collect(),
+            next_cursor: more.then(|| "next".to_string()),
+        })
+    }
+
+    fn load_seq(cmds: &[Command]) -> (u64, ListMembersQuery) {
+        match cmds {
+            [Command::Load { seq, query, .. }] => (*seq, query.clone()),
+            other => panic!("expected one load, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn typing_a_search_reloads_from_the_daemon_and_stale_answers_are_dropped() {
+        let mut s = State::new(None, 24);
+        let (first, _) = load_seq(&s.start());
+        s.update(Action::SearchStart);
+        assert_eq!(s.mode, Mode::Search);
+        let (a, _) = load_seq(&s.update(Action::SearchInput('a')));
+        let (b, q) = load_seq(&s.update(Action::SearchInput('d')));
+        assert_eq!(q.q.as_deref(), Some("ad"));
+        assert!(first < a && a < b);
+        s.update(Action::Loaded {
+            seq: a,
+            append: false,
+            result: page(0..50, false),
+        });
+        assert!(s.members.is_empty(), "an older answer is dropped");
+        s.update(Action::Loaded {
+            seq: b,
+            append: false,
+            result: page(0..3, false),
+        });
+        assert_eq!(s.members.len(), 3);
+        s.update(Action::SearchDone);
+        assert_eq!(s.mode, Mode::List);
+        s.update(Action::Down);
+        let cmds = s.update(Action::Back);
+        let (seq, q) = load_seq(&cmds);
+        assert_eq!(q.q, None, "Esc clears the search");
+        s.update(Action::Loaded {
+            seq,
+            append: false,
+            result: page(0..10, false),
+        });
+        assert_eq!(s.selected, 0, "a new search starts at the top");
+    }
+
+    #[test]
+    fn moving_near_the_end_fetches_the_next_page_once() {
+        let mut s = State::new(None, 24);
+        let (seq, _) = load_seq(&s.start());
+        s.update(Action::Loaded {
+            seq,
+            append: false,
+            result: page(0..20, true),
+        });
+        assert!(s.update(Action::Down).is_empty());
+        let cmds = s.update(Action::Bottom);
+        let (next, q) = load_seq(&cmds);
+        assert_eq!(q.cursor.as_deref(), Some("next"));
+        assert!(s.update(Action::Up).is_empty());
+        assert!(
+            s.update(Action::Down).is_empty(),
+            "one page in flight at a time"
+        );
+        s.update(Action::Loaded {
+            seq: next,
+            append: true,
+            result: page(20..30, false),
+        });
+        assert_eq!(s.members.len(), 30);
+        assert_eq!(s.selected, 19);
+    }
+
+    #[test]
+    fn live_changes_reload_at_the_next_tick_and_keep_the_selection() {
+        let mut s = State::new(None, 24);
+        let (seq, _) = load_seq(&s.start());
+        s.update(Action::Loaded {
+            seq,
+            append: false,
+            result: page(0..10, false),
+        });
+        s.update(Action::Down);
+        s.update(Action::Down);
+        assert_eq!(s.current().map(|m| m.id.as_str()), Some("id-2"));
+        s.update(Action::Changed(roster_shared::api::ChangeEvent {
+            workspace: "default".into(),
+            kind: "member.invited".into(),
+            target: "new@example.com".into(),
+        }));
+        let (seq, _) = load_seq(&s.update(Action::Tick));
+        // A new member sorts first: the selection follows its member.
+        let mut items: Vec<_> = (0..10).map(member).collect();
+        items.insert(0, member(99));
+        s.update(Action::Loaded {
+            seq,
+            append: false,
+            result: Ok(Page {
+                items,
+                next_cursor: None,
+            }),
+        });
+        assert_eq!(s.current().map(|m| m.id.as_str()), Some("id-2"));
+        assert!(s.update(Action::Tick).is_empty(), "nothing more to reload");
+    }
+
+    #[test]
+    fn copy_link_fetches_then_copies_and_shows_the_link() {
+        let mut s = State::new(None, 24);
+        let (seq, _) = load_seq(&s.start());
+        s.update(Action::Loaded {
+            seq,
+            append: false,
+            result: page(0..2, false),
+        });
+        let cmds = s.update(Action::CopyLink);
+        assert_eq!(
+            cmds,
+            vec![Command::FetchLink {
+                email: "person0@example.com".into()
+            }]
+        );
+        let link = LinkResponse {
+            email: "person0@example.com".into(),
+            url: "http://h/invite/t0k".into(),
+            expires_at: datetime!(2026-12-01 00:00 UTC),
+        };
+        let cmds = s.update(Action::LinkLoaded(Ok(link)));
+        assert_eq!(cmds, vec![Command::Copy("http://h/invite/t0k".into())]);
+        assert_eq!(
+            s.link.as_ref().map(|l| l.url.as_str()),
+            Some("http://h/invite/t0k")
+        );
+        s.update(Action::LinkLoaded(Err(
+            "cannot show an invite link: active".into(),
+        )));
+        assert_eq!(s.link, None);
+        assert_eq!(
+            s.flash.as_deref(),
+            Some("cannot show an invite link: active")
+        );
+    }
+
+    #[test]
+    fn filters_cycle_and_help_toggles() {
+        let mut s = State::new(None, 24);
+        s.start();
+        let (_, q) = load_seq(&s.update(Action::CycleStatus));
+        assert_eq!(q.status.as_deref(), Some("invited"));
+        let (_, q) = load_seq(&s.update(Action::CycleRole));
+        assert_eq!(q.role.as_deref(), Some("admin"));
+        let (_, q) = load_seq(&s.update(Action::CycleSort));
+        assert_eq!(q.sort, Some(MemberSort::Email));
+        s.update(Action::ToggleHelp);
+        assert_eq!(s.mode, Mode::Help);
+        s.update(Action::Back);
+        assert_eq!(s.mode, Mode::List);
+        assert_eq!(s.update(Action::Quit), vec![Command::Quit]);
+    }
+}

@@ -1,0 +1,39 @@
+//! Every sentence the TUI shows, in one place.
+
+/// Title bar.
+pub const TITLE: &str = "roster";
+/// Shown while the event stream is down.
+pub const DISCONNECTED: &str =
+    "rosterd is not answering; reconnecting by itself (changes show when it is back)";
+/// An empty list.
+pub const NO_MEMBERS: &str =
+    "No members match. Invite someone with `roster invite`, or press Esc to clear the search.";
+/// The help overlay's title.
+pub const HELP_TITLE: &str = "Keys (Esc or ? to close)";
+
+/// While the link of `email` is fetched.
+pub fn fetching_link(email: &str) -> String {
+    format!("fetching the invite link of {email}…")
+}
+
+/// After the link went to the clipboard.
+pub fn copied(email: &str) -> String {
+    format!("copied {email}'s invite link (OSC 52); it is also below:")
+}
+
+/// The offer to start a daemon when none answers on the local socket.
+pub fn offer_start(socket: &std::path::Path, data_dir: &std::path::Path) -> String {
+    format!(
+        "No rosterd answers on {}.\nStart one now with the embedded defaults (data in {}, web on http://127.0.0.1:8080)? [Y/n] ",
+        socket.display(),
+        data_dir.display()
+    )
+}
+
+/// After a daemon was started for the admin.
+pub fn started(log: &std::path::Path) -> String {
+    format!(
+        "rosterd is running (log: {}); it keeps running after you quit the TUI.",
+        log.display()
+    )
+}

@@ -1,0 +1,111 @@
+//! The Users screen: the search line and the member table.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Row, Table, TableState};
+
+use super::theme::Theme;
+use crate::state::{Mode, State};
+use crate::strings;
+
+/// Draws the filters line and the table into `area`.
+pub fn draw(state: &State, theme: Theme, frame: &mut Frame, area: Rect) {
+    let [filters, table] =
+        Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(area);
+    frame.render_widget(filter_line(state, theme), filters);
+    if state.members.is_empty() && !state.loading {
+        frame.render_widget(
+            Paragraph::new(strings::NO_MEMBERS).style(theme.dim()),
+            table,
+        );
+        return;
+    }
+    let wide = area.width >= 110;
+    let header = if wide {
+        vec!["NAME", "E-MAIL", "ROLE", "GROUPS", "STATUS", "LAST INVITE"]
+    } else {
+        vec!["NAME", "E-MAIL", "ROLE", "STATUS", "GROUPS"]
+    };
+    let rows = state.members.iter().map(|m| {
+        let groups = m.groups.join(", ");
+        let role = m.role.as_str().to_string();
+        let status = m.status.to_string();
+        if wide {
+            let invited = m
+                .last_invite_sent_at
+                .and_then(|t| {
+                    t.format(&time::macros::format_description!(
+                        "[year]-[month]-[day] [hour]:[minute]"
+                    ))
+                    .ok()
+                })
+                .unwrap_or_else(|| "-".into());
+            Row::new(vec![
+                m.name.clone(),
+                m.email.clone(),
+                role,
+                groups,
+                status,
+                invited,
+            ])
+        } else {
+            Row::new(vec![m.name.clone(), m.email.clone(), role, status, groups])
+        }
+    });
+    let widths: Vec<Constraint> = if wide {
+        vec![
+            Constraint::Percentage(20),
+            Constraint::Percentage(28),
+            Constraint::Length(9),
+            Constraint::Percentage(18),
+            Constraint::Length(10),
+            Constraint::Length(16),
+        ]
+    } else {
+        vec![
+            Constraint::Percentage(24),
+            Constraint::Percentage(38),
+            Constraint::Length(9),
+            Constraint::Length(10),
+            Constraint::Min(6),
+        ]
+    };
+    let table_widget = Table::new(rows, widths)
+        .header(Row::new(header).style(theme.header()))
+        .row_highlight_style(theme.selected())
+        .column_spacing(1);
+    let mut ts = TableState::default()
+        .with_offset(state.offset)
+        .with_selected(Some(state.selected).filter(|_| !state.members.is_empty()));
+    frame.render_stateful_widget(table_widget, table, &mut ts);
+}
+
+fn filter_line(state: &State, theme: Theme) -> Paragraph<'static> {
+    let searching = state.mode == Mode::Search;
+    let mut spans = vec![
+        Span::styled("/", theme.key()),
+        Span::raw(format!(" {}", state.search)),
+    ];
+    if searching {
+        spans.push(Span::raw("▏"));
+    }
+    let status = state.status.unwrap_or("all");
+    let role = state.role.map_or("all", |r| r.as_str());
+    spans.push(Span::styled(
+        format!(
+            "   status: {status}  role: {role}  sort: {}",
+            sort_word(state)
+        ),
+        theme.dim(),
+    ));
+    Paragraph::new(Line::from(spans))
+}
+
+fn sort_word(state: &State) -> &'static str {
+    match state.sort {
+        roster_shared::api::MemberSort::Name => "name",
+        roster_shared::api::MemberSort::Email => "e-mail",
+        roster_shared::api::MemberSort::Created => "created",
+    }
+}

@@ -79,7 +79,7 @@ pub struct ApiError {
 }
 
 /// `POST /api/v1/members`: invite someone.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct InviteRequest {
     pub name: String,

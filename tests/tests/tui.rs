@@ -141,6 +141,22 @@ fn the_tui_lists_searches_copies_a_link_follows_changes_and_quits_cleanly() {
         scr.contains("live@example.com")
     });
 
+    // i opens the Invite form: checked as you type, sent through the daemon.
+    s.keys("i");
+    s.wait_for("the invite form", |scr| scr.contains("Invite someone"));
+    s.keys("Nora Form\tnora@");
+    s.wait_for("the e-mail checked as typed", |scr| {
+        scr.contains("e-mail address \"nora@\" is not valid")
+    });
+    s.keys("example.com\t\x1b[C\r");
+    s.wait_for("the form to close and the member to appear", |scr| {
+        !scr.contains("Invite someone") && scr.contains("nora@example.com")
+    });
+    let nora = d.roster_json(&["users", "show", "nora@example.com"]);
+    assert_eq!(nora["name"], "Nora Form");
+    assert_eq!(nora["role"], "admin");
+    assert_eq!(nora["source"], "tui", "the audit trail names the TUI");
+
     // ? shows every key; Esc closes it.
     s.keys("?");
     s.wait_for("the help box", |scr| {

@@ -49,4 +49,18 @@ pub enum Action {
     Connection(bool),
     /// Time passed (spinners, debounced reloads).
     Tick,
+    /// `i`: open the Invite form.
+    OpenInvite,
+    FormNext,
+    FormPrev,
+    FormInput(char),
+    FormBackspace,
+    FormLeft,
+    FormRight,
+    /// Enter in the form: check it and send it.
+    Submit,
+    /// The workspace's custom groups arrived (for the form).
+    GroupsLoaded(Result<Vec<String>, String>),
+    /// The daemon answered the invite.
+    InviteDone(Result<Box<MemberResponse>, String>),
 }

@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Write};
 use std::os::unix::process::CommandExt;
 
 use crossterm::event::{Event as TermEvent, KeyEventKind};
-use roster_shared::api::{LinkResponse, MemberResponse, Page};
+use roster_shared::api::{GroupResponse, LinkResponse, MemberResponse, Page};
 use tokio::sync::mpsc;
 
 use crate::action::Action;
@@ -151,6 +151,36 @@ fn run_command(
                     append,
                     result,
                 }));
+            });
+        }
+        Command::LoadGroups => {
+            let (client, tx) = (client.clone(), tx.clone());
+            let workspace = state.workspace.clone();
+            tokio::spawn(async move {
+                let result: Result<Vec<GroupResponse>, ClientError> = client
+                    .get("/groups", &[("workspace", workspace.as_deref())])
+                    .await;
+                let names = result
+                    .map(|gs| gs.into_iter().map(|g| g.name).collect())
+                    .map_err(|e| e.to_string());
+                let _ = tx.send(Event::Action(Action::GroupsLoaded(names)));
+            });
+        }
+        Command::Invite(req) => {
+            let (client, tx) = (client.clone(), tx.clone());
+            let workspace = state.workspace.clone();
+            tokio::spawn(async move {
+                let result: Result<MemberResponse, ClientError> = client
+                    .send_json(
+                        reqwest::Method::POST,
+                        "/members",
+                        workspace.as_deref(),
+                        &req,
+                    )
+                    .await;
+                let _ = tx.send(Event::Action(Action::InviteDone(
+                    result.map(Box::new).map_err(|e| e.to_string()),
+                )));
             });
         }
         Command::FetchLink { email } => {

@@ -7,6 +7,7 @@ mod cli;
 mod client;
 mod clipboard;
 mod event;
+mod invite_form;
 mod keymap;
 mod state;
 mod strings;

@@ -2,7 +2,11 @@
 //! commands out. No terminal, no network: tested as action sequences.
 
 use roster_shared::Role;
-use roster_shared::api::{LinkResponse, ListMembersQuery, MAX_PAGE, MemberResponse, MemberSort};
+use roster_shared::api::{
+    InviteRequest, LinkResponse, ListMembersQuery, MAX_PAGE, MemberResponse, MemberSort,
+};
+
+use crate::invite_form::InviteForm;
 
 use crate::action::Action;
 use crate::strings;
@@ -14,6 +18,7 @@ pub enum Mode {
     Search,
     Help,
     Detail,
+    Invite,
 }
 
 /// Work for the app loop: requests run in the background and come back as
@@ -30,6 +35,10 @@ pub enum Command {
     },
     /// Put text on the admin's clipboard through the terminal (OSC 52).
     Copy(String),
+    /// Fetch the workspace's custom groups (for the Invite form).
+    LoadGroups,
+    /// Send an invite.
+    Invite(InviteRequest),
     Quit,
 }
 
@@ -69,6 +78,8 @@ pub struct State {
     pub flash: Option<String>,
     pub link: Option<LinkResponse>,
     pub connected: bool,
+    /// The Invite form, while it is open.
+    pub invite: Option<InviteForm>,
     /// A change arrived; reload at the next tick.
     pub dirty: bool,
     /// The member whose row stays selected when the reload lands.
@@ -97,6 +108,7 @@ impl State {
             flash: None,
             link: None,
             connected: false,
+            invite: None,
             dirty: false,
             keep: None,
             rows,
@@ -210,6 +222,63 @@ impl State {
                 }
                 self.connected = up;
             }
+            Action::OpenInvite => {
+                self.invite = Some(InviteForm::new());
+                self.mode = Mode::Invite;
+                return vec![Command::LoadGroups];
+            }
+            Action::FormNext | Action::FormPrev => {
+                if let Some(f) = &mut self.invite {
+                    f.step(matches!(action, Action::FormNext));
+                }
+            }
+            Action::FormInput(c) => {
+                if let Some(f) = &mut self.invite {
+                    f.input(c);
+                }
+            }
+            Action::FormBackspace => {
+                if let Some(f) = &mut self.invite {
+                    f.backspace();
+                }
+            }
+            Action::FormLeft | Action::FormRight => {
+                if let Some(f) = &mut self.invite {
+                    f.sideways(matches!(action, Action::FormRight));
+                }
+            }
+            Action::Submit => {
+                if let Some(f) = &mut self.invite
+                    && !f.submitting
+                {
+                    match f.submit() {
+                        Ok(req) => return vec![Command::Invite(req)],
+                        Err(problem) => f.refused = Some(problem),
+                    }
+                }
+            }
+            Action::GroupsLoaded(Ok(names)) => {
+                if let Some(f) = &mut self.invite {
+                    f.groups = names.into_iter().map(|g| (g, false)).collect();
+                }
+            }
+            Action::GroupsLoaded(Err(e)) => {
+                if let Some(f) = &mut self.invite {
+                    f.refused = Some(e);
+                }
+            }
+            Action::InviteDone(Ok(member)) => {
+                self.invite = None;
+                self.mode = Mode::List;
+                self.flash = Some(strings::invited(&member.email));
+                self.dirty = true;
+            }
+            Action::InviteDone(Err(e)) => {
+                if let Some(f) = &mut self.invite {
+                    f.submitting = false;
+                    f.refused = Some(e);
+                }
+            }
             Action::Tick => {
                 self.ticks = self.ticks.wrapping_add(1);
                 if self.dirty && !self.loading {
@@ -224,6 +293,11 @@ impl State {
     fn back(&mut self) -> Vec<Command> {
         match self.mode {
             Mode::Help | Mode::Detail => {
+                self.mode = Mode::List;
+                Vec::new()
+            }
+            Mode::Invite => {
+                self.invite = None;
                 self.mode = Mode::List;
                 Vec::new()
             }
@@ -529,6 +603,55 @@ pub mod tests {
         assert_eq!(
             s.flash.as_deref(),
             Some("cannot show an invite link: active")
+        );
+    }
+
+    #[test]
+    fn the_invite_form_sends_once_shows_refusals_and_closes_on_success() {
+        let mut s = State::new(None, 24);
+        s.start();
+        assert_eq!(s.update(Action::OpenInvite), vec![Command::LoadGroups]);
+        assert_eq!(s.mode, Mode::Invite);
+        s.update(Action::GroupsLoaded(Ok(vec!["Eng".into()])));
+        "Ada".chars().for_each(|c| {
+            s.update(Action::FormInput(c));
+        });
+        s.update(Action::FormNext);
+        "ada@example.com".chars().for_each(|c| {
+            s.update(Action::FormInput(c));
+        });
+        s.update(Action::FormNext);
+        s.update(Action::FormRight);
+        s.update(Action::FormNext);
+        s.update(Action::FormInput(' '));
+        let cmds = s.update(Action::Submit);
+        let [Command::Invite(req)] = cmds.as_slice() else {
+            panic!("expected an invite, got {cmds:?}");
+        };
+        assert_eq!(
+            (req.role.as_str(), req.groups.clone()),
+            ("admin", vec!["Eng".to_string()])
+        );
+        assert!(s.update(Action::Submit).is_empty(), "one request at a time");
+        s.update(Action::InviteDone(Err(
+            "ada@example.com is already a member".into(),
+        )));
+        let form = s.invite.as_ref().expect("form stays open");
+        assert_eq!(
+            form.refused.as_deref(),
+            Some("ada@example.com is already a member")
+        );
+        s.update(Action::Submit);
+        s.update(Action::InviteDone(Ok(Box::new(member(7)))));
+        assert_eq!(s.mode, Mode::List);
+        assert!(s.invite.is_none());
+        assert!(s.dirty, "the list reloads");
+        s.update(Action::OpenInvite);
+        s.update(Action::Back);
+        assert_eq!(
+            (s.mode, s.invite.is_none()),
+            (Mode::List, true),
+            "Esc cancels"
         );
     }
 

@@ -37,3 +37,13 @@ pub fn started(log: &std::path::Path) -> String {
         log.display()
     )
 }
+
+/// After an invite from the form.
+pub fn invited(email: &str) -> String {
+    format!("invited {email}; the invite mail is on its way")
+}
+
+/// The Invite form's title and hint.
+pub const INVITE_TITLE: &str = "Invite someone";
+/// Keys of the Invite form.
+pub const INVITE_HINT: &str = "Enter invite · Tab/↓ next · ↑ back · Space/←→ choose · Esc cancel";

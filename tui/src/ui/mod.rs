@@ -2,6 +2,7 @@
 
 mod detail;
 mod help;
+mod invite;
 pub mod theme;
 mod users;
 
@@ -47,6 +48,11 @@ pub fn draw(state: &State, theme: Theme, frame: &mut Frame) {
     match state.mode {
         Mode::Help => help::draw(theme, frame),
         Mode::Detail => detail::draw(state, theme, frame),
+        Mode::Invite => {
+            if let Some(form) = &state.invite {
+                invite::draw(form, theme, frame);
+            }
+        }
         Mode::List | Mode::Search => {}
     }
 }
@@ -85,10 +91,16 @@ fn footer_line(state: &State, theme: Theme) -> Paragraph<'static> {
     let keys: &[(&str, &str)] = match state.mode {
         Mode::Search => &[("Enter", "keep"), ("Esc", "clear"), ("↓/↑", "move")],
         Mode::Help | Mode::Detail => &[("Esc", "back"), ("y", "copy link"), ("q", "quit")],
+        Mode::Invite => &[
+            ("Enter", "invite"),
+            ("Tab", "next field"),
+            ("Esc", "cancel"),
+        ],
         Mode::List => &[
             ("/", "search"),
             ("Enter", "open"),
             ("y", "copy link"),
+            ("i", "invite"),
             ("s", "status"),
             ("r", "role"),
             ("o", "sort"),
@@ -170,6 +182,28 @@ mod tests {
                 expires_at: time::macros::datetime!(2026-12-01 00:00 UTC),
             })));
             insta::assert_snapshot!(format!("offline_with_link_{w}x{h}"), render(&s, w, h));
+        }
+    }
+
+    #[test]
+    fn invite_form_snapshots() {
+        for (w, h) in [(80, 24), (120, 40)] {
+            let mut s = loaded(h, 3);
+            s.update(Action::OpenInvite);
+            s.update(Action::GroupsLoaded(Ok(vec!["Eng".into(), "Ops".into()])));
+            "Ada".chars().for_each(|c| {
+                s.update(Action::FormInput(c));
+            });
+            s.update(Action::FormNext);
+            "ada@".chars().for_each(|c| {
+                s.update(Action::FormInput(c));
+            });
+            insta::assert_snapshot!(format!("invite_typing_{w}x{h}"), render(&s, w, h));
+            "example.com".chars().for_each(|c| {
+                s.update(Action::FormInput(c));
+            });
+            s.update(Action::Submit);
+            insta::assert_snapshot!(format!("invite_no_role_{w}x{h}"), render(&s, w, h));
         }
     }
 

@@ -1,0 +1,101 @@
+//! The Invite form, in a box over the list.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Flex, Layout};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use roster_shared::Role;
+
+use super::theme::Theme;
+use crate::invite_form::{Field, InviteForm};
+use crate::strings;
+
+/// Draws the form centred on the screen.
+pub fn draw(form: &InviteForm, theme: Theme, frame: &mut Frame) {
+    let mut lines = Vec::new();
+    let label = |field: Field, text: &'static str| {
+        let marker = if form.focus == field { "▸ " } else { "  " };
+        Span::styled(
+            format!("{marker}{text:<9}"),
+            if form.focus == field {
+                theme.key()
+            } else {
+                theme.dim()
+            },
+        )
+    };
+    let cursor = |field: Field| if form.focus == field { "▏" } else { "" };
+    for (field, text, value) in [
+        (Field::Name, "Name*", &form.name),
+        (Field::Email, "E-mail*", &form.email),
+    ] {
+        lines.push(Line::from(vec![
+            label(field, text),
+            Span::raw(format!("{value}{}", cursor(field))),
+        ]));
+        lines.push(problem_line(form, field, theme));
+    }
+    let mut roles = vec![label(Field::Role, "Role*")];
+    for r in Role::ALL {
+        let chosen = form.role == Some(r);
+        roles.push(Span::styled(
+            format!("{} {}  ", if chosen { "(•)" } else { "( )" }, r.as_str()),
+            if chosen { theme.header() } else { theme.dim() },
+        ));
+    }
+    lines.push(Line::from(roles));
+    lines.push(problem_line(form, Field::Role, theme));
+    let mut groups = vec![label(Field::Groups, "Groups")];
+    if form.groups.is_empty() {
+        groups.push(Span::styled(
+            "no custom groups in this workspace",
+            theme.dim(),
+        ));
+    }
+    for (i, (name, on)) in form.groups.iter().enumerate() {
+        let here = form.focus == Field::Groups && i == form.group_cursor;
+        let text = format!("{} {name}  ", if *on { "[x]" } else { "[ ]" });
+        groups.push(Span::styled(
+            text,
+            if here {
+                theme.selected()
+            } else {
+                theme.header()
+            },
+        ));
+    }
+    lines.push(Line::from(groups));
+    lines.push(Line::raw(""));
+    lines.push(Line::from(vec![
+        label(Field::Metadata, "Metadata"),
+        Span::raw(format!("{}{}", form.metadata, cursor(Field::Metadata))),
+    ]));
+    lines.push(problem_line(form, Field::Metadata, theme));
+    match &form.refused {
+        Some(why) => lines.push(Line::styled(why.clone(), theme.error())),
+        None if form.submitting => lines.push(Line::raw("sending…")),
+        None => lines.push(Line::styled(strings::INVITE_HINT, theme.dim())),
+    }
+    let [area] = Layout::vertical([Constraint::Length(16)])
+        .flex(Flex::Center)
+        .areas(frame.area());
+    let [area] = Layout::horizontal([Constraint::Percentage(94)])
+        .flex(Flex::Center)
+        .areas(area);
+    frame.render_widget(Clear, area);
+    frame.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim: false }).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(strings::INVITE_TITLE),
+        ),
+        area,
+    );
+}
+
+fn problem_line(form: &InviteForm, field: Field, theme: Theme) -> Line<'static> {
+    match form.problem(field, false) {
+        Some(p) => Line::styled(format!("           {p}"), theme.error()),
+        None => Line::raw(""),
+    }
+}

@@ -157,6 +157,18 @@ fn the_tui_lists_searches_copies_a_link_follows_changes_and_quits_cleanly() {
     assert_eq!(nora["role"], "admin");
     assert_eq!(nora["source"], "tui", "the audit trail names the TUI");
 
+    // a archives the selected member (Ada) after a confirmation.
+    s.keys("a");
+    s.wait_for("the confirmation", |scr| {
+        scr.contains("Archive ada@example.com?")
+    });
+    s.keys("y");
+    s.wait_for("Ada archived on screen", |scr| {
+        scr.lines()
+            .any(|l| l.contains("ada@example.com") && l.contains("archived"))
+    });
+    assert_eq!(d.status_of("ada@example.com"), "archived");
+
     // ? shows every key; Esc closes it.
     s.keys("?");
     s.wait_for("the help box", |scr| {

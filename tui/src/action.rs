@@ -61,6 +61,18 @@ pub enum Action {
     Submit,
     /// The workspace's custom groups arrived (for the form).
     GroupsLoaded(Result<Vec<String>, String>),
+    /// `R`: send the selected member's invite again.
+    Resend,
+    /// `L`: revoke the link and issue a new one (asks first).
+    ResetLink,
+    /// `a`: archive (asks first) or unarchive the selected member.
+    ToggleArchive,
+    /// `x`: remove the selected member (asks first).
+    Remove,
+    /// `y`/Enter in a confirmation: do it.
+    Confirm,
+    /// A member action finished: what to tell the admin, or why not.
+    MemberDone(Result<String, String>),
     /// The daemon answered the invite.
     InviteDone(Result<Box<MemberResponse>, String>),
 }

@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 use crate::action::Action;
 use crate::client::{Client, ClientError, Endpoint, segment};
 use crate::event::{self, Event};
-use crate::state::{Command, State};
+use crate::state::{Command, MemberAction, State};
 use crate::ui::{self, theme::Theme};
 use crate::{clipboard, keymap, strings};
 
@@ -181,6 +181,34 @@ fn run_command(
                 let _ = tx.send(Event::Action(Action::InviteDone(
                     result.map(Box::new).map_err(|e| e.to_string()),
                 )));
+            });
+        }
+        Command::Member { email, action } => {
+            let (client, tx) = (client.clone(), tx.clone());
+            let workspace = state.workspace.clone();
+            tokio::spawn(async move {
+                let path = format!("/members/{}", segment(&email));
+                let result = match action {
+                    MemberAction::Remove => client.delete(&path, workspace.as_deref()).await,
+                    other => client
+                        .post_empty::<serde_json::Value>(
+                            &format!("{path}/{}", other.path()),
+                            workspace.as_deref(),
+                        )
+                        .await
+                        .map(|_| ()),
+                };
+                let done = match action {
+                    MemberAction::Resend => "sent the invite again to",
+                    MemberAction::ResetLink => "issued a new invite link for",
+                    MemberAction::Archive => "archived",
+                    MemberAction::Unarchive => "unarchived",
+                    MemberAction::Remove => "removed",
+                };
+                let outcome = result
+                    .map(|()| strings::member_done(done, &email))
+                    .map_err(|e| e.to_string());
+                let _ = tx.send(Event::Action(Action::MemberDone(outcome)));
             });
         }
         Command::FetchLink { email } => {

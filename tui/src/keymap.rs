@@ -54,6 +54,26 @@ pub const USERS_KEYS: &[Binding] = &[
         what: "copy link",
     },
     Binding {
+        keys: "i",
+        what: "invite someone",
+    },
+    Binding {
+        keys: "R",
+        what: "resend invite",
+    },
+    Binding {
+        keys: "L",
+        what: "reset link",
+    },
+    Binding {
+        keys: "a",
+        what: "archive/unarchive",
+    },
+    Binding {
+        keys: "x",
+        what: "remove member",
+    },
+    Binding {
         keys: "F5",
         what: "refresh",
     },
@@ -93,10 +113,24 @@ pub fn action_for(key: KeyEvent, mode: Mode) -> Option<Action> {
             KeyCode::Char(c) => Some(Action::FormInput(c)),
             _ => None,
         },
-        Mode::Help | Mode::Detail => match key.code {
+        Mode::Confirm => match key.code {
+            KeyCode::Char('y') | KeyCode::Enter => Some(Action::Confirm),
+            KeyCode::Char('n') | KeyCode::Esc => Some(Action::Back),
+            _ => None,
+        },
+        Mode::Help => match key.code {
             KeyCode::Esc | KeyCode::Enter | KeyCode::Char('?') => Some(Action::Back),
             KeyCode::Char('q') => Some(Action::Quit),
+            _ => None,
+        },
+        Mode::Detail => match key.code {
+            KeyCode::Esc | KeyCode::Enter => Some(Action::Back),
+            KeyCode::Char('q') => Some(Action::Quit),
             KeyCode::Char('y') => Some(Action::CopyLink),
+            KeyCode::Char('R') => Some(Action::Resend),
+            KeyCode::Char('L') => Some(Action::ResetLink),
+            KeyCode::Char('a') => Some(Action::ToggleArchive),
+            KeyCode::Char('x') => Some(Action::Remove),
             _ => None,
         },
         Mode::List => match key.code {
@@ -116,6 +150,10 @@ pub fn action_for(key: KeyEvent, mode: Mode) -> Option<Action> {
             KeyCode::Char('o') => Some(Action::CycleSort),
             KeyCode::Char('y') => Some(Action::CopyLink),
             KeyCode::Char('i') => Some(Action::OpenInvite),
+            KeyCode::Char('R') => Some(Action::Resend),
+            KeyCode::Char('L') => Some(Action::ResetLink),
+            KeyCode::Char('a') => Some(Action::ToggleArchive),
+            KeyCode::Char('x') => Some(Action::Remove),
             KeyCode::F(5) => Some(Action::Refresh),
             _ => None,
         },

@@ -19,6 +19,31 @@ pub enum Mode {
     Help,
     Detail,
     Invite,
+    /// A yes/no question before something that cannot be undone.
+    Confirm,
+}
+
+/// An action on one member, as the admin API names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberAction {
+    Resend,
+    ResetLink,
+    Archive,
+    Unarchive,
+    Remove,
+}
+
+impl MemberAction {
+    /// The path segment after `/members/{email}/` (remove is a DELETE).
+    pub fn path(self) -> &'static str {
+        match self {
+            MemberAction::Resend => "resend",
+            MemberAction::ResetLink => "reset-link",
+            MemberAction::Archive => "archive",
+            MemberAction::Unarchive => "unarchive",
+            MemberAction::Remove => "",
+        }
+    }
 }
 
 /// Work for the app loop: requests run in the background and come back as
@@ -39,6 +64,11 @@ pub enum Command {
     LoadGroups,
     /// Send an invite.
     Invite(InviteRequest),
+    /// Resend, reset, archive, unarchive or remove one member.
+    Member {
+        email: String,
+        action: MemberAction,
+    },
     Quit,
 }
 
@@ -80,6 +110,10 @@ pub struct State {
     pub connected: bool,
     /// The Invite form, while it is open.
     pub invite: Option<InviteForm>,
+    /// The question being asked and what a yes does.
+    pub confirm: Option<(String, Command)>,
+    /// Where a confirmation returns to.
+    confirm_from: Mode,
     /// A change arrived; reload at the next tick.
     pub dirty: bool,
     /// The member whose row stays selected when the reload lands.
@@ -109,6 +143,8 @@ impl State {
             link: None,
             connected: false,
             invite: None,
+            confirm: None,
+            confirm_from: Mode::List,
             dirty: false,
             keep: None,
             rows,
@@ -222,6 +258,35 @@ impl State {
                 }
                 self.connected = up;
             }
+            Action::Resend => return self.member_action(MemberAction::Resend),
+            Action::ResetLink => return self.member_action(MemberAction::ResetLink),
+            Action::Remove => return self.member_action(MemberAction::Remove),
+            Action::ToggleArchive => {
+                let archived = self
+                    .current()
+                    .is_some_and(|m| m.status == roster_shared::MemberStatus::Archived);
+                return self.member_action(if archived {
+                    MemberAction::Unarchive
+                } else {
+                    MemberAction::Archive
+                });
+            }
+            Action::Confirm => {
+                self.mode = self.confirm_from;
+                if let Some((_, command)) = self.confirm.take() {
+                    return vec![command];
+                }
+            }
+            Action::MemberDone(result) => {
+                match result {
+                    Ok(done) => {
+                        self.flash = Some(done);
+                        self.error = None;
+                    }
+                    Err(why) => self.flash = Some(why),
+                }
+                self.dirty = true;
+            }
             Action::OpenInvite => {
                 self.invite = Some(InviteForm::new());
                 self.mode = Mode::Invite;
@@ -301,6 +366,11 @@ impl State {
                 self.mode = Mode::List;
                 Vec::new()
             }
+            Mode::Confirm => {
+                self.confirm = None;
+                self.mode = self.confirm_from;
+                Vec::new()
+            }
             Mode::Search => {
                 self.mode = Mode::List;
                 self.search.clear();
@@ -318,6 +388,28 @@ impl State {
                 self.restart()
             }
         }
+    }
+
+    /// Runs an action on the selected member; the ones that cannot be
+    /// undone ask first.
+    fn member_action(&mut self, action: MemberAction) -> Vec<Command> {
+        let Some(m) = self.current() else {
+            return Vec::new();
+        };
+        let command = Command::Member {
+            email: m.email.clone(),
+            action,
+        };
+        let question = match action {
+            MemberAction::Resend | MemberAction::Unarchive => return vec![command],
+            MemberAction::ResetLink => strings::confirm_reset(&m.email),
+            MemberAction::Archive => strings::confirm_archive(&m.email),
+            MemberAction::Remove => strings::confirm_remove(&m.email),
+        };
+        self.confirm = Some((question, command));
+        self.confirm_from = self.mode;
+        self.mode = Mode::Confirm;
+        Vec::new()
     }
 
     fn select(&mut self, i: usize) {
@@ -653,6 +745,48 @@ pub mod tests {
             (Mode::List, true),
             "Esc cancels"
         );
+    }
+
+    #[test]
+    fn actions_that_cannot_be_undone_ask_first() {
+        let mut s = State::new(None, 24);
+        let (seq, _) = load_seq(&s.start());
+        s.update(Action::Loaded {
+            seq,
+            append: false,
+            result: page(0..3, false),
+        });
+        let resend = s.update(Action::Resend);
+        assert_eq!(
+            resend,
+            vec![Command::Member {
+                email: "person0@example.com".into(),
+                action: MemberAction::Resend
+            }]
+        );
+        assert!(s.update(Action::Remove).is_empty(), "remove asks first");
+        assert_eq!(s.mode, Mode::Confirm);
+        assert!(
+            s.confirm
+                .as_ref()
+                .is_some_and(|(q, _)| q.contains("person0@example.com"))
+        );
+        assert!(s.update(Action::Back).is_empty(), "n cancels");
+        assert_eq!((s.mode, s.confirm.is_none()), (Mode::List, true));
+        s.update(Action::ToggleArchive);
+        let archive = s.update(Action::Confirm);
+        assert_eq!(
+            archive,
+            vec![Command::Member {
+                email: "person0@example.com".into(),
+                action: MemberAction::Archive
+            }]
+        );
+        s.update(Action::MemberDone(
+            Ok("archived person0@example.com".into()),
+        ));
+        assert!(s.dirty);
+        assert_eq!(s.flash.as_deref(), Some("archived person0@example.com"));
     }
 
     #[test]

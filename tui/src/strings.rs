@@ -47,3 +47,25 @@ pub fn invited(email: &str) -> String {
 pub const INVITE_TITLE: &str = "Invite someone";
 /// Keys of the Invite form.
 pub const INVITE_HINT: &str = "Enter invite · Tab/↓ next · ↑ back · Space/←→ choose · Esc cancel";
+
+/// Before revoking a member's link.
+pub fn confirm_reset(email: &str) -> String {
+    format!(
+        "Revoke the invite link of {email} and issue a new one? The old link stops working. [y/N]"
+    )
+}
+
+/// Before archiving a member.
+pub fn confirm_archive(email: &str) -> String {
+    format!("Archive {email}? Their access ends and any open invite link is revoked. [y/N]")
+}
+
+/// Before removing a member.
+pub fn confirm_remove(email: &str) -> String {
+    format!("Remove {email} from this workspace for good? [y/N]")
+}
+
+/// After a member action succeeded.
+pub fn member_done(action: &str, email: &str) -> String {
+    format!("{action} {email}")
+}

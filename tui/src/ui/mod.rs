@@ -1,5 +1,6 @@
 //! Rendering: a pure function of the state. One file per screen.
 
+mod confirm;
 mod detail;
 mod help;
 mod invite;
@@ -53,6 +54,11 @@ pub fn draw(state: &State, theme: Theme, frame: &mut Frame) {
                 invite::draw(form, theme, frame);
             }
         }
+        Mode::Confirm => {
+            if let Some((question, _)) = &state.confirm {
+                confirm::draw(question, theme, frame);
+            }
+        }
         Mode::List | Mode::Search => {}
     }
 }
@@ -90,7 +96,16 @@ fn message_lines(state: &State, theme: Theme) -> Paragraph<'static> {
 fn footer_line(state: &State, theme: Theme) -> Paragraph<'static> {
     let keys: &[(&str, &str)] = match state.mode {
         Mode::Search => &[("Enter", "keep"), ("Esc", "clear"), ("↓/↑", "move")],
-        Mode::Help | Mode::Detail => &[("Esc", "back"), ("y", "copy link"), ("q", "quit")],
+        Mode::Help => &[("Esc", "back"), ("q", "quit")],
+        Mode::Detail => &[
+            ("Esc", "back"),
+            ("y", "copy link"),
+            ("R", "resend"),
+            ("L", "reset link"),
+            ("a", "archive"),
+            ("x", "remove"),
+        ],
+        Mode::Confirm => &[("y", "yes"), ("n/Esc", "no")],
         Mode::Invite => &[
             ("Enter", "invite"),
             ("Tab", "next field"),
@@ -174,6 +189,9 @@ mod tests {
             s.update(Action::Back);
             s.update(Action::Open);
             insta::assert_snapshot!(format!("detail_{w}x{h}"), render(&s, w, h));
+            s.update(Action::Remove);
+            insta::assert_snapshot!(format!("confirm_remove_{w}x{h}"), render(&s, w, h));
+            s.update(Action::Back);
             s.update(Action::Back);
             s.update(Action::Connection(false));
             s.update(Action::LinkLoaded(Ok(roster_shared::api::LinkResponse {

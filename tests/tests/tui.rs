@@ -169,6 +169,32 @@ fn the_tui_lists_searches_copies_a_link_follows_changes_and_quits_cleanly() {
     });
     assert_eq!(d.status_of("ada@example.com"), "archived");
 
+    // 3 shows the import jobs (live); Enter shows a job's rows, errors first.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let csv = dir.path().join("hires.csv");
+    std::fs::write(
+        &csv,
+        "email,name,role\nok@example.com,Ok,builder\nbad,Bad,builder\n",
+    )
+    .expect("csv");
+    let _ = d.roster(&["import", csv.to_str().expect("utf-8")]);
+    s.keys("3");
+    s.wait_for("the import job listed", |scr| {
+        scr.contains("hires.csv") && scr.contains("done")
+    });
+    s.keys("\r");
+    s.wait_for("the job's error row", |scr| {
+        scr.contains("e-mail address \"bad\" is not valid")
+    });
+    s.keys("\x1b");
+    s.wait_for("the rows to close", |scr| {
+        !scr.contains("hires.csv: 2 rows")
+    });
+    s.keys("1");
+    s.wait_for("back on Users", |scr| {
+        scr.contains("E-MAIL") && scr.contains("ok@example.com")
+    });
+
     // ? shows every key; Esc closes it.
     s.keys("?");
     s.wait_for("the help box", |scr| {

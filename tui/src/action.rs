@@ -1,7 +1,9 @@
 //! What a key press or a daemon answer asks the state to do. Keys become
 //! actions in [`crate::keymap`]; [`crate::state::State::update`] applies them.
 
-use roster_shared::api::{ChangeEvent, LinkResponse, MemberResponse, Page};
+use roster_shared::api::{ChangeEvent, ImportRowResponse, LinkResponse, MemberResponse, Page};
+
+use crate::screens::{ListView, Screen};
 
 /// One thing that happened, from the admin or from the daemon.
 #[derive(Debug, Clone)]
@@ -71,8 +73,23 @@ pub enum Action {
     Remove,
     /// `y`/Enter in a confirmation: do it.
     Confirm,
-    /// A member action finished: what to tell the admin, or why not.
-    MemberDone(Result<String, String>),
+    /// An action finished: what to tell the admin, or why not.
+    Done(Result<String, String>),
+    /// `1`…`6`: another screen.
+    Switch(Screen),
+    /// A screen's rows arrived for request `seq`.
+    ScreenLoaded {
+        seq: u64,
+        result: Result<ListView, String>,
+    },
+    /// `t` on the Mail screen: send the selected message again.
+    Retry,
+    /// An import job's rows (errors first) arrived: its file name and rows.
+    ImportRowsLoaded(Result<(String, Vec<ImportRowResponse>), String>),
+    /// `w`: choose another workspace.
+    PickWorkspace,
+    /// The workspaces to choose from arrived.
+    WorkspacesLoaded(Result<Vec<String>, String>),
     /// The daemon answered the invite.
     InviteDone(Result<Box<MemberResponse>, String>),
 }

@@ -5,12 +5,17 @@ use std::io::{IsTerminal, Write};
 use std::os::unix::process::CommandExt;
 
 use crossterm::event::{Event as TermEvent, KeyEventKind};
-use roster_shared::api::{GroupResponse, LinkResponse, MemberResponse, Page};
+use roster_shared::api::{
+    AuditEventResponse, GroupResponse, ImportJobResponse, ImportRowResponse, ImportRowsQuery,
+    LinkResponse, MailResponse, MemberResponse, Page, RetryMailRequest, RetryMailResponse,
+    RowOutcome, WorkspaceResponse,
+};
 use tokio::sync::mpsc;
 
 use crate::action::Action;
 use crate::client::{Client, ClientError, Endpoint, segment};
 use crate::event::{self, Event};
+use crate::screens::{self, ListView, Screen};
 use crate::state::{Command, MemberAction, State};
 use crate::ui::{self, theme::Theme};
 use crate::{clipboard, keymap, strings};
@@ -63,6 +68,84 @@ async fn event_loop(
             pending = state.update(action);
         }
     }
+}
+
+/// Runs a request in the background; its answer comes back as an action.
+fn spawn<F>(tx: &mpsc::UnboundedSender<Event>, request: F)
+where
+    F: std::future::Future<Output = Action> + Send + 'static,
+{
+    let tx = tx.clone();
+    tokio::spawn(async move {
+        let _ = tx.send(Event::Action(request.await));
+    });
+}
+
+/// Most rows a list screen fetches.
+const SCREEN_ROWS: usize = 500;
+
+/// The rows of a screen other than Users.
+async fn load_screen(
+    client: &Client,
+    workspace: Option<&str>,
+    screen: Screen,
+) -> Result<ListView, ClientError> {
+    let ws = [("workspace", workspace)];
+    let paged = [
+        ("workspace", workspace.map(str::to_string)),
+        ("limit", Some(SCREEN_ROWS.to_string())),
+    ];
+    Ok(match screen {
+        Screen::Users => ListView::default(),
+        Screen::Groups => screens::groups(client.get("/groups", &ws).await?),
+        Screen::Imports => screens::imports(client.get("/imports", &ws).await?),
+        Screen::Mail => {
+            let page: Page<MailResponse> = client.get("/mail", &paged).await?;
+            screens::mail(page.items)
+        }
+        Screen::Audit => {
+            let page: Page<AuditEventResponse> = client.get("/audit", &paged).await?;
+            screens::audit(page.items)
+        }
+        Screen::Tokens => screens::tokens(client.get("/scim-tokens", &ws).await?),
+    })
+}
+
+/// An import job's file name and report lines: errors first, then the rest.
+async fn import_rows(
+    client: &Client,
+    id: &str,
+) -> Result<(String, Vec<ImportRowResponse>), ClientError> {
+    const SHOWN: usize = 200;
+    let job: ImportJobResponse = client
+        .get(&format!("/imports/{}", segment(id)), &())
+        .await?;
+    let path = format!("/imports/{}/rows", segment(id));
+    let errors = ImportRowsQuery {
+        outcome: Some("error".into()),
+        limit: Some(SHOWN),
+        ..ImportRowsQuery::default()
+    };
+    let mut rows: Vec<ImportRowResponse> = client.get(&path, &errors).await?;
+    if rows.len() < SHOWN {
+        let all = ImportRowsQuery {
+            limit: Some(SHOWN),
+            ..ImportRowsQuery::default()
+        };
+        let rest: Vec<ImportRowResponse> = client.get(&path, &all).await?;
+        let room = SHOWN - rows.len();
+        rows.extend(
+            rest.into_iter()
+                .filter(|r| r.outcome != RowOutcome::Error)
+                .take(room),
+        );
+    }
+    let title = format!(
+        "{}: {}",
+        job.file_name,
+        job.message.unwrap_or_else(|| job.counts.summary())
+    );
+    Ok((title, rows))
 }
 
 /// Checks that the daemon answers; when none runs on the local socket and a
@@ -208,7 +291,74 @@ fn run_command(
                 let outcome = result
                     .map(|()| strings::member_done(done, &email))
                     .map_err(|e| e.to_string());
-                let _ = tx.send(Event::Action(Action::MemberDone(outcome)));
+                let _ = tx.send(Event::Action(Action::Done(outcome)));
+            });
+        }
+        Command::LoadScreen { seq, screen } => {
+            let (client, ws) = (client.clone(), state.workspace.clone());
+            spawn(tx, async move {
+                let result = load_screen(&client, ws.as_deref(), screen)
+                    .await
+                    .map_err(|e| e.to_string());
+                Action::ScreenLoaded { seq, result }
+            });
+        }
+        Command::LoadImportRows { id } => {
+            let client = client.clone();
+            spawn(tx, async move {
+                Action::ImportRowsLoaded(import_rows(&client, &id).await.map_err(|e| e.to_string()))
+            });
+        }
+        Command::DeleteGroup { name } => {
+            let (client, ws) = (client.clone(), state.workspace.clone());
+            spawn(tx, async move {
+                let r = client
+                    .delete(&format!("/groups/{}", segment(&name)), ws.as_deref())
+                    .await;
+                Action::Done(
+                    r.map(|()| format!("deleted group {name}"))
+                        .map_err(|e| e.to_string()),
+                )
+            });
+        }
+        Command::RevokeToken { name } => {
+            let (client, ws) = (client.clone(), state.workspace.clone());
+            spawn(tx, async move {
+                let r = client
+                    .delete(&format!("/scim-tokens/{}", segment(&name)), ws.as_deref())
+                    .await;
+                Action::Done(
+                    r.map(|()| format!("revoked SCIM token {name}"))
+                        .map_err(|e| e.to_string()),
+                )
+            });
+        }
+        Command::RetryMail { id } => {
+            let (client, ws) = (client.clone(), state.workspace.clone());
+            spawn(tx, async move {
+                let r: Result<RetryMailResponse, ClientError> = client
+                    .send_json(
+                        reqwest::Method::POST,
+                        "/mail/retry",
+                        ws.as_deref(),
+                        &RetryMailRequest { id: Some(id) },
+                    )
+                    .await;
+                Action::Done(
+                    r.map(|r| format!("queued {} message(s) again", r.queued))
+                        .map_err(|e| e.to_string()),
+                )
+            });
+        }
+        Command::LoadWorkspaces => {
+            let client = client.clone();
+            spawn(tx, async move {
+                let r: Result<Vec<WorkspaceResponse>, ClientError> =
+                    client.get("/workspaces", &()).await;
+                Action::WorkspacesLoaded(
+                    r.map(|ws| ws.into_iter().map(|w| w.slug).collect())
+                        .map_err(|e| e.to_string()),
+                )
             });
         }
         Command::FetchLink { email } => {

@@ -31,7 +31,7 @@ pub const USERS_KEYS: &[Binding] = &[
     },
     Binding {
         keys: "Enter",
-        what: "open",
+        what: "open (member, import rows)",
     },
     Binding {
         keys: "Esc",
@@ -71,7 +71,19 @@ pub const USERS_KEYS: &[Binding] = &[
     },
     Binding {
         keys: "x",
-        what: "remove member",
+        what: "remove member/group/token",
+    },
+    Binding {
+        keys: "1…6",
+        what: "Users Groups Imports Mail Audit Tokens",
+    },
+    Binding {
+        keys: "w",
+        what: "switch workspace",
+    },
+    Binding {
+        keys: "t",
+        what: "retry mail (Mail)",
     },
     Binding {
         keys: "F5",
@@ -113,6 +125,17 @@ pub fn action_for(key: KeyEvent, mode: Mode) -> Option<Action> {
             KeyCode::Char(c) => Some(Action::FormInput(c)),
             _ => None,
         },
+        Mode::Rows => match key.code {
+            KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') => Some(Action::Back),
+            _ => None,
+        },
+        Mode::Pick => match key.code {
+            KeyCode::Esc => Some(Action::Back),
+            KeyCode::Enter => Some(Action::Open),
+            KeyCode::Char('j') | KeyCode::Down => Some(Action::Down),
+            KeyCode::Char('k') | KeyCode::Up => Some(Action::Up),
+            _ => None,
+        },
         Mode::Confirm => match key.code {
             KeyCode::Char('y') | KeyCode::Enter => Some(Action::Confirm),
             KeyCode::Char('n') | KeyCode::Esc => Some(Action::Back),
@@ -150,6 +173,9 @@ pub fn action_for(key: KeyEvent, mode: Mode) -> Option<Action> {
             KeyCode::Char('o') => Some(Action::CycleSort),
             KeyCode::Char('y') => Some(Action::CopyLink),
             KeyCode::Char('i') => Some(Action::OpenInvite),
+            KeyCode::Char('t') => Some(Action::Retry),
+            KeyCode::Char('w') => Some(Action::PickWorkspace),
+            KeyCode::Char(c @ '1'..='6') => crate::screens::Screen::of_key(c).map(Action::Switch),
             KeyCode::Char('R') => Some(Action::Resend),
             KeyCode::Char('L') => Some(Action::ResetLink),
             KeyCode::Char('a') => Some(Action::ToggleArchive),

@@ -7,6 +7,7 @@ use roster_shared::api::{
 };
 
 use crate::invite_form::InviteForm;
+use crate::screens::{ListView, Screen};
 
 use crate::action::Action;
 use crate::strings;
@@ -21,6 +22,10 @@ pub enum Mode {
     Invite,
     /// A yes/no question before something that cannot be undone.
     Confirm,
+    /// An import job's rows, errors first.
+    Rows,
+    /// The workspace switcher.
+    Pick,
 }
 
 /// An action on one member, as the admin API names it.
@@ -69,6 +74,25 @@ pub enum Command {
         email: String,
         action: MemberAction,
     },
+    /// Fetch the rows of a screen other than Users.
+    LoadScreen {
+        seq: u64,
+        screen: Screen,
+    },
+    /// Fetch an import job's report lines, errors first.
+    LoadImportRows {
+        id: String,
+    },
+    DeleteGroup {
+        name: String,
+    },
+    RevokeToken {
+        name: String,
+    },
+    RetryMail {
+        id: String,
+    },
+    LoadWorkspaces,
     Quit,
 }
 
@@ -114,6 +138,15 @@ pub struct State {
     pub confirm: Option<(String, Command)>,
     /// Where a confirmation returns to.
     confirm_from: Mode,
+    /// The screen shown (number keys switch).
+    pub screen: Screen,
+    /// The rows of a screen other than Users.
+    pub view: ListView,
+    /// An import job's file name and report lines.
+    pub import_rows: Option<(String, Vec<roster_shared::api::ImportRowResponse>)>,
+    /// The workspace switcher's choices and cursor.
+    pub workspaces: Vec<String>,
+    pub workspace_cursor: usize,
     /// A change arrived; reload at the next tick.
     pub dirty: bool,
     /// The member whose row stays selected when the reload lands.
@@ -145,6 +178,11 @@ impl State {
             invite: None,
             confirm: None,
             confirm_from: Mode::List,
+            screen: Screen::Users,
+            view: ListView::default(),
+            import_rows: None,
+            workspaces: Vec::new(),
+            workspace_cursor: 0,
             dirty: false,
             keep: None,
             rows,
@@ -169,6 +207,15 @@ impl State {
 
     /// Applies one action; returns what the app must do.
     pub fn update(&mut self, action: Action) -> Vec<Command> {
+        if self.mode == Mode::Pick {
+            return self.pick(action);
+        }
+        if self.screen != Screen::Users
+            && self.mode == Mode::List
+            && let Some(commands) = self.on_list_screen(&action)
+        {
+            return commands;
+        }
         match action {
             Action::Quit => return vec![Command::Quit],
             Action::Up => self.select(self.selected.saturating_sub(1)),
@@ -226,7 +273,7 @@ impl State {
                     return vec![Command::FetchLink { email }];
                 }
             }
-            Action::Refresh => return vec![self.reload()],
+            Action::Refresh => return vec![self.refresh()],
             Action::Resize { rows } => {
                 self.rows = rows;
                 self.keep_in_view();
@@ -277,7 +324,7 @@ impl State {
                     return vec![command];
                 }
             }
-            Action::MemberDone(result) => {
+            Action::Done(result) => {
                 match result {
                     Ok(done) => {
                         self.flash = Some(done);
@@ -287,6 +334,49 @@ impl State {
                 }
                 self.dirty = true;
             }
+            Action::Switch(screen) => {
+                self.screen = screen;
+                self.mode = Mode::List;
+                self.view = ListView::default();
+                self.link = None;
+                self.flash = None;
+                return vec![self.refresh()];
+            }
+            Action::ScreenLoaded { seq, result } => {
+                if seq == self.seq {
+                    self.loading = false;
+                    match result {
+                        Ok(mut view) => {
+                            let keep = self.view.keys.get(self.view.selected).cloned();
+                            let at = keep.and_then(|k| view.keys.iter().position(|x| *x == k));
+                            view.selected = at
+                                .unwrap_or(self.view.selected)
+                                .min(view.rows.len().saturating_sub(1));
+                            view.offset = self.view.offset;
+                            self.view = view;
+                            self.error = None;
+                        }
+                        Err(e) => self.error = Some(e),
+                    }
+                }
+            }
+            Action::ImportRowsLoaded(Ok(rows)) => {
+                self.import_rows = Some(rows);
+                self.mode = Mode::Rows;
+            }
+            Action::ImportRowsLoaded(Err(e)) | Action::WorkspacesLoaded(Err(e)) => {
+                self.flash = Some(e);
+            }
+            Action::PickWorkspace => return vec![Command::LoadWorkspaces],
+            Action::WorkspacesLoaded(Ok(slugs)) => {
+                let current = self.workspace.clone();
+                self.workspace_cursor = current
+                    .and_then(|c| slugs.iter().position(|s| *s == c))
+                    .unwrap_or(0);
+                self.workspaces = slugs;
+                self.mode = Mode::Pick;
+            }
+            Action::Retry => {}
             Action::OpenInvite => {
                 self.invite = Some(InviteForm::new());
                 self.mode = Mode::Invite;
@@ -348,7 +438,7 @@ impl State {
                 self.ticks = self.ticks.wrapping_add(1);
                 if self.dirty && !self.loading {
                     self.dirty = false;
-                    return vec![self.reload()];
+                    return vec![self.refresh()];
                 }
             }
         }
@@ -371,6 +461,11 @@ impl State {
                 self.mode = self.confirm_from;
                 Vec::new()
             }
+            Mode::Rows | Mode::Pick => {
+                self.import_rows = None;
+                self.mode = Mode::List;
+                Vec::new()
+            }
             Mode::Search => {
                 self.mode = Mode::List;
                 self.search.clear();
@@ -388,6 +483,116 @@ impl State {
                 self.restart()
             }
         }
+    }
+
+    /// A fresh load of what the current screen shows.
+    fn refresh(&mut self) -> Command {
+        match self.screen {
+            Screen::Users => self.reload(),
+            screen => {
+                self.seq += 1;
+                self.loading = true;
+                Command::LoadScreen {
+                    seq: self.seq,
+                    screen,
+                }
+            }
+        }
+    }
+
+    /// Keys on the Groups, Imports, Mail, Audit and Tokens lists; `None`
+    /// leaves the action to the common handling (quit, help, switch…).
+    fn on_list_screen(&mut self, action: &Action) -> Option<Vec<Command>> {
+        let rows = self.view.rows.len();
+        let page = self.visible_rows();
+        let v = &mut self.view;
+        let to = match action {
+            Action::Up => v.selected.saturating_sub(1),
+            Action::Down => v.selected + 1,
+            Action::PageUp => v.selected.saturating_sub(page),
+            Action::PageDown => v.selected + page,
+            Action::Top => 0,
+            Action::Bottom => rows.saturating_sub(1),
+            Action::Open if self.screen == Screen::Imports => {
+                return Some(
+                    v.keys
+                        .get(v.selected)
+                        .map(|id| vec![Command::LoadImportRows { id: id.clone() }])
+                        .unwrap_or_default(),
+                );
+            }
+            Action::Remove => {
+                let key = v.keys.get(v.selected).cloned()?;
+                let (question, command) = match self.screen {
+                    Screen::Groups => (
+                        strings::confirm_delete_group(&key),
+                        Command::DeleteGroup { name: key },
+                    ),
+                    Screen::Tokens => (
+                        strings::confirm_revoke(&key),
+                        Command::RevokeToken { name: key },
+                    ),
+                    _ => return Some(Vec::new()),
+                };
+                self.confirm = Some((question, command));
+                self.confirm_from = Mode::List;
+                self.mode = Mode::Confirm;
+                return Some(Vec::new());
+            }
+            Action::Retry if self.screen == Screen::Mail => {
+                return Some(
+                    v.keys
+                        .get(v.selected)
+                        .map(|id| vec![Command::RetryMail { id: id.clone() }])
+                        .unwrap_or_default(),
+                );
+            }
+            Action::SearchStart
+            | Action::Open
+            | Action::CopyLink
+            | Action::Resend
+            | Action::ResetLink
+            | Action::ToggleArchive
+            | Action::CycleStatus
+            | Action::CycleRole
+            | Action::CycleSort
+            | Action::OpenInvite
+            | Action::Retry => return Some(Vec::new()),
+            _ => return None,
+        };
+        v.selected = to.min(rows.saturating_sub(1));
+        if v.selected < v.offset {
+            v.offset = v.selected;
+        } else if v.selected >= v.offset + page {
+            v.offset = v.selected + 1 - page;
+        }
+        Some(Vec::new())
+    }
+
+    /// Keys of the workspace switcher.
+    fn pick(&mut self, action: Action) -> Vec<Command> {
+        let n = self.workspaces.len();
+        match action {
+            Action::Up => self.workspace_cursor = self.workspace_cursor.saturating_sub(1),
+            Action::Down => {
+                self.workspace_cursor = (self.workspace_cursor + 1).min(n.saturating_sub(1))
+            }
+            Action::Open => {
+                self.mode = Mode::List;
+                if let Some(slug) = self.workspaces.get(self.workspace_cursor) {
+                    self.workspace = Some(slug.clone());
+                    self.members.clear();
+                    self.view = ListView::default();
+                    self.selected = 0;
+                    self.offset = 0;
+                    return vec![self.refresh()];
+                }
+            }
+            Action::Back => self.mode = Mode::List,
+            Action::Quit => return vec![Command::Quit],
+            _ => {}
+        }
+        Vec::new()
     }
 
     /// Runs an action on the selected member; the ones that cannot be
@@ -782,11 +987,69 @@ pub mod tests {
                 action: MemberAction::Archive
             }]
         );
-        s.update(Action::MemberDone(
-            Ok("archived person0@example.com".into()),
-        ));
+        s.update(Action::Done(Ok("archived person0@example.com".into())));
         assert!(s.dirty);
         assert_eq!(s.flash.as_deref(), Some("archived person0@example.com"));
+    }
+
+    #[test]
+    fn other_screens_load_move_and_ask_before_deleting() {
+        let mut s = State::new(None, 24);
+        s.start();
+        let cmds = s.update(Action::Switch(Screen::Groups));
+        let [
+            Command::LoadScreen {
+                seq,
+                screen: Screen::Groups,
+            },
+        ] = cmds.as_slice()
+        else {
+            panic!("{cmds:?}");
+        };
+        let view = ListView {
+            headers: vec!["GROUP"],
+            rows: vec![vec!["Eng".into()], vec!["Ops".into()]],
+            keys: vec!["Eng".into(), "Ops".into()],
+            failed: vec![false, false],
+            ..ListView::default()
+        };
+        s.update(Action::ScreenLoaded {
+            seq: *seq,
+            result: Ok(view),
+        });
+        s.update(Action::Down);
+        assert_eq!(s.view.selected, 1);
+        assert!(s.update(Action::Remove).is_empty());
+        assert_eq!(s.mode, Mode::Confirm);
+        assert_eq!(
+            s.update(Action::Confirm),
+            vec![Command::DeleteGroup { name: "Ops".into() }]
+        );
+        assert!(
+            s.update(Action::CopyLink).is_empty(),
+            "member keys do nothing here"
+        );
+        let cmds = s.update(Action::Switch(Screen::Users));
+        assert!(matches!(cmds.as_slice(), [Command::Load { .. }]));
+    }
+
+    #[test]
+    fn the_workspace_switcher_reloads_in_the_chosen_workspace() {
+        let mut s = State::new(None, 24);
+        s.start();
+        assert_eq!(
+            s.update(Action::PickWorkspace),
+            vec![Command::LoadWorkspaces]
+        );
+        s.update(Action::WorkspacesLoaded(Ok(vec![
+            "default".into(),
+            "sales".into(),
+        ])));
+        assert_eq!(s.mode, Mode::Pick);
+        s.update(Action::Down);
+        let (_, q) = load_seq(&s.update(Action::Open));
+        assert_eq!(q.workspace.as_deref(), Some("sales"));
+        assert_eq!(s.mode, Mode::List);
     }
 
     #[test]

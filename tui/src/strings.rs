@@ -69,3 +69,13 @@ pub fn confirm_remove(email: &str) -> String {
 pub fn member_done(action: &str, email: &str) -> String {
     format!("{action} {email}")
 }
+
+/// Before deleting a custom group.
+pub fn confirm_delete_group(name: &str) -> String {
+    format!("Delete group \"{name}\"? Members stay; they just leave the group. [y/N]")
+}
+
+/// Before revoking a SCIM token.
+pub fn confirm_revoke(name: &str) -> String {
+    format!("Revoke SCIM token \"{name}\"? The identity provider using it stops at once. [y/N]")
+}

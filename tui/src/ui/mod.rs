@@ -4,6 +4,7 @@ mod confirm;
 mod detail;
 mod help;
 mod invite;
+mod lists;
 pub mod theme;
 mod users;
 
@@ -12,6 +13,7 @@ use ratatui::layout::{Constraint, Layout};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
+use crate::screens::Screen;
 use crate::state::{Mode, State};
 use crate::strings;
 use theme::Theme;
@@ -43,7 +45,10 @@ pub fn draw(state: &State, theme: Theme, frame: &mut Frame) {
             banner,
         );
     }
-    users::draw(state, theme, frame, body);
+    match state.screen {
+        Screen::Users => users::draw(state, theme, frame, body),
+        _ => lists::draw(&state.view, state.loading, theme, frame, body),
+    }
     frame.render_widget(message_lines(state, theme), message);
     frame.render_widget(footer_line(state, theme), footer);
     match state.mode {
@@ -59,6 +64,12 @@ pub fn draw(state: &State, theme: Theme, frame: &mut Frame) {
                 confirm::draw(question, theme, frame);
             }
         }
+        Mode::Rows => {
+            if let Some((title, rows)) = &state.import_rows {
+                lists::draw_import_rows(title, rows, theme, frame);
+            }
+        }
+        Mode::Pick => lists::draw_picker(&state.workspaces, state.workspace_cursor, theme, frame),
         Mode::List | Mode::Search => {}
     }
 }
@@ -67,11 +78,22 @@ fn title_line(state: &State, theme: Theme) -> Paragraph<'static> {
     let workspace = state.workspace.clone().unwrap_or_else(|| "default".into());
     let mut spans = vec![
         Span::styled(strings::TITLE, theme.title()),
-        Span::raw(format!("  workspace {workspace}  ")),
-        Span::styled(format!("{} shown", state.members.len()), theme.dim()),
+        Span::raw(format!(" [{workspace}] ")),
     ];
-    if state.next_cursor.is_some() {
-        spans.push(Span::styled("+", theme.dim()));
+    for (i, screen) in Screen::ALL.iter().enumerate() {
+        let text = format!("{}:{} ", i + 1, screen.title());
+        spans.push(if *screen == state.screen {
+            Span::styled(text, theme.selected())
+        } else {
+            Span::styled(text, theme.dim())
+        });
+    }
+    if state.screen == Screen::Users {
+        let more = if state.next_cursor.is_some() { "+" } else { "" };
+        spans.push(Span::styled(
+            format!(" {}{more}", state.members.len()),
+            theme.dim(),
+        ));
     }
     if state.loading {
         let frame = SPINNER[(state.ticks % SPINNER.len() as u64) as usize];
@@ -106,19 +128,46 @@ fn footer_line(state: &State, theme: Theme) -> Paragraph<'static> {
             ("x", "remove"),
         ],
         Mode::Confirm => &[("y", "yes"), ("n/Esc", "no")],
+        Mode::Rows => &[("Esc", "back")],
+        Mode::Pick => &[("Enter", "choose"), ("Esc", "cancel")],
         Mode::Invite => &[
             ("Enter", "invite"),
             ("Tab", "next field"),
             ("Esc", "cancel"),
         ],
+        Mode::List if state.screen == Screen::Imports => &[
+            ("Enter", "rows"),
+            ("1-6", "screens"),
+            ("w", "workspace"),
+            ("?", "help"),
+            ("q", "quit"),
+        ],
+        Mode::List if state.screen == Screen::Mail => &[
+            ("t", "retry"),
+            ("1-6", "screens"),
+            ("w", "workspace"),
+            ("?", "help"),
+            ("q", "quit"),
+        ],
+        Mode::List if matches!(state.screen, Screen::Groups | Screen::Tokens) => &[
+            ("x", "delete"),
+            ("1-6", "screens"),
+            ("w", "workspace"),
+            ("?", "help"),
+            ("q", "quit"),
+        ],
+        Mode::List if state.screen == Screen::Audit => &[
+            ("1-6", "screens"),
+            ("w", "workspace"),
+            ("?", "help"),
+            ("q", "quit"),
+        ],
         Mode::List => &[
             ("/", "search"),
             ("Enter", "open"),
-            ("y", "copy link"),
             ("i", "invite"),
-            ("s", "status"),
-            ("r", "role"),
-            ("o", "sort"),
+            ("y", "copy link"),
+            ("1-6", "screens"),
             ("?", "help"),
             ("q", "quit"),
         ],
@@ -222,6 +271,78 @@ mod tests {
             });
             s.update(Action::Submit);
             insta::assert_snapshot!(format!("invite_no_role_{w}x{h}"), render(&s, w, h));
+        }
+    }
+
+    #[test]
+    fn other_screen_snapshots() {
+        use crate::screens::{self, ListView};
+        use roster_shared::api::{
+            GroupResponse, ImportCounts, ImportJobResponse, ImportMode, ImportStatus,
+        };
+        let t = time::macros::datetime!(2026-11-02 10:30 UTC);
+        for (w, h) in [(80, 24), (120, 40)] {
+            let mut s = loaded(h, 3);
+            s.update(Action::Switch(Screen::Groups));
+            let seq = s.seq;
+            let groups = (0..3)
+                .map(|i| GroupResponse {
+                    id: format!("g{i}"),
+                    name: format!("Team {i}"),
+                    members: i * 7,
+                    created_at: t,
+                })
+                .collect();
+            s.update(Action::ScreenLoaded {
+                seq,
+                result: Ok(screens::groups(groups)),
+            });
+            insta::assert_snapshot!(format!("groups_{w}x{h}"), render(&s, w, h));
+            s.update(Action::Switch(Screen::Imports));
+            let seq = s.seq;
+            let job = ImportJobResponse {
+                id: "job-1".into(),
+                workspace: "default".into(),
+                file_name: "team.csv".into(),
+                dry_run: false,
+                mode: ImportMode::BestEffort,
+                status: ImportStatus::Done,
+                counts: ImportCounts {
+                    rows: 6,
+                    invited: 2,
+                    updated: 1,
+                    unchanged: 0,
+                    errors: 3,
+                    skipped: 0,
+                },
+                message: Some("6 rows: 2 invited, 1 updated, 0 unchanged, 3 errors".into()),
+                file_path: None,
+                report_path: None,
+                created_at: t,
+                finished_at: Some(t),
+            };
+            s.update(Action::ScreenLoaded {
+                seq,
+                result: Ok(screens::imports(vec![job])),
+            });
+            insta::assert_snapshot!(format!("imports_{w}x{h}"), render(&s, w, h));
+            s.update(Action::ImportRowsLoaded(Ok((
+                "team.csv: 6 rows: 2 invited, 1 updated, 0 unchanged, 3 errors".into(),
+                vec![roster_shared::api::ImportRowResponse {
+                    line: 4,
+                    email: "bad".into(),
+                    outcome: roster_shared::api::RowOutcome::Error,
+                    message: "e-mail address \"bad\" is not valid".into(),
+                }],
+            ))));
+            insta::assert_snapshot!(format!("import_rows_{w}x{h}"), render(&s, w, h));
+            s.update(Action::Back);
+            s.update(Action::WorkspacesLoaded(Ok(vec![
+                "default".into(),
+                "sales".into(),
+            ])));
+            insta::assert_snapshot!(format!("workspace_picker_{w}x{h}"), render(&s, w, h));
+            let _ = ListView::default();
         }
     }
 

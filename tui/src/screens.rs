@@ -1,0 +1,196 @@
+//! The screens besides Users: what each lists, as rows of text built from
+//! the admin API's answers (pure, so snapshots and tests need no daemon).
+
+use roster_shared::api::{
+    AuditEventResponse, GroupResponse, ImportJobResponse, ImportStatus, MailResponse, TokenResponse,
+};
+
+/// A screen of the TUI, switched with the number keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    Users,
+    Groups,
+    Imports,
+    Mail,
+    Audit,
+    Tokens,
+}
+
+impl Screen {
+    /// Every screen, in tab order (key `1` is the first).
+    pub const ALL: [Screen; 6] = [
+        Screen::Users,
+        Screen::Groups,
+        Screen::Imports,
+        Screen::Mail,
+        Screen::Audit,
+        Screen::Tokens,
+    ];
+
+    /// The tab's label.
+    pub fn title(self) -> &'static str {
+        match self {
+            Screen::Users => "Users",
+            Screen::Groups => "Groups",
+            Screen::Imports => "Imports",
+            Screen::Mail => "Mail",
+            Screen::Audit => "Audit",
+            Screen::Tokens => "Tokens",
+        }
+    }
+
+    /// The screen of a number key.
+    pub fn of_key(c: char) -> Option<Self> {
+        let i = c.to_digit(10)? as usize;
+        Self::ALL.get(i.checked_sub(1)?).copied()
+    }
+}
+
+/// A screen's rows: what the table shows and the id behind each row.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListView {
+    pub headers: Vec<&'static str>,
+    pub rows: Vec<Vec<String>>,
+    /// What actions on a row name (group name, job id, mail id, token name).
+    pub keys: Vec<String>,
+    /// Whether the row is a failed message or job (drawn as an error).
+    pub failed: Vec<bool>,
+    pub selected: usize,
+    pub offset: usize,
+}
+
+fn when(t: time::OffsetDateTime) -> String {
+    t.format(&time::macros::format_description!(
+        "[year]-[month]-[day] [hour]:[minute]"
+    ))
+    .unwrap_or_default()
+}
+
+/// Custom groups.
+pub fn groups(items: Vec<GroupResponse>) -> ListView {
+    ListView {
+        headers: vec!["GROUP", "MEMBERS", "CREATED"],
+        keys: items.iter().map(|g| g.name.clone()).collect(),
+        failed: vec![false; items.len()],
+        rows: items
+            .into_iter()
+            .map(|g| vec![g.name, g.members.to_string(), when(g.created_at)])
+            .collect(),
+        ..ListView::default()
+    }
+}
+
+/// Import jobs, newest first.
+pub fn imports(items: Vec<ImportJobResponse>) -> ListView {
+    ListView {
+        headers: vec![
+            "FILE", "STATUS", "ROWS", "INVITED", "UPDATED", "ERRORS", "CREATED",
+        ],
+        keys: items.iter().map(|j| j.id.clone()).collect(),
+        failed: items
+            .iter()
+            .map(|j| j.status == ImportStatus::Failed || j.counts.errors > 0)
+            .collect(),
+        rows: items
+            .into_iter()
+            .map(|j| {
+                let status = match j.status {
+                    ImportStatus::Queued => "queued",
+                    ImportStatus::Running => "running",
+                    ImportStatus::Finishing => "finishing",
+                    ImportStatus::Done => "done",
+                    ImportStatus::Failed => "failed",
+                };
+                let file = if j.dry_run {
+                    format!("{} (dry run)", j.file_name)
+                } else {
+                    j.file_name
+                };
+                vec![
+                    file,
+                    status.into(),
+                    j.counts.rows.to_string(),
+                    j.counts.invited.to_string(),
+                    j.counts.updated.to_string(),
+                    j.counts.errors.to_string(),
+                    when(j.created_at),
+                ]
+            })
+            .collect(),
+        ..ListView::default()
+    }
+}
+
+/// The outbox, newest first.
+pub fn mail(items: Vec<MailResponse>) -> ListView {
+    ListView {
+        headers: vec!["TO", "STATUS", "TRIES", "CREATED", "LAST ERROR"],
+        keys: items.iter().map(|m| m.id.clone()).collect(),
+        failed: items
+            .iter()
+            .map(|m| m.status.as_str() == "failed")
+            .collect(),
+        rows: items
+            .into_iter()
+            .map(|m| {
+                vec![
+                    m.to,
+                    m.status.as_str().into(),
+                    m.attempts.to_string(),
+                    when(m.created_at),
+                    m.last_error.unwrap_or_default(),
+                ]
+            })
+            .collect(),
+        ..ListView::default()
+    }
+}
+
+/// The audit log, newest first.
+pub fn audit(items: Vec<AuditEventResponse>) -> ListView {
+    ListView {
+        headers: vec!["WHEN", "ACTOR", "SOURCE", "ACTION", "TARGET"],
+        keys: items.iter().map(|e| e.id.clone()).collect(),
+        failed: vec![false; items.len()],
+        rows: items
+            .into_iter()
+            .map(|e| {
+                vec![
+                    when(e.at),
+                    e.actor,
+                    e.source.as_str().into(),
+                    e.action,
+                    e.target,
+                ]
+            })
+            .collect(),
+        ..ListView::default()
+    }
+}
+
+/// SCIM tokens (never their secrets).
+pub fn tokens(items: Vec<TokenResponse>) -> ListView {
+    ListView {
+        headers: vec!["NAME", "WORKSPACE", "CREATED"],
+        keys: items.iter().map(|t| t.name.clone()).collect(),
+        failed: vec![false; items.len()],
+        rows: items
+            .into_iter()
+            .map(|t| vec![t.name, t.workspace.unwrap_or_default(), when(t.created_at)])
+            .collect(),
+        ..ListView::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn number_keys_name_screens() {
+        assert_eq!(Screen::of_key('1'), Some(Screen::Users));
+        assert_eq!(Screen::of_key('6'), Some(Screen::Tokens));
+        assert_eq!(Screen::of_key('7'), None);
+        assert_eq!(Screen::of_key('0'), None);
+    }
+}

@@ -1,0 +1,105 @@
+//! The Groups, Imports, Mail, Audit and Tokens screens (one table each),
+//! an import's rows, and the workspace switcher.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Row, Table, TableState, Wrap};
+use roster_shared::api::{ImportRowResponse, RowOutcome};
+
+use super::theme::Theme;
+use crate::screens::ListView;
+
+/// Draws a screen's table into `area`.
+pub fn draw(view: &ListView, loading: bool, theme: Theme, frame: &mut Frame, area: Rect) {
+    if view.rows.is_empty() {
+        let text = if loading {
+            "loading…"
+        } else {
+            "Nothing here yet."
+        };
+        frame.render_widget(Paragraph::new(text).style(theme.dim()), area);
+        return;
+    }
+    let columns = view.headers.len().max(1);
+    let widths = vec![Constraint::Ratio(1, u32::try_from(columns).unwrap_or(1)); columns];
+    let rows = view.rows.iter().zip(&view.failed).map(|(cells, failed)| {
+        let row = Row::new(cells.clone());
+        if *failed {
+            row.style(theme.error())
+        } else {
+            row
+        }
+    });
+    let table = Table::new(rows, widths)
+        .header(Row::new(view.headers.clone()).style(theme.header()))
+        .row_highlight_style(theme.selected())
+        .column_spacing(1);
+    let mut state = TableState::default()
+        .with_offset(view.offset)
+        .with_selected(Some(view.selected));
+    frame.render_stateful_widget(table, area, &mut state);
+}
+
+/// An import job's report lines (errors first) in a box.
+pub fn draw_import_rows(title: &str, rows: &[ImportRowResponse], theme: Theme, frame: &mut Frame) {
+    let area = centred(frame.area(), 90, frame.area().height.saturating_sub(4));
+    let lines: Vec<Line> = rows
+        .iter()
+        .map(|r| {
+            let style = if r.outcome == RowOutcome::Error {
+                theme.error()
+            } else {
+                theme.dim()
+            };
+            Line::from(vec![
+                Span::styled(format!("{:>6} {:<9} ", r.line, r.outcome.as_str()), style),
+                Span::raw(format!("{}  {}", r.email, r.message)),
+            ])
+        })
+        .collect();
+    frame.render_widget(Clear, area);
+    frame.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim: false }).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(title.to_string()),
+        ),
+        area,
+    );
+}
+
+/// The workspace switcher.
+pub fn draw_picker(slugs: &[String], cursor: usize, theme: Theme, frame: &mut Frame) {
+    let height = u16::try_from(slugs.len())
+        .unwrap_or(10)
+        .saturating_add(2)
+        .min(frame.area().height);
+    let area = centred(frame.area(), 40, height);
+    let lines: Vec<Line> = slugs
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            if i == cursor {
+                Line::styled(format!("▸ {s}"), theme.selected())
+            } else {
+                Line::raw(format!("  {s}"))
+            }
+        })
+        .collect();
+    frame.render_widget(Clear, area);
+    frame.render_widget(
+        Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title("Workspace")),
+        area,
+    );
+}
+
+fn centred(outer: Rect, percent_wide: u16, height: u16) -> Rect {
+    let [area] = Layout::vertical([Constraint::Length(height)])
+        .flex(Flex::Center)
+        .areas(outer);
+    let [area] = Layout::horizontal([Constraint::Percentage(percent_wide)])
+        .flex(Flex::Center)
+        .areas(area);
+    area
+}

@@ -129,7 +129,7 @@ impl InviteRequest {
 }
 
 /// `PATCH /api/v1/members/{email}`: change what is given, keep the rest.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EditMemberRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -157,6 +157,20 @@ fn the_tui_lists_searches_copies_a_link_follows_changes_and_quits_cleanly() {
     assert_eq!(nora["role"], "admin");
     assert_eq!(nora["source"], "tui", "the audit trail names the TUI");
 
+    // e edits the selected member (Ada) in the same form.
+    s.keys("e");
+    s.wait_for("the edit form", |scr| scr.contains("Edit ada@example.com"));
+    s.keys(" Byron\t\t\x1b[D\r");
+    s.wait_for("the saved name on the list", |scr| {
+        scr.contains("Ada Lovelace Byron")
+    });
+    let ada = d.roster_json(&["users", "show", "ada@example.com"]);
+    assert_eq!(ada["name"], "Ada Lovelace Byron");
+    assert_eq!(
+        ada["role"], "admin",
+        "← moved the role from builder to admin"
+    );
+
     // a archives the selected member (Ada) after a confirmation.
     s.keys("a");
     s.wait_for("the confirmation", |scr| {

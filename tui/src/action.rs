@@ -90,6 +90,10 @@ pub enum Action {
     PickWorkspace,
     /// The workspaces to choose from arrived.
     WorkspacesLoaded(Result<Vec<String>, String>),
+    /// `e`: edit the selected member.
+    Edit,
+    /// The member to edit (hidden values revealed) and the groups arrived.
+    EditLoaded(Result<(Box<MemberResponse>, Vec<String>), String>),
     /// The daemon answered the invite.
     InviteDone(Result<Box<MemberResponse>, String>),
 }

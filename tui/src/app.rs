@@ -361,6 +361,41 @@ fn run_command(
                 )
             });
         }
+        Command::LoadForEdit { email } => {
+            let (client, ws) = (client.clone(), state.workspace.clone());
+            spawn(tx, async move {
+                let loaded = async {
+                    let member: MemberResponse = client
+                        .get(
+                            &format!("/members/{}", segment(&email)),
+                            &[("workspace", ws.clone()), ("reveal", Some("true".into()))],
+                        )
+                        .await?;
+                    let groups: Vec<GroupResponse> = client
+                        .get("/groups", &[("workspace", ws.as_deref())])
+                        .await?;
+                    Ok::<_, ClientError>((
+                        Box::new(member),
+                        groups.into_iter().map(|g| g.name).collect(),
+                    ))
+                };
+                Action::EditLoaded(loaded.await.map_err(|e| e.to_string()))
+            });
+        }
+        Command::Edit { email, req } => {
+            let (client, ws) = (client.clone(), state.workspace.clone());
+            spawn(tx, async move {
+                let r: Result<MemberResponse, ClientError> = client
+                    .send_json(
+                        reqwest::Method::PATCH,
+                        &format!("/members/{}", segment(&email)),
+                        ws.as_deref(),
+                        &req,
+                    )
+                    .await;
+                Action::InviteDone(r.map(Box::new).map_err(|e| e.to_string()))
+            });
+        }
         Command::FetchLink { email } => {
             let (client, tx) = (client.clone(), tx.clone());
             let workspace = state.workspace.clone();

@@ -1,9 +1,26 @@
 //! The Invite form (ToolJet's seed form): Name, E-mail and Role required,
 //! custom groups and metadata optional, each checked as you type with the
-//! same shared rules the daemon applies.
+//! same shared rules the daemon applies. The same form edits a member
+//! (`e`): the e-mail is fixed, hidden metadata values are masked.
 
-use roster_shared::api::InviteRequest;
+use std::collections::BTreeMap;
+
+use roster_shared::api::{EditMemberRequest, InviteRequest, MemberResponse};
 use roster_shared::{Email, Metadata, Role, names};
+
+/// What stands for a hidden metadata value in the editor.
+pub const MASK: &str = "••••";
+
+/// A member being edited rather than invited.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Editing {
+    pub email: String,
+    /// Hidden keys and their real values (fetched with reveal), put back
+    /// where the editor still shows the mask.
+    hidden: BTreeMap<String, String>,
+    /// The metadata text as opened: unchanged text sends no metadata.
+    original_metadata: String,
+}
 
 /// The form's fields, in focus order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +61,8 @@ pub struct InviteForm {
     /// The daemon's own refusal, shown until the next change.
     pub refused: Option<String>,
     pub submitting: bool,
+    /// Set when the form edits an existing member.
+    pub editing: Option<Editing>,
 }
 
 impl InviteForm {
@@ -59,7 +78,103 @@ impl InviteForm {
             focus: Field::Name,
             refused: None,
             submitting: false,
+            editing: None,
         }
+    }
+
+    /// The form filled with a member (read with hidden values revealed) and
+    /// the workspace's groups.
+    pub fn for_edit(member: &MemberResponse, groups: Vec<String>) -> Self {
+        let hidden: BTreeMap<String, String> = member
+            .hidden_keys
+            .iter()
+            .filter_map(|k| member.metadata.get(k).map(|v| (k.clone(), v.clone())))
+            .collect();
+        let shown: BTreeMap<&String, &str> = member
+            .metadata
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k,
+                    if hidden.contains_key(k) {
+                        MASK
+                    } else {
+                        v.as_str()
+                    },
+                )
+            })
+            .collect();
+        let metadata = if shown.is_empty() {
+            String::new()
+        } else {
+            serde_json::to_string(&shown).unwrap_or_default()
+        };
+        let mut form = Self::new();
+        form.name = member.name.clone();
+        form.email = member.email.clone();
+        form.role = Some(member.role);
+        form.groups = groups
+            .into_iter()
+            .map(|g| {
+                let on = member.groups.iter().any(|m| m.eq_ignore_ascii_case(&g));
+                (g, on)
+            })
+            .collect();
+        form.metadata = metadata.clone();
+        form.editing = Some(Editing {
+            email: member.email.clone(),
+            hidden,
+            original_metadata: metadata,
+        });
+        form
+    }
+
+    /// The edit to send, or the first field's problem.
+    pub fn submit_edit(&mut self) -> Result<(String, EditMemberRequest), String> {
+        let Some(editing) = self.editing.clone() else {
+            return Err("this form invites; it edits nobody".into());
+        };
+        for field in [Field::Name, Field::Metadata] {
+            if let Some(problem) = self.problem(field, true) {
+                self.focus = field;
+                return Err(problem);
+            }
+        }
+        let metadata = if self.metadata == editing.original_metadata {
+            None
+        } else if self.metadata.trim().is_empty() {
+            Some(serde_json::json!({}))
+        } else {
+            let mut value: serde_json::Value =
+                serde_json::from_str(&self.metadata).map_err(|e| e.to_string())?;
+            if let Some(map) = value.as_object_mut() {
+                for (k, v) in map.iter_mut() {
+                    if v.as_str() == Some(MASK)
+                        && let Some(real) = editing.hidden.get(k)
+                    {
+                        *v = serde_json::Value::String(real.clone());
+                    }
+                }
+            }
+            Some(value)
+        };
+        self.submitting = true;
+        Ok((
+            editing.email,
+            EditMemberRequest {
+                name: Some(self.name.clone()),
+                role: self.role.map(|r| r.as_str().to_string()),
+                groups: Some(
+                    self.groups
+                        .iter()
+                        .filter(|(_, on)| *on)
+                        .map(|(g, _)| g.clone())
+                        .collect(),
+                ),
+                metadata,
+                hide_keys: None,
+            },
+        ))
     }
 
     /// Moves the focus to the next (or previous) field.
@@ -78,6 +193,7 @@ impl InviteForm {
         self.refused = None;
         match self.focus {
             Field::Name => self.name.push(c),
+            Field::Email if self.editing.is_some() => {}
             Field::Email => self.email.push(c),
             Field::Metadata => self.metadata.push(c),
             Field::Role if c == ' ' => self.cycle_role(true),
@@ -97,6 +213,7 @@ impl InviteForm {
             Field::Name => {
                 self.name.pop();
             }
+            Field::Email if self.editing.is_some() => {}
             Field::Email => {
                 self.email.pop();
             }
@@ -241,6 +358,38 @@ mod tests {
         f.input(' ');
         f.sideways(true);
         assert_eq!(f.role, Some(Role::Builder));
+    }
+
+    #[test]
+    fn editing_masks_hidden_values_and_puts_them_back() {
+        let mut member = serde_json::from_value::<MemberResponse>(serde_json::json!({
+            "id": "m", "email": "ada@example.com", "name": "Ada", "role": "builder",
+            "groups": ["Eng"], "metadata": {"team": "core", "apiKey": "s3cret"},
+            "hidden_keys": ["apiKey"], "status": "invited", "external_id": null,
+            "source": "cli", "invited_by": "x", "invited_at": "2026-11-01T00:00:00Z",
+            "activated_at": null, "archived_at": null, "last_invite_sent_at": null,
+            "invite_expires_at": null, "updated_at": "2026-11-01T00:00:00Z"
+        }))
+        .expect("member");
+        member.groups = vec!["eng".into()];
+        let mut f = InviteForm::for_edit(&member, vec!["Eng".into(), "Ops".into()]);
+        assert!(!f.metadata.contains("s3cret"), "{}", f.metadata);
+        assert!(f.metadata.contains(MASK));
+        assert_eq!(f.groups, vec![("Eng".into(), true), ("Ops".into(), false)]);
+        f.focus = Field::Email;
+        f.input('x');
+        assert_eq!(f.email, "ada@example.com", "the e-mail is fixed");
+        let (email, req) = f.clone().submit_edit().expect("valid");
+        assert_eq!(email, "ada@example.com");
+        assert_eq!(req.metadata, None, "untouched metadata is not sent");
+        f.focus = Field::Metadata;
+        f.metadata = f.metadata.replace("core", "edge");
+        let (_, req) = f.submit_edit().expect("valid");
+        assert_eq!(
+            req.metadata,
+            Some(serde_json::json!({"team": "edge", "apiKey": "s3cret"})),
+            "the masked value is sent as it was"
+        );
     }
 
     #[test]

@@ -58,6 +58,10 @@ pub const USERS_KEYS: &[Binding] = &[
         what: "invite someone",
     },
     Binding {
+        keys: "e",
+        what: "edit member",
+    },
+    Binding {
         keys: "R",
         what: "resend invite",
     },
@@ -150,6 +154,7 @@ pub fn action_for(key: KeyEvent, mode: Mode) -> Option<Action> {
             KeyCode::Esc | KeyCode::Enter => Some(Action::Back),
             KeyCode::Char('q') => Some(Action::Quit),
             KeyCode::Char('y') => Some(Action::CopyLink),
+            KeyCode::Char('e') => Some(Action::Edit),
             KeyCode::Char('R') => Some(Action::Resend),
             KeyCode::Char('L') => Some(Action::ResetLink),
             KeyCode::Char('a') => Some(Action::ToggleArchive),
@@ -173,6 +178,7 @@ pub fn action_for(key: KeyEvent, mode: Mode) -> Option<Action> {
             KeyCode::Char('o') => Some(Action::CycleSort),
             KeyCode::Char('y') => Some(Action::CopyLink),
             KeyCode::Char('i') => Some(Action::OpenInvite),
+            KeyCode::Char('e') => Some(Action::Edit),
             KeyCode::Char('t') => Some(Action::Retry),
             KeyCode::Char('w') => Some(Action::PickWorkspace),
             KeyCode::Char(c @ '1'..='6') => crate::screens::Screen::of_key(c).map(Action::Switch),

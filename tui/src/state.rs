@@ -3,7 +3,8 @@
 
 use roster_shared::Role;
 use roster_shared::api::{
-    InviteRequest, LinkResponse, ListMembersQuery, MAX_PAGE, MemberResponse, MemberSort,
+    EditMemberRequest, InviteRequest, LinkResponse, ListMembersQuery, MAX_PAGE, MemberResponse,
+    MemberSort,
 };
 
 use crate::invite_form::InviteForm;
@@ -93,6 +94,15 @@ pub enum Command {
         id: String,
     },
     LoadWorkspaces,
+    /// Fetch a member (hidden values revealed) and the groups, to edit.
+    LoadForEdit {
+        email: String,
+    },
+    /// Save an edit.
+    Edit {
+        email: String,
+        req: EditMemberRequest,
+    },
     Quit,
 }
 
@@ -406,12 +416,30 @@ impl State {
                 if let Some(f) = &mut self.invite
                     && !f.submitting
                 {
-                    match f.submit() {
-                        Ok(req) => return vec![Command::Invite(req)],
+                    let sent = if f.editing.is_some() {
+                        f.submit_edit()
+                            .map(|(email, req)| Command::Edit { email, req })
+                    } else {
+                        f.submit().map(Command::Invite)
+                    };
+                    match sent {
+                        Ok(command) => return vec![command],
                         Err(problem) => f.refused = Some(problem),
                     }
                 }
             }
+            Action::Edit => {
+                if let Some(m) = self.current() {
+                    return vec![Command::LoadForEdit {
+                        email: m.email.clone(),
+                    }];
+                }
+            }
+            Action::EditLoaded(Ok((member, groups))) => {
+                self.invite = Some(InviteForm::for_edit(&member, groups));
+                self.mode = Mode::Invite;
+            }
+            Action::EditLoaded(Err(e)) => self.flash = Some(e),
             Action::GroupsLoaded(Ok(names)) => {
                 if let Some(f) = &mut self.invite {
                     f.groups = names.into_iter().map(|g| (g, false)).collect();
@@ -423,9 +451,14 @@ impl State {
                 }
             }
             Action::InviteDone(Ok(member)) => {
+                let edited = self.invite.as_ref().is_some_and(|f| f.editing.is_some());
                 self.invite = None;
                 self.mode = Mode::List;
-                self.flash = Some(strings::invited(&member.email));
+                self.flash = Some(if edited {
+                    strings::saved(&member.email)
+                } else {
+                    strings::invited(&member.email)
+                });
                 self.dirty = true;
             }
             Action::InviteDone(Err(e)) => {
@@ -557,6 +590,7 @@ impl State {
             | Action::CycleRole
             | Action::CycleSort
             | Action::OpenInvite
+            | Action::Edit
             | Action::Retry => return Some(Vec::new()),
             _ => return None,
         };

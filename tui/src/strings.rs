@@ -45,6 +45,8 @@ pub fn invited(email: &str) -> String {
 
 /// The Invite form's title and hint.
 pub const INVITE_TITLE: &str = "Invite someone";
+/// Keys of the form when it edits a member.
+pub const EDIT_HINT: &str = "Enter save · Tab/↓ next · ↑ back · Space/←→ choose · Esc cancel";
 /// Keys of the Invite form.
 pub const INVITE_HINT: &str = "Enter invite · Tab/↓ next · ↑ back · Space/←→ choose · Esc cancel";
 
@@ -78,4 +80,14 @@ pub fn confirm_delete_group(name: &str) -> String {
 /// Before revoking a SCIM token.
 pub fn confirm_revoke(name: &str) -> String {
     format!("Revoke SCIM token \"{name}\"? The identity provider using it stops at once. [y/N]")
+}
+
+/// After an edit was saved.
+pub fn saved(email: &str) -> String {
+    format!("saved {email}")
+}
+
+/// The title of the form when it edits a member.
+pub fn edit_title(email: &str) -> String {
+    format!("Edit {email} (hidden metadata values show as ••••)")
 }

@@ -74,6 +74,7 @@ pub fn draw(form: &InviteForm, theme: Theme, frame: &mut Frame) {
     match &form.refused {
         Some(why) => lines.push(Line::styled(why.clone(), theme.error())),
         None if form.submitting => lines.push(Line::raw("sending…")),
+        None if form.editing.is_some() => lines.push(Line::styled(strings::EDIT_HINT, theme.dim())),
         None => lines.push(Line::styled(strings::INVITE_HINT, theme.dim())),
     }
     let [area] = Layout::vertical([Constraint::Length(16)])
@@ -87,7 +88,10 @@ pub fn draw(form: &InviteForm, theme: Theme, frame: &mut Frame) {
         Paragraph::new(lines).wrap(Wrap { trim: false }).block(
             Block::default()
                 .borders(Borders::ALL)
-                .title(strings::INVITE_TITLE),
+                .title(match &form.editing {
+                    Some(e) => strings::edit_title(&e.email),
+                    None => strings::INVITE_TITLE.to_string(),
+                }),
         ),
         area,
     );

@@ -347,6 +347,24 @@ mod tests {
     }
 
     #[test]
+    fn edit_form_snapshots() {
+        for (w, h) in [(80, 24), (120, 40)] {
+            let mut s = loaded(h, 3);
+            let mut m = crate::state::tests::member(0);
+            m.metadata.insert("team".into(), "core".into());
+            m.metadata.insert("apiKey".into(), "s3cret".into());
+            m.hidden_keys = vec!["apiKey".into()];
+            s.update(Action::EditLoaded(Ok((
+                Box::new(m),
+                vec!["Eng".into(), "Ops".into()],
+            ))));
+            let screen = render(&s, w, h);
+            assert!(!screen.contains("s3cret"), "hidden values are masked");
+            insta::assert_snapshot!(format!("edit_{w}x{h}"), screen);
+        }
+    }
+
+    #[test]
     fn an_empty_list_says_what_to_do() {
         let s = loaded(24, 0);
         insta::assert_snapshot!("empty_80x24", render(&s, 80, 24));

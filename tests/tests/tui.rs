@@ -209,6 +209,38 @@ fn the_tui_lists_searches_copies_a_link_follows_changes_and_quits_cleanly() {
         scr.contains("E-MAIL") && scr.contains("ok@example.com")
     });
 
+    // 2 lists groups; n creates one through a prompt.
+    s.keys("2");
+    s.wait_for("the Groups screen", |scr| {
+        scr.contains("GROUP") && scr.contains("MEMBERS")
+    });
+    s.keys("n");
+    s.wait_for("the name prompt", |scr| scr.contains("New group name"));
+    s.keys("Finance\r");
+    s.wait_for("the new group listed", |scr| scr.contains("Finance"));
+    assert!(d.roster_ok(&["groups", "list"]).contains("Finance"));
+    // 6 lists tokens; n creates one and shows its secret once, y copies it.
+    s.keys("6");
+    s.wait_for("the Tokens screen", |scr| {
+        scr.contains("WORKSPACE") && scr.contains("CREATED")
+    });
+    s.keys("n");
+    s.wait_for("the token prompt", |scr| {
+        scr.contains("Name of the new SCIM token")
+    });
+    s.keys("okta\r");
+    s.wait_for("the secret", |scr| scr.contains("it is not shown again"));
+    s.keys("y");
+    s.wait_for("the copy message", |scr| {
+        scr.contains("copied the secret of SCIM token okta")
+    });
+    s.keys("\x1b");
+    s.wait_for("the token listed", |scr| {
+        !scr.contains("it is not shown again") && scr.contains("okta")
+    });
+    s.keys("1");
+    s.wait_for("back on Users", |scr| scr.contains("E-MAIL"));
+
     // ? shows every key; Esc closes it.
     s.keys("?");
     s.wait_for("the help box", |scr| {

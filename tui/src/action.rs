@@ -90,6 +90,10 @@ pub enum Action {
     PickWorkspace,
     /// The workspaces to choose from arrived.
     WorkspacesLoaded(Result<Vec<String>, String>),
+    /// `n`: create (a group on Groups, a SCIM token on Tokens).
+    New,
+    /// A SCIM token was created: its name and secret, shown once.
+    TokenCreated(Result<(String, String), String>),
     /// `e`: edit the selected member.
     Edit,
     /// The member to edit (hidden values revealed) and the groups arrived.

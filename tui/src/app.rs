@@ -6,9 +6,10 @@ use std::os::unix::process::CommandExt;
 
 use crossterm::event::{Event as TermEvent, KeyEventKind};
 use roster_shared::api::{
-    AuditEventResponse, GroupResponse, ImportJobResponse, ImportRowResponse, ImportRowsQuery,
-    LinkResponse, MailResponse, MemberResponse, Page, RetryMailRequest, RetryMailResponse,
-    RowOutcome, WorkspaceResponse,
+    AuditEventResponse, AuditQuery, CreateTokenRequest, GroupNameRequest, GroupResponse,
+    ImportJobResponse, ImportRowResponse, ImportRowsQuery, LinkResponse, MailResponse,
+    MemberResponse, Page, RetryMailRequest, RetryMailResponse, RowOutcome, TokenCreatedResponse,
+    WorkspaceResponse,
 };
 use tokio::sync::mpsc;
 
@@ -89,6 +90,7 @@ async fn load_screen(
     client: &Client,
     workspace: Option<&str>,
     screen: Screen,
+    audit: AuditQuery,
 ) -> Result<ListView, ClientError> {
     let ws = [("workspace", workspace)];
     let paged = [
@@ -104,11 +106,36 @@ async fn load_screen(
             screens::mail(page.items)
         }
         Screen::Audit => {
-            let page: Page<AuditEventResponse> = client.get("/audit", &paged).await?;
+            let page: Page<AuditEventResponse> = client.get("/audit", &audit).await?;
             screens::audit(page.items)
         }
         Screen::Tokens => screens::tokens(client.get("/scim-tokens", &ws).await?),
     })
+}
+
+/// The Audit screen's filter: `actor:`, `source:`, `action:`, `since:`,
+/// `until:` words, anything else is the member (target).
+fn audit_query(filter: &str, workspace: Option<String>) -> AuditQuery {
+    let mut q = AuditQuery {
+        workspace,
+        limit: Some(SCREEN_ROWS),
+        ..AuditQuery::default()
+    };
+    let mut target = Vec::new();
+    for word in filter.split_whitespace() {
+        match word.split_once(':') {
+            Some(("actor", v)) => q.actor = Some(v.to_string()),
+            Some(("source", v)) => q.source = Some(v.to_string()),
+            Some(("action", v)) => q.action = Some(v.to_string()),
+            Some(("since", v)) => q.since = Some(v.to_string()),
+            Some(("until", v)) => q.until = Some(v.to_string()),
+            _ => target.push(word),
+        }
+    }
+    if !target.is_empty() {
+        q.target = Some(target.join(" "));
+    }
+    q
 }
 
 /// An import job's file name and report lines: errors first, then the rest.
@@ -296,8 +323,9 @@ fn run_command(
         }
         Command::LoadScreen { seq, screen } => {
             let (client, ws) = (client.clone(), state.workspace.clone());
+            let filter = audit_query(&state.audit_filter, ws.clone());
             spawn(tx, async move {
-                let result = load_screen(&client, ws.as_deref(), screen)
+                let result = load_screen(&client, ws.as_deref(), screen, filter)
                     .await
                     .map_err(|e| e.to_string());
                 Action::ScreenLoaded { seq, result }
@@ -394,6 +422,57 @@ fn run_command(
                     )
                     .await;
                 Action::InviteDone(r.map(Box::new).map_err(|e| e.to_string()))
+            });
+        }
+        Command::CreateGroup { name } => {
+            let (client, ws) = (client.clone(), state.workspace.clone());
+            spawn(tx, async move {
+                let r: Result<GroupResponse, ClientError> = client
+                    .send_json(
+                        reqwest::Method::POST,
+                        "/groups",
+                        ws.as_deref(),
+                        &GroupNameRequest { name },
+                    )
+                    .await;
+                Action::Done(
+                    r.map(|g| format!("created group {}", g.name))
+                        .map_err(|e| e.to_string()),
+                )
+            });
+        }
+        Command::RenameGroup { from, to } => {
+            let (client, ws) = (client.clone(), state.workspace.clone());
+            spawn(tx, async move {
+                let r: Result<GroupResponse, ClientError> = client
+                    .send_json(
+                        reqwest::Method::PATCH,
+                        &format!("/groups/{}", segment(&from)),
+                        ws.as_deref(),
+                        &GroupNameRequest { name: to },
+                    )
+                    .await;
+                Action::Done(
+                    r.map(|g| format!("renamed group {from} to {}", g.name))
+                        .map_err(|e| e.to_string()),
+                )
+            });
+        }
+        Command::CreateToken { name } => {
+            let (client, ws) = (client.clone(), state.workspace.clone());
+            spawn(tx, async move {
+                let r: Result<TokenCreatedResponse, ClientError> = client
+                    .send_json(
+                        reqwest::Method::POST,
+                        "/scim-tokens",
+                        ws.as_deref(),
+                        &CreateTokenRequest { name },
+                    )
+                    .await;
+                Action::TokenCreated(
+                    r.map(|t| (t.token.name, t.secret))
+                        .map_err(|e| e.to_string()),
+                )
             });
         }
         Command::FetchLink { email } => {

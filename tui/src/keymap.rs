@@ -27,11 +27,11 @@ pub const USERS_KEYS: &[Binding] = &[
     },
     Binding {
         keys: "/",
-        what: "search",
+        what: "search / audit filter",
     },
     Binding {
         keys: "Enter",
-        what: "open (member, import rows)",
+        what: "open member, import, group",
     },
     Binding {
         keys: "Esc",
@@ -43,7 +43,7 @@ pub const USERS_KEYS: &[Binding] = &[
     },
     Binding {
         keys: "r",
-        what: "role filter",
+        what: "role filter / rename group",
     },
     Binding {
         keys: "o",
@@ -80,6 +80,10 @@ pub const USERS_KEYS: &[Binding] = &[
     Binding {
         keys: "1…6",
         what: "Users Groups Imports Mail Audit Tokens",
+    },
+    Binding {
+        keys: "n",
+        what: "new group/token (Groups, Tokens)",
     },
     Binding {
         keys: "w",
@@ -140,6 +144,18 @@ pub fn action_for(key: KeyEvent, mode: Mode) -> Option<Action> {
             KeyCode::Char('k') | KeyCode::Up => Some(Action::Up),
             _ => None,
         },
+        Mode::Prompt => match key.code {
+            KeyCode::Esc => Some(Action::Back),
+            KeyCode::Enter => Some(Action::Submit),
+            KeyCode::Backspace => Some(Action::FormBackspace),
+            KeyCode::Char(c) => Some(Action::FormInput(c)),
+            _ => None,
+        },
+        Mode::Secret => match key.code {
+            KeyCode::Esc | KeyCode::Enter => Some(Action::Back),
+            KeyCode::Char('y') => Some(Action::CopyLink),
+            _ => None,
+        },
         Mode::Confirm => match key.code {
             KeyCode::Char('y') | KeyCode::Enter => Some(Action::Confirm),
             KeyCode::Char('n') | KeyCode::Esc => Some(Action::Back),
@@ -179,6 +195,7 @@ pub fn action_for(key: KeyEvent, mode: Mode) -> Option<Action> {
             KeyCode::Char('y') => Some(Action::CopyLink),
             KeyCode::Char('i') => Some(Action::OpenInvite),
             KeyCode::Char('e') => Some(Action::Edit),
+            KeyCode::Char('n') => Some(Action::New),
             KeyCode::Char('t') => Some(Action::Retry),
             KeyCode::Char('w') => Some(Action::PickWorkspace),
             KeyCode::Char(c @ '1'..='6') => crate::screens::Screen::of_key(c).map(Action::Switch),

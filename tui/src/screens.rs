@@ -46,6 +46,22 @@ impl Screen {
     }
 }
 
+impl Screen {
+    /// The column titles of a screen's table (also shown when it is empty).
+    pub fn headers(self) -> Vec<&'static str> {
+        match self {
+            Screen::Users => vec![],
+            Screen::Groups => vec!["GROUP", "MEMBERS", "CREATED"],
+            Screen::Imports => vec![
+                "FILE", "STATUS", "ROWS", "INVITED", "UPDATED", "ERRORS", "CREATED",
+            ],
+            Screen::Mail => vec!["TO", "STATUS", "TRIES", "CREATED", "LAST ERROR"],
+            Screen::Audit => vec!["WHEN", "ACTOR", "SOURCE", "ACTION", "TARGET"],
+            Screen::Tokens => vec!["NAME", "WORKSPACE", "CREATED"],
+        }
+    }
+}
+
 /// A screen's rows: what the table shows and the id behind each row.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ListView {
@@ -69,7 +85,7 @@ fn when(t: time::OffsetDateTime) -> String {
 /// Custom groups.
 pub fn groups(items: Vec<GroupResponse>) -> ListView {
     ListView {
-        headers: vec!["GROUP", "MEMBERS", "CREATED"],
+        headers: Screen::Groups.headers(),
         keys: items.iter().map(|g| g.name.clone()).collect(),
         failed: vec![false; items.len()],
         rows: items
@@ -83,9 +99,7 @@ pub fn groups(items: Vec<GroupResponse>) -> ListView {
 /// Import jobs, newest first.
 pub fn imports(items: Vec<ImportJobResponse>) -> ListView {
     ListView {
-        headers: vec![
-            "FILE", "STATUS", "ROWS", "INVITED", "UPDATED", "ERRORS", "CREATED",
-        ],
+        headers: Screen::Imports.headers(),
         keys: items.iter().map(|j| j.id.clone()).collect(),
         failed: items
             .iter()
@@ -124,7 +138,7 @@ pub fn imports(items: Vec<ImportJobResponse>) -> ListView {
 /// The outbox, newest first.
 pub fn mail(items: Vec<MailResponse>) -> ListView {
     ListView {
-        headers: vec!["TO", "STATUS", "TRIES", "CREATED", "LAST ERROR"],
+        headers: Screen::Mail.headers(),
         keys: items.iter().map(|m| m.id.clone()).collect(),
         failed: items
             .iter()
@@ -149,7 +163,7 @@ pub fn mail(items: Vec<MailResponse>) -> ListView {
 /// The audit log, newest first.
 pub fn audit(items: Vec<AuditEventResponse>) -> ListView {
     ListView {
-        headers: vec!["WHEN", "ACTOR", "SOURCE", "ACTION", "TARGET"],
+        headers: Screen::Audit.headers(),
         keys: items.iter().map(|e| e.id.clone()).collect(),
         failed: vec![false; items.len()],
         rows: items
@@ -171,7 +185,7 @@ pub fn audit(items: Vec<AuditEventResponse>) -> ListView {
 /// SCIM tokens (never their secrets).
 pub fn tokens(items: Vec<TokenResponse>) -> ListView {
     ListView {
-        headers: vec!["NAME", "WORKSPACE", "CREATED"],
+        headers: Screen::Tokens.headers(),
         keys: items.iter().map(|t| t.name.clone()).collect(),
         failed: vec![false; items.len()],
         rows: items

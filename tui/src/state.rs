@@ -27,6 +27,37 @@ pub enum Mode {
     Rows,
     /// The workspace switcher.
     Pick,
+    /// One line of text: a group name, a token name, an audit filter.
+    Prompt,
+    /// A secret shown once (a new SCIM token).
+    Secret,
+}
+
+/// What a one-line prompt asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PromptKind {
+    NewGroup,
+    RenameGroup {
+        from: String,
+    },
+    NewToken,
+    /// `actor:NAME source:scim action:member. since:2026-11-01 TEXT`
+    AuditFilter,
+}
+
+impl PromptKind {
+    /// The prompt's question.
+    pub fn title(&self) -> String {
+        match self {
+            PromptKind::NewGroup => "New group name".into(),
+            PromptKind::RenameGroup { from } => format!("Rename group \"{from}\" to"),
+            PromptKind::NewToken => "Name of the new SCIM token (e.g. okta)".into(),
+            PromptKind::AuditFilter => {
+                "Filter: member e-mail, or actor:NAME source:scim action:member. since:2026-11-01"
+                    .into()
+            }
+        }
+    }
 }
 
 /// An action on one member, as the admin API names it.
@@ -94,6 +125,16 @@ pub enum Command {
         id: String,
     },
     LoadWorkspaces,
+    CreateGroup {
+        name: String,
+    },
+    RenameGroup {
+        from: String,
+        to: String,
+    },
+    CreateToken {
+        name: String,
+    },
     /// Fetch a member (hidden values revealed) and the groups, to edit.
     LoadForEdit {
         email: String,
@@ -157,6 +198,14 @@ pub struct State {
     /// The workspace switcher's choices and cursor.
     pub workspaces: Vec<String>,
     pub workspace_cursor: usize,
+    /// The open one-line prompt and what has been typed.
+    pub prompt: Option<(PromptKind, String)>,
+    /// A new token's name and secret, shown once.
+    pub secret: Option<(String, String)>,
+    /// Users of one custom group only (Enter on a group).
+    pub group: Option<String>,
+    /// The Audit screen's filter, as typed.
+    pub audit_filter: String,
     /// A change arrived; reload at the next tick.
     pub dirty: bool,
     /// The member whose row stays selected when the reload lands.
@@ -193,6 +242,10 @@ impl State {
             import_rows: None,
             workspaces: Vec::new(),
             workspace_cursor: 0,
+            prompt: None,
+            secret: None,
+            group: None,
+            audit_filter: String::new(),
             dirty: false,
             keep: None,
             rows,
@@ -219,6 +272,9 @@ impl State {
     pub fn update(&mut self, action: Action) -> Vec<Command> {
         if self.mode == Mode::Pick {
             return self.pick(action);
+        }
+        if self.mode == Mode::Prompt {
+            return self.on_prompt(action);
         }
         if self.screen != Screen::Users
             && self.mode == Mode::List
@@ -275,6 +331,12 @@ impl State {
             Action::CycleSort => {
                 self.sort = next_in(&SORTS, &self.sort);
                 return self.restart();
+            }
+            Action::CopyLink if self.mode == Mode::Secret => {
+                if let Some((name, secret)) = &self.secret {
+                    self.flash = Some(strings::copied_secret(name));
+                    return vec![Command::Copy(secret.clone())];
+                }
             }
             Action::CopyLink => {
                 if let Some(m) = self.current() {
@@ -347,7 +409,10 @@ impl State {
             Action::Switch(screen) => {
                 self.screen = screen;
                 self.mode = Mode::List;
-                self.view = ListView::default();
+                self.view = ListView {
+                    headers: screen.headers(),
+                    ..ListView::default()
+                };
                 self.link = None;
                 self.flash = None;
                 return vec![self.refresh()];
@@ -440,6 +505,13 @@ impl State {
                 self.mode = Mode::Invite;
             }
             Action::EditLoaded(Err(e)) => self.flash = Some(e),
+            Action::New => {}
+            Action::TokenCreated(Ok(secret)) => {
+                self.secret = Some(secret);
+                self.mode = Mode::Secret;
+                self.dirty = true;
+            }
+            Action::TokenCreated(Err(e)) => self.flash = Some(e),
             Action::GroupsLoaded(Ok(names)) => {
                 if let Some(f) = &mut self.invite {
                     f.groups = names.into_iter().map(|g| (g, false)).collect();
@@ -494,8 +566,10 @@ impl State {
                 self.mode = self.confirm_from;
                 Vec::new()
             }
-            Mode::Rows | Mode::Pick => {
+            Mode::Rows | Mode::Pick | Mode::Prompt | Mode::Secret => {
                 self.import_rows = None;
+                self.prompt = None;
+                self.secret = None;
                 self.mode = Mode::List;
                 Vec::new()
             }
@@ -507,12 +581,17 @@ impl State {
             Mode::List => {
                 self.link = None;
                 self.flash = None;
-                if self.search.is_empty() && self.status.is_none() && self.role.is_none() {
+                if self.search.is_empty()
+                    && self.status.is_none()
+                    && self.role.is_none()
+                    && self.group.is_none()
+                {
                     return Vec::new();
                 }
                 self.search.clear();
                 self.status = None;
                 self.role = None;
+                self.group = None;
                 self.restart()
             }
         }
@@ -546,6 +625,38 @@ impl State {
             Action::PageDown => v.selected + page,
             Action::Top => 0,
             Action::Bottom => rows.saturating_sub(1),
+            Action::Open if self.screen == Screen::Groups => {
+                let name = v.keys.get(v.selected).cloned()?;
+                self.screen = Screen::Users;
+                self.group = Some(name);
+                self.search.clear();
+                return Some(self.restart());
+            }
+            Action::New if matches!(self.screen, Screen::Groups | Screen::Tokens) => {
+                let kind = if self.screen == Screen::Groups {
+                    PromptKind::NewGroup
+                } else {
+                    PromptKind::NewToken
+                };
+                self.prompt = Some((kind, String::new()));
+                self.mode = Mode::Prompt;
+                return Some(Vec::new());
+            }
+            Action::CycleRole if self.screen == Screen::Groups => {
+                let from = v.keys.get(v.selected).cloned()?;
+                self.prompt = Some((PromptKind::RenameGroup { from: from.clone() }, from));
+                self.mode = Mode::Prompt;
+                return Some(Vec::new());
+            }
+            Action::SearchStart if self.screen == Screen::Audit => {
+                self.prompt = Some((PromptKind::AuditFilter, self.audit_filter.clone()));
+                self.mode = Mode::Prompt;
+                return Some(Vec::new());
+            }
+            Action::Back if self.screen == Screen::Audit && !self.audit_filter.is_empty() => {
+                self.audit_filter.clear();
+                return Some(vec![self.refresh()]);
+            }
             Action::Open if self.screen == Screen::Imports => {
                 return Some(
                     v.keys
@@ -591,6 +702,7 @@ impl State {
             | Action::CycleSort
             | Action::OpenInvite
             | Action::Edit
+            | Action::New
             | Action::Retry => return Some(Vec::new()),
             _ => return None,
         };
@@ -601,6 +713,55 @@ impl State {
             v.offset = v.selected + 1 - page;
         }
         Some(Vec::new())
+    }
+
+    /// Keys of a one-line prompt.
+    fn on_prompt(&mut self, action: Action) -> Vec<Command> {
+        let Some((kind, text)) = &mut self.prompt else {
+            self.mode = Mode::List;
+            return Vec::new();
+        };
+        match action {
+            Action::FormInput(c) => text.push(c),
+            Action::FormBackspace => {
+                text.pop();
+            }
+            Action::Back => return self.back(),
+            Action::Quit => return vec![Command::Quit],
+            Action::Submit => {
+                let (kind, text) = (kind.clone(), text.trim().to_string());
+                self.prompt = None;
+                self.mode = Mode::List;
+                return match kind {
+                    PromptKind::NewGroup => vec![Command::CreateGroup { name: text }],
+                    PromptKind::RenameGroup { from } => {
+                        vec![Command::RenameGroup { from, to: text }]
+                    }
+                    PromptKind::NewToken => vec![Command::CreateToken { name: text }],
+                    PromptKind::AuditFilter => {
+                        self.audit_filter = text;
+                        vec![self.refresh()]
+                    }
+                };
+            }
+            // Answers and ticks still arrive while the prompt is open.
+            other @ (Action::Loaded { .. }
+            | Action::ScreenLoaded { .. }
+            | Action::Done(_)
+            | Action::Changed(_)
+            | Action::Connection(_)
+            | Action::Tick
+            | Action::Resize { .. }) => {
+                self.mode = Mode::List;
+                let out = self.update(other);
+                if self.prompt.is_some() {
+                    self.mode = Mode::Prompt;
+                }
+                return out;
+            }
+            _ => {}
+        }
+        Vec::new()
     }
 
     /// Keys of the workspace switcher.
@@ -710,6 +871,7 @@ impl State {
             q: (!self.search.trim().is_empty()).then(|| self.search.trim().to_string()),
             status: self.status.map(str::to_string),
             role: self.role.map(|r| r.as_str().to_string()),
+            group: self.group.clone(),
             sort: Some(self.sort),
             limit: Some(limit),
             ..ListMembersQuery::default()
@@ -1084,6 +1246,71 @@ pub mod tests {
         let (_, q) = load_seq(&s.update(Action::Open));
         assert_eq!(q.workspace.as_deref(), Some("sales"));
         assert_eq!(s.mode, Mode::List);
+    }
+
+    #[test]
+    fn prompts_create_and_rename_groups_and_filter_the_audit_log() {
+        let mut s = State::new(None, 24);
+        s.start();
+        s.update(Action::Switch(Screen::Groups));
+        let seq = s.seq;
+        let view = ListView {
+            headers: vec!["GROUP"],
+            rows: vec![vec!["Eng".into()]],
+            keys: vec!["Eng".into()],
+            failed: vec![false],
+            ..ListView::default()
+        };
+        s.update(Action::ScreenLoaded {
+            seq,
+            result: Ok(view),
+        });
+        s.update(Action::New);
+        assert_eq!(s.mode, Mode::Prompt);
+        "Ops".chars().for_each(|c| {
+            s.update(Action::FormInput(c));
+        });
+        s.update(Action::Tick);
+        assert_eq!(s.mode, Mode::Prompt, "a tick keeps the prompt open");
+        assert_eq!(
+            s.update(Action::Submit),
+            vec![Command::CreateGroup { name: "Ops".into() }]
+        );
+        s.update(Action::CycleRole);
+        s.update(Action::FormBackspace);
+        s.update(Action::FormBackspace);
+        s.update(Action::FormBackspace);
+        "Core".chars().for_each(|c| {
+            s.update(Action::FormInput(c));
+        });
+        assert_eq!(
+            s.update(Action::Submit),
+            vec![Command::RenameGroup {
+                from: "Eng".into(),
+                to: "Core".into()
+            }]
+        );
+        let cmds = s.update(Action::Open);
+        let (_, q) = load_seq(&cmds);
+        assert_eq!(
+            (s.screen, q.group.as_deref()),
+            (Screen::Users, Some("Eng")),
+            "Enter lists the group's members"
+        );
+        s.update(Action::Switch(Screen::Audit));
+        s.update(Action::SearchStart);
+        "actor:okta".chars().for_each(|c| {
+            s.update(Action::FormInput(c));
+        });
+        let cmds = s.update(Action::Submit);
+        assert!(matches!(
+            cmds.as_slice(),
+            [Command::LoadScreen {
+                screen: Screen::Audit,
+                ..
+            }]
+        ));
+        assert_eq!(s.audit_filter, "actor:okta");
     }
 
     #[test]

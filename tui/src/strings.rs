@@ -91,3 +91,18 @@ pub fn saved(email: &str) -> String {
 pub fn edit_title(email: &str) -> String {
     format!("Edit {email} (hidden metadata values show as ••••)")
 }
+
+/// After a token's secret went to the clipboard.
+pub fn copied_secret(name: &str) -> String {
+    format!("copied the secret of SCIM token {name} (OSC 52)")
+}
+
+/// Above a new token's secret.
+pub fn secret_intro(name: &str) -> String {
+    format!(
+        "SCIM token \"{name}\" created. Give this secret to the identity provider now; it is not shown again:"
+    )
+}
+
+/// Keys under a shown secret.
+pub const SECRET_HINT: &str = "y copy to clipboard · Esc close";

@@ -18,7 +18,13 @@ pub fn draw(view: &ListView, loading: bool, theme: Theme, frame: &mut Frame, are
         } else {
             "Nothing here yet."
         };
-        frame.render_widget(Paragraph::new(text).style(theme.dim()), area);
+        frame.render_widget(
+            Paragraph::new(vec![
+                Line::styled(view.headers.join("  "), theme.header()),
+                Line::styled(text, theme.dim()),
+            ]),
+            area,
+        );
         return;
     }
     let columns = view.headers.len().max(1);

@@ -5,6 +5,7 @@ mod detail;
 mod help;
 mod invite;
 mod lists;
+mod prompt;
 pub mod theme;
 mod users;
 
@@ -47,6 +48,15 @@ pub fn draw(state: &State, theme: Theme, frame: &mut Frame) {
     }
     match state.screen {
         Screen::Users => users::draw(state, theme, frame, body),
+        Screen::Audit if !state.audit_filter.is_empty() => {
+            let [line, table] =
+                Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(body);
+            frame.render_widget(
+                Paragraph::new(format!("filter: {}", state.audit_filter)).style(theme.dim()),
+                line,
+            );
+            lists::draw(&state.view, state.loading, theme, frame, table);
+        }
         _ => lists::draw(&state.view, state.loading, theme, frame, body),
     }
     frame.render_widget(message_lines(state, theme), message);
@@ -70,6 +80,16 @@ pub fn draw(state: &State, theme: Theme, frame: &mut Frame) {
             }
         }
         Mode::Pick => lists::draw_picker(&state.workspaces, state.workspace_cursor, theme, frame),
+        Mode::Prompt => {
+            if let Some((kind, text)) = &state.prompt {
+                prompt::draw(&kind.title(), text, theme, frame);
+            }
+        }
+        Mode::Secret => {
+            if let Some((name, secret)) = &state.secret {
+                prompt::draw_secret(name, secret, theme, frame);
+            }
+        }
         Mode::List | Mode::Search => {}
     }
 }
@@ -129,7 +149,8 @@ fn footer_line(state: &State, theme: Theme) -> Paragraph<'static> {
         ],
         Mode::Confirm => &[("y", "yes"), ("n/Esc", "no")],
         Mode::Rows => &[("Esc", "back")],
-        Mode::Pick => &[("Enter", "choose"), ("Esc", "cancel")],
+        Mode::Pick | Mode::Prompt => &[("Enter", "ok"), ("Esc", "cancel")],
+        Mode::Secret => &[("y", "copy"), ("Esc", "close")],
         Mode::Invite => &[
             ("Enter", "invite"),
             ("Tab", "next field"),
@@ -149,14 +170,26 @@ fn footer_line(state: &State, theme: Theme) -> Paragraph<'static> {
             ("?", "help"),
             ("q", "quit"),
         ],
-        Mode::List if matches!(state.screen, Screen::Groups | Screen::Tokens) => &[
+        Mode::List if state.screen == Screen::Groups => &[
+            ("n", "new"),
+            ("r", "rename"),
             ("x", "delete"),
+            ("Enter", "members"),
+            ("1-6", "screens"),
+            ("?", "help"),
+            ("q", "quit"),
+        ],
+        Mode::List if state.screen == Screen::Tokens => &[
+            ("n", "new"),
+            ("x", "revoke"),
             ("1-6", "screens"),
             ("w", "workspace"),
             ("?", "help"),
             ("q", "quit"),
         ],
         Mode::List if state.screen == Screen::Audit => &[
+            ("/", "filter"),
+            ("Esc", "clear"),
             ("1-6", "screens"),
             ("w", "workspace"),
             ("?", "help"),
@@ -342,6 +375,20 @@ mod tests {
                 "sales".into(),
             ])));
             insta::assert_snapshot!(format!("workspace_picker_{w}x{h}"), render(&s, w, h));
+            s.update(Action::Back);
+            s.update(Action::Switch(Screen::Tokens));
+            s.update(Action::New);
+            "okta".chars().for_each(|c| {
+                s.update(Action::FormInput(c));
+            });
+            insta::assert_snapshot!(format!("prompt_new_token_{w}x{h}"), render(&s, w, h));
+            s.update(Action::Submit);
+            s.update(Action::TokenCreated(Ok((
+                "okta".into(),
+                "rst_s3cr3t_shown_once".into(),
+            ))));
+            insta::assert_snapshot!(format!("token_secret_{w}x{h}"), render(&s, w, h));
+            s.update(Action::Back);
             let _ = ListView::default();
         }
     }

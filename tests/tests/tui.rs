@@ -18,9 +18,60 @@ struct Terminal {
 struct Session {
     term: Arc<Mutex<Terminal>>,
     input: Box<dyn Write + Send>,
+    child: Box<dyn portable_pty::Child + Send + Sync>,
 }
 
 impl Session {
+    /// Starts `roster ARGS` in an 80×24 pseudo-terminal.
+    fn spawn(args: &[&std::ffi::OsStr], env: &[(&str, &str)]) -> Self {
+        let pty = native_pty_system()
+            .openpty(PtySize {
+                rows: 24,
+                cols: 80,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("pty");
+        let mut cmd = CommandBuilder::new(bin("roster"));
+        cmd.args(args);
+        cmd.env("TERM", "xterm-256color");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = pty.slave.spawn_command(cmd).expect("spawn roster");
+        drop(pty.slave);
+        let term = Arc::new(Mutex::new(Terminal {
+            parser: vt100::Parser::new(24, 80, 0),
+            raw: Vec::new(),
+        }));
+        let mut reader = pty.master.try_clone_reader().expect("reader");
+        let feed = term.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    return;
+                }
+                let mut t = feed.lock().expect("terminal");
+                t.parser.process(&buf[..n]);
+                t.raw.extend_from_slice(&buf[..n]);
+            }
+        });
+        Session {
+            term,
+            input: pty.master.take_writer().expect("writer"),
+            child,
+        }
+    }
+
+    /// `q`, then the exit status once roster has ended.
+    fn quit(&mut self) -> portable_pty::ExitStatus {
+        self.keys("q");
+        poll("roster to exit", Duration::from_secs(10), || {
+            self.child.try_wait().ok().flatten()
+        })
+    }
+
     fn screen(&self) -> String {
         self.term
             .lock()
@@ -54,7 +105,7 @@ impl Session {
 
 #[test]
 fn the_tui_lists_searches_copies_a_link_follows_changes_and_quits_cleanly() {
-    let d = Daemon::start(DaemonOptions::default());
+    let mut d = Daemon::start(DaemonOptions::default());
     for (name, email) in [
         ("Ada Lovelace", "ada@example.com"),
         ("Grace Hopper", "grace@example.com"),
@@ -63,41 +114,7 @@ fn the_tui_lists_searches_copies_a_link_follows_changes_and_quits_cleanly() {
             "invite", "--name", name, "--email", email, "--role", "builder",
         ]);
     }
-    let pty = native_pty_system()
-        .openpty(PtySize {
-            rows: 24,
-            cols: 80,
-            pixel_width: 0,
-            pixel_height: 0,
-        })
-        .expect("pty");
-    let mut cmd = CommandBuilder::new(bin("roster"));
-    cmd.arg("--socket");
-    cmd.arg(d.socket());
-    cmd.env("TERM", "xterm-256color");
-    let mut child = pty.slave.spawn_command(cmd).expect("spawn roster");
-    drop(pty.slave);
-    let term = Arc::new(Mutex::new(Terminal {
-        parser: vt100::Parser::new(24, 80, 0),
-        raw: Vec::new(),
-    }));
-    let mut reader = pty.master.try_clone_reader().expect("reader");
-    let feed = term.clone();
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 8192];
-        while let Ok(n) = reader.read(&mut buf) {
-            if n == 0 {
-                return;
-            }
-            let mut t = feed.lock().expect("terminal");
-            t.parser.process(&buf[..n]);
-            t.raw.extend_from_slice(&buf[..n]);
-        }
-    });
-    let mut s = Session {
-        term,
-        input: pty.master.take_writer().expect("writer"),
-    };
+    let mut s = Session::spawn(&["--socket".as_ref(), d.socket().as_os_str()], &[]);
 
     // The list, sorted by name, with the footer's keys.
     s.wait_for("both members listed", |scr| {
@@ -241,6 +258,16 @@ fn the_tui_lists_searches_copies_a_link_follows_changes_and_quits_cleanly() {
     s.keys("1");
     s.wait_for("back on Users", |scr| scr.contains("E-MAIL"));
 
+    // The daemon dies: a banner says so; it comes back: the TUI reconnects.
+    d.kill9();
+    s.wait_for("the disconnected banner", |scr| {
+        scr.contains("rosterd is not answering")
+    });
+    d.restart();
+    s.wait_for("the reconnection", |scr| {
+        !scr.contains("rosterd is not answering") && scr.contains("nora@example.com")
+    });
+
     // ? shows every key; Esc closes it.
     s.keys("?");
     s.wait_for("the help box", |scr| {
@@ -252,10 +279,7 @@ fn the_tui_lists_searches_copies_a_link_follows_changes_and_quits_cleanly() {
     });
 
     // q quits with status 0 and gives the terminal back.
-    s.keys("q");
-    let status = poll("roster to exit", Duration::from_secs(10), || {
-        child.try_wait().ok().flatten()
-    });
+    let status = s.quit();
     assert!(status.success(), "roster exited with {status:?}");
     let raw = s.raw();
     let left = raw
@@ -265,4 +289,45 @@ fn the_tui_lists_searches_copies_a_link_follows_changes_and_quits_cleanly() {
         .rfind("\x1b[?1049h")
         .expect("the alternate screen was used");
     assert!(left > entered, "the terminal is restored at exit");
+}
+
+#[test]
+fn with_no_daemon_the_tui_offers_to_start_one_and_opens() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let socket = data.join("rosterd.sock");
+    let port = roster_e2e::free_port().to_string();
+    let listen = format!("127.0.0.1:{port}");
+    // The started daemon inherits the environment: a free port, no SMTP.
+    let mut s = Session::spawn(
+        &["--socket".as_ref(), socket.as_os_str()],
+        &[("ROSTER_LISTEN", listen.as_str()), ("ROSTER_SMTP_URL", "")],
+    );
+    s.wait_for("the offer", |scr| {
+        scr.contains("No rosterd answers on") && scr.contains("[Y/n]")
+    });
+    s.keys("\r");
+    s.wait_for("the TUI on the new daemon", |scr| {
+        scr.contains("1:Users") && scr.contains("No members match")
+    });
+    let status = s.quit();
+    assert!(status.success(), "roster exited with {status:?}");
+    // The daemon keeps running after the TUI: stop it through its socket's owner.
+    let out = std::process::Command::new(bin("roster"))
+        .args([
+            "--socket",
+            socket.to_str().expect("utf-8"),
+            "workspaces",
+            "list",
+        ])
+        .output()
+        .expect("roster");
+    assert!(out.status.success(), "the started daemon still answers");
+    let pids = std::process::Command::new("pgrep")
+        .args(["-f", &format!("rosterd --data-dir {}", data.display())])
+        .output()
+        .expect("pgrep");
+    for pid in String::from_utf8_lossy(&pids.stdout).split_whitespace() {
+        let _ = std::process::Command::new("kill").arg(pid).status();
+    }
 }

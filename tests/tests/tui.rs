@@ -282,6 +282,7 @@ fn the_tui_lists_searches_copies_a_link_follows_changes_and_quits_cleanly() {
     let status = s.quit();
     assert!(status.success(), "roster exited with {status:?}");
     let raw = s.raw();
+    assert!(raw.contains("\x1b[38;5;"), "colours without NO_COLOR");
     let left = raw
         .rfind("\x1b[?1049l")
         .expect("the alternate screen is left");
@@ -301,7 +302,11 @@ fn with_no_daemon_the_tui_offers_to_start_one_and_opens() {
     // The started daemon inherits the environment: a free port, no SMTP.
     let mut s = Session::spawn(
         &["--socket".as_ref(), socket.as_os_str()],
-        &[("ROSTER_LISTEN", listen.as_str()), ("ROSTER_SMTP_URL", "")],
+        &[
+            ("ROSTER_LISTEN", listen.as_str()),
+            ("ROSTER_SMTP_URL", ""),
+            ("NO_COLOR", "1"),
+        ],
     );
     s.wait_for("the offer", |scr| {
         scr.contains("No rosterd answers on") && scr.contains("[Y/n]")
@@ -312,6 +317,10 @@ fn with_no_daemon_the_tui_offers_to_start_one_and_opens() {
     });
     let status = s.quit();
     assert!(status.success(), "roster exited with {status:?}");
+    assert!(
+        !s.raw().contains("\x1b[38;5;"),
+        "NO_COLOR: no colours at all"
+    );
     // The daemon keeps running after the TUI: stop it through its socket's owner.
     let out = std::process::Command::new(bin("roster"))
         .args([

@@ -62,10 +62,35 @@ impl Screen {
     }
 }
 
+impl Screen {
+    /// Column widths of a screen's table: timestamps and counts fixed, names
+    /// and messages share the rest (so 80 columns stay readable).
+    pub fn widths(self) -> Vec<ratatui::layout::Constraint> {
+        use ratatui::layout::Constraint::{Fill, Length};
+        match self {
+            Screen::Users => vec![],
+            Screen::Groups => vec![Fill(1), Length(8), Length(16)],
+            Screen::Imports => vec![
+                Fill(1),
+                Length(9),
+                Length(8),
+                Length(8),
+                Length(8),
+                Length(7),
+                Length(16),
+            ],
+            Screen::Mail => vec![Fill(2), Length(7), Length(5), Length(16), Fill(3)],
+            Screen::Audit => vec![Length(16), Fill(2), Length(6), Length(20), Fill(3)],
+            Screen::Tokens => vec![Fill(1), Length(20), Length(16)],
+        }
+    }
+}
+
 /// A screen's rows: what the table shows and the id behind each row.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ListView {
     pub headers: Vec<&'static str>,
+    pub widths: Vec<ratatui::layout::Constraint>,
     pub rows: Vec<Vec<String>>,
     /// What actions on a row name (group name, job id, mail id, token name).
     pub keys: Vec<String>,
@@ -86,6 +111,7 @@ fn when(t: time::OffsetDateTime) -> String {
 pub fn groups(items: Vec<GroupResponse>) -> ListView {
     ListView {
         headers: Screen::Groups.headers(),
+        widths: Screen::Groups.widths(),
         keys: items.iter().map(|g| g.name.clone()).collect(),
         failed: vec![false; items.len()],
         rows: items
@@ -100,6 +126,7 @@ pub fn groups(items: Vec<GroupResponse>) -> ListView {
 pub fn imports(items: Vec<ImportJobResponse>) -> ListView {
     ListView {
         headers: Screen::Imports.headers(),
+        widths: Screen::Imports.widths(),
         keys: items.iter().map(|j| j.id.clone()).collect(),
         failed: items
             .iter()
@@ -139,6 +166,7 @@ pub fn imports(items: Vec<ImportJobResponse>) -> ListView {
 pub fn mail(items: Vec<MailResponse>) -> ListView {
     ListView {
         headers: Screen::Mail.headers(),
+        widths: Screen::Mail.widths(),
         keys: items.iter().map(|m| m.id.clone()).collect(),
         failed: items
             .iter()
@@ -164,6 +192,7 @@ pub fn mail(items: Vec<MailResponse>) -> ListView {
 pub fn audit(items: Vec<AuditEventResponse>) -> ListView {
     ListView {
         headers: Screen::Audit.headers(),
+        widths: Screen::Audit.widths(),
         keys: items.iter().map(|e| e.id.clone()).collect(),
         failed: vec![false; items.len()],
         rows: items
@@ -186,6 +215,7 @@ pub fn audit(items: Vec<AuditEventResponse>) -> ListView {
 pub fn tokens(items: Vec<TokenResponse>) -> ListView {
     ListView {
         headers: Screen::Tokens.headers(),
+        widths: Screen::Tokens.widths(),
         keys: items.iter().map(|t| t.name.clone()).collect(),
         failed: vec![false; items.len()],
         rows: items

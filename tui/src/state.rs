@@ -411,6 +411,7 @@ impl State {
                 self.mode = Mode::List;
                 self.view = ListView {
                     headers: screen.headers(),
+                    widths: screen.widths(),
                     ..ListView::default()
                 };
                 self.link = None;

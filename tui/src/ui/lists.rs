@@ -28,7 +28,11 @@ pub fn draw(view: &ListView, loading: bool, theme: Theme, frame: &mut Frame, are
         return;
     }
     let columns = view.headers.len().max(1);
-    let widths = vec![Constraint::Ratio(1, u32::try_from(columns).unwrap_or(1)); columns];
+    let widths = if view.widths.len() == columns {
+        view.widths.clone()
+    } else {
+        vec![Constraint::Ratio(1, u32::try_from(columns).unwrap_or(1)); columns]
+    };
     let rows = view.rows.iter().zip(&view.failed).map(|(cells, failed)| {
         let row = Row::new(cells.clone());
         if *failed {

@@ -376,6 +376,40 @@ mod tests {
             ])));
             insta::assert_snapshot!(format!("workspace_picker_{w}x{h}"), render(&s, w, h));
             s.update(Action::Back);
+            s.update(Action::Switch(Screen::Mail));
+            let seq = s.seq;
+            let mail: Vec<roster_shared::api::MailResponse> = serde_json::from_value(serde_json::json!([
+                {"id": "m1", "workspace": "default", "to": "ada@example.com", "subject": "You are invited",
+                 "status": "failed", "attempts": 10, "last_error": "connection refused by smtp.example.com:25",
+                 "created_at": "2026-11-02T10:30:00Z", "next_attempt_at": null, "sent_at": null},
+                {"id": "m2", "workspace": "default", "to": "grace@example.com", "subject": "You are invited",
+                 "status": "sent", "attempts": 1, "last_error": null,
+                 "created_at": "2026-11-02T10:31:00Z", "next_attempt_at": null, "sent_at": "2026-11-02T10:31:01Z"}
+            ]))
+            .expect("mail");
+            s.update(Action::ScreenLoaded {
+                seq,
+                result: Ok(screens::mail(mail)),
+            });
+            insta::assert_snapshot!(format!("mail_{w}x{h}"), render(&s, w, h));
+            s.update(Action::Switch(Screen::Audit));
+            s.update(Action::SearchStart);
+            "actor:okta".chars().for_each(|c| {
+                s.update(Action::FormInput(c));
+            });
+            s.update(Action::Submit);
+            let seq = s.seq;
+            let audit: Vec<roster_shared::api::AuditEventResponse> = serde_json::from_value(serde_json::json!([
+                {"id": "a1", "at": "2026-11-02T10:30:00Z", "workspace": "default", "actor": "token:okta",
+                 "source": "scim", "action": "member.provisioned", "target": "ada@example.com",
+                 "before": null, "after": null}
+            ]))
+            .expect("audit");
+            s.update(Action::ScreenLoaded {
+                seq,
+                result: Ok(screens::audit(audit)),
+            });
+            insta::assert_snapshot!(format!("audit_filtered_{w}x{h}"), render(&s, w, h));
             s.update(Action::Switch(Screen::Tokens));
             s.update(Action::New);
             "okta".chars().for_each(|c| {

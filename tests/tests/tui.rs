@@ -132,6 +132,17 @@ fn the_tui_lists_searches_copies_a_link_follows_changes_and_quits_cleanly() {
         scr.contains("ada@example.com")
     });
 
+    // Enter opens the selected member (Ada); Esc goes back.
+    s.keys("\r");
+    s.wait_for("Ada's details", |scr| {
+        scr.contains("Ada Lovelace") && scr.contains("last invite") && scr.contains("invited by")
+            || scr.contains("e-mail  ada@example.com")
+    });
+    s.keys("\x1b");
+    s.wait_for("the list again", |scr| {
+        !scr.contains("e-mail  ada@example.com")
+    });
+
     // y copies the selected member's (Ada's) link with OSC 52 and shows it.
     let link = d.roster_ok(&["link", "ada@example.com"]).trim().to_string();
     s.keys("y");

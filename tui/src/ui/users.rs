@@ -21,56 +21,36 @@ pub fn draw(state: &State, theme: Theme, frame: &mut Frame, area: Rect) {
         );
         return;
     }
+    // Every column at any width: narrow terminals get a shorter date.
     let wide = area.width >= 110;
-    let header = if wide {
-        vec!["NAME", "E-MAIL", "ROLE", "GROUPS", "STATUS", "LAST INVITE"]
+    let date = if wide {
+        time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]")
     } else {
-        vec!["NAME", "E-MAIL", "ROLE", "STATUS", "GROUPS"]
+        time::macros::format_description!("[month]-[day] [hour]:[minute]")
     };
+    let header = vec!["NAME", "E-MAIL", "ROLE", "STATUS", "GROUPS", "LAST INVITE"];
     let rows = state.members.iter().map(|m| {
-        let groups = m.groups.join(", ");
-        let role = m.role.as_str().to_string();
-        let status = m.status.to_string();
-        if wide {
-            let invited = m
-                .last_invite_sent_at
-                .and_then(|t| {
-                    t.format(&time::macros::format_description!(
-                        "[year]-[month]-[day] [hour]:[minute]"
-                    ))
-                    .ok()
-                })
-                .unwrap_or_else(|| "-".into());
-            Row::new(vec![
-                m.name.clone(),
-                m.email.clone(),
-                role,
-                groups,
-                status,
-                invited,
-            ])
-        } else {
-            Row::new(vec![m.name.clone(), m.email.clone(), role, status, groups])
-        }
+        let invited = m
+            .last_invite_sent_at
+            .and_then(|t| t.format(&date).ok())
+            .unwrap_or_else(|| "-".into());
+        Row::new(vec![
+            m.name.clone(),
+            m.email.clone(),
+            m.role.as_str().to_string(),
+            m.status.to_string(),
+            m.groups.join(", "),
+            invited,
+        ])
     });
-    let widths: Vec<Constraint> = if wide {
-        vec![
-            Constraint::Percentage(20),
-            Constraint::Percentage(28),
-            Constraint::Length(9),
-            Constraint::Percentage(18),
-            Constraint::Length(10),
-            Constraint::Length(16),
-        ]
-    } else {
-        vec![
-            Constraint::Percentage(24),
-            Constraint::Percentage(38),
-            Constraint::Length(9),
-            Constraint::Length(10),
-            Constraint::Min(6),
-        ]
-    };
+    let widths: Vec<Constraint> = vec![
+        Constraint::Fill(4),
+        Constraint::Fill(4),
+        Constraint::Length(8),
+        Constraint::Length(9),
+        Constraint::Fill(2),
+        Constraint::Length(if wide { 16 } else { 11 }),
+    ];
     let table_widget = Table::new(rows, widths)
         .header(Row::new(header).style(theme.header()))
         .row_highlight_style(theme.selected())

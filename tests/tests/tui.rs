@@ -176,7 +176,7 @@ fn the_tui_lists_searches_copies_a_link_follows_changes_and_quits_cleanly() {
     s.wait_for("the e-mail checked as typed", |scr| {
         scr.contains("e-mail address \"nora@\" is not valid")
     });
-    s.keys("example.com\t\x1b[C\r");
+    s.keys("example.com\t\x1b[C\t\tteam\x1b[Ccore\r");
     s.wait_for("the form to close and the member to appear", |scr| {
         !scr.contains("Invite someone") && scr.contains("nora@example.com")
     });
@@ -184,6 +184,7 @@ fn the_tui_lists_searches_copies_a_link_follows_changes_and_quits_cleanly() {
     assert_eq!(nora["name"], "Nora Form");
     assert_eq!(nora["role"], "admin");
     assert_eq!(nora["source"], "tui", "the audit trail names the TUI");
+    assert_eq!(nora["metadata"]["team"], "core", "metadata from the key/value editor");
 
     // e edits the selected member (Ada) in the same form.
     s.keys("e");

@@ -59,6 +59,11 @@ pub enum Action {
     FormBackspace,
     FormLeft,
     FormRight,
+    /// ↓/↑ in the form: metadata rows inside the editor, else fields.
+    FormDown,
+    FormUp,
+    /// Ctrl-T: hide or show the metadata row's value.
+    FormToggleHidden,
     /// Enter in the form: check it and send it.
     Submit,
     /// The workspace's custom groups arrived (for the form).

@@ -1,25 +1,20 @@
 //! The Invite form (ToolJet's seed form): Name, E-mail and Role required,
 //! custom groups and metadata optional, each checked as you type with the
 //! same shared rules the daemon applies. The same form edits a member
-//! (`e`): the e-mail is fixed, hidden metadata values are masked.
-
-use std::collections::BTreeMap;
+//! (`e`): the e-mail is fixed. Metadata is a key/value editor whose hidden
+//! values are masked on screen.
 
 use roster_shared::api::{EditMemberRequest, InviteRequest, MemberResponse};
 use roster_shared::{Email, Metadata, Role, names};
 
-/// What stands for a hidden metadata value in the editor.
-pub const MASK: &str = "••••";
+use crate::metadata_editor::MetadataEditor;
 
 /// A member being edited rather than invited.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Editing {
     pub email: String,
-    /// Hidden keys and their real values (fetched with reveal), put back
-    /// where the editor still shows the mask.
-    hidden: BTreeMap<String, String>,
-    /// The metadata text as opened: unchanged text sends no metadata.
-    original_metadata: String,
+    /// The metadata as opened: unchanged metadata is not sent.
+    original: Metadata,
 }
 
 /// The form's fields, in focus order.
@@ -56,7 +51,7 @@ pub struct InviteForm {
     pub groups: Vec<(String, bool)>,
     /// Which group the cursor is on.
     pub group_cursor: usize,
-    pub metadata: String,
+    pub metadata: MetadataEditor,
     pub focus: Field,
     /// The daemon's own refusal, shown until the next change.
     pub refused: Option<String>,
@@ -74,7 +69,7 @@ impl InviteForm {
             role: None,
             groups: Vec::new(),
             group_cursor: 0,
-            metadata: String::new(),
+            metadata: MetadataEditor::default(),
             focus: Field::Name,
             refused: None,
             submitting: false,
@@ -85,30 +80,8 @@ impl InviteForm {
     /// The form filled with a member (read with hidden values revealed) and
     /// the workspace's groups.
     pub fn for_edit(member: &MemberResponse, groups: Vec<String>) -> Self {
-        let hidden: BTreeMap<String, String> = member
-            .hidden_keys
-            .iter()
-            .filter_map(|k| member.metadata.get(k).map(|v| (k.clone(), v.clone())))
-            .collect();
-        let shown: BTreeMap<&String, &str> = member
-            .metadata
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k,
-                    if hidden.contains_key(k) {
-                        MASK
-                    } else {
-                        v.as_str()
-                    },
-                )
-            })
-            .collect();
-        let metadata = if shown.is_empty() {
-            String::new()
-        } else {
-            serde_json::to_string(&shown).unwrap_or_default()
-        };
+        let metadata = MetadataEditor::with(&member.metadata, &member.hidden_keys);
+        let original = metadata.metadata().unwrap_or_default();
         let mut form = Self::new();
         form.name = member.name.clone();
         form.email = member.email.clone();
@@ -120,11 +93,10 @@ impl InviteForm {
                 (g, on)
             })
             .collect();
-        form.metadata = metadata.clone();
+        form.metadata = metadata;
         form.editing = Some(Editing {
             email: member.email.clone(),
-            hidden,
-            original_metadata: metadata,
+            original,
         });
         form
     }
@@ -140,24 +112,8 @@ impl InviteForm {
                 return Err(problem);
             }
         }
-        let metadata = if self.metadata == editing.original_metadata {
-            None
-        } else if self.metadata.trim().is_empty() {
-            Some(serde_json::json!({}))
-        } else {
-            let mut value: serde_json::Value =
-                serde_json::from_str(&self.metadata).map_err(|e| e.to_string())?;
-            if let Some(map) = value.as_object_mut() {
-                for (k, v) in map.iter_mut() {
-                    if v.as_str() == Some(MASK)
-                        && let Some(real) = editing.hidden.get(k)
-                    {
-                        *v = serde_json::Value::String(real.clone());
-                    }
-                }
-            }
-            Some(value)
-        };
+        let metadata = self.metadata.metadata()?;
+        let changed = metadata != editing.original;
         self.submitting = true;
         Ok((
             editing.email,
@@ -171,8 +127,8 @@ impl InviteForm {
                         .map(|(g, _)| g.clone())
                         .collect(),
                 ),
-                metadata,
-                hide_keys: None,
+                metadata: changed.then(|| serde_json::json!(metadata.values)),
+                hide_keys: changed.then(|| metadata.hidden.iter().cloned().collect()),
             },
         ))
     }
@@ -195,7 +151,7 @@ impl InviteForm {
             Field::Name => self.name.push(c),
             Field::Email if self.editing.is_some() => {}
             Field::Email => self.email.push(c),
-            Field::Metadata => self.metadata.push(c),
+            Field::Metadata => self.metadata.input(c),
             Field::Role if c == ' ' => self.cycle_role(true),
             Field::Groups if c == ' ' => {
                 if let Some(g) = self.groups.get_mut(self.group_cursor) {
@@ -217,9 +173,7 @@ impl InviteForm {
             Field::Email => {
                 self.email.pop();
             }
-            Field::Metadata => {
-                self.metadata.pop();
-            }
+            Field::Metadata => self.metadata.backspace(),
             Field::Role | Field::Groups => {}
         }
     }
@@ -236,7 +190,31 @@ impl InviteForm {
                     (self.group_cursor + n - 1) % n
                 };
             }
+            Field::Metadata => self.metadata.switch_cell(),
             _ => {}
+        }
+    }
+
+    /// ↓: the next metadata row inside the editor, else the next field.
+    pub fn down(&mut self) {
+        if self.focus == Field::Metadata {
+            self.metadata.down();
+        } else {
+            self.step(true);
+        }
+    }
+
+    /// ↑: the previous metadata row inside the editor, else the previous field.
+    pub fn up(&mut self) {
+        if !(self.focus == Field::Metadata && self.metadata.up()) {
+            self.step(false);
+        }
+    }
+
+    /// Ctrl-T in the metadata editor: hide (or show) the row's value.
+    pub fn toggle_hidden(&mut self) {
+        if self.focus == Field::Metadata {
+            self.metadata.toggle_hidden();
         }
     }
 
@@ -269,10 +247,7 @@ impl InviteForm {
                 Some("choose a role: admin, builder or end-user (Space or ←/→)".into())
             }
             Field::Role | Field::Groups => None,
-            Field::Metadata if self.metadata.trim().is_empty() => None,
-            Field::Metadata => Metadata::parse_json(&self.metadata)
-                .err()
-                .map(|e| e.to_string()),
+            Field::Metadata => self.metadata.problem(),
         }
     }
 
@@ -284,11 +259,7 @@ impl InviteForm {
                 return Err(problem);
             }
         }
-        let metadata = if self.metadata.trim().is_empty() {
-            None
-        } else {
-            serde_json::from_str(&self.metadata).map_err(|e| e.to_string())?
-        };
+        let metadata = self.metadata.metadata()?;
         self.submitting = true;
         Ok(InviteRequest {
             name: self.name.clone(),
@@ -300,8 +271,8 @@ impl InviteForm {
                 .filter(|(_, on)| *on)
                 .map(|(g, _)| g.clone())
                 .collect(),
-            metadata,
-            hidden_keys: Vec::new(),
+            metadata: (!metadata.values.is_empty()).then(|| serde_json::json!(metadata.values)),
+            hidden_keys: metadata.hidden.iter().cloned().collect(),
         })
     }
 }
@@ -337,10 +308,10 @@ mod tests {
         typed(&mut f, "example.com");
         assert_eq!(f.problem(Field::Email, false), None);
         f.focus = Field::Metadata;
-        typed(&mut f, "{\"a\": 1}");
-        assert_eq!(
-            f.problem(Field::Metadata, false).as_deref(),
-            Some("metadata value of \"a\" is not a string")
+        typed(&mut f, "bad key");
+        assert!(
+            f.problem(Field::Metadata, false)
+                .is_some_and(|p| p.contains("is not valid"))
         );
     }
 
@@ -361,21 +332,24 @@ mod tests {
     }
 
     #[test]
-    fn editing_masks_hidden_values_and_puts_them_back() {
-        let mut member = serde_json::from_value::<MemberResponse>(serde_json::json!({
+    fn editing_keeps_hidden_values_and_sends_metadata_only_when_changed() {
+        let member = serde_json::from_value::<MemberResponse>(serde_json::json!({
             "id": "m", "email": "ada@example.com", "name": "Ada", "role": "builder",
-            "groups": ["Eng"], "metadata": {"team": "core", "apiKey": "s3cret"},
+            "groups": ["eng"], "metadata": {"team": "core", "apiKey": "s3cret"},
             "hidden_keys": ["apiKey"], "status": "invited", "external_id": null,
             "source": "cli", "invited_by": "x", "invited_at": "2026-11-01T00:00:00Z",
             "activated_at": null, "archived_at": null, "last_invite_sent_at": null,
             "invite_expires_at": null, "updated_at": "2026-11-01T00:00:00Z"
         }))
         .expect("member");
-        member.groups = vec!["eng".into()];
         let mut f = InviteForm::for_edit(&member, vec!["Eng".into(), "Ops".into()]);
-        assert!(!f.metadata.contains("s3cret"), "{}", f.metadata);
-        assert!(f.metadata.contains(MASK));
         assert_eq!(f.groups, vec![("Eng".into(), true), ("Ops".into(), false)]);
+        assert!(
+            f.metadata
+                .rows
+                .iter()
+                .any(|r| r.key == "apiKey" && r.hidden)
+        );
         f.focus = Field::Email;
         f.input('x');
         assert_eq!(f.email, "ada@example.com", "the e-mail is fixed");
@@ -383,13 +357,16 @@ mod tests {
         assert_eq!(email, "ada@example.com");
         assert_eq!(req.metadata, None, "untouched metadata is not sent");
         f.focus = Field::Metadata;
-        f.metadata = f.metadata.replace("core", "edge");
+        f.down();
+        f.sideways(true);
+        typed(&mut f, "!");
         let (_, req) = f.submit_edit().expect("valid");
         assert_eq!(
             req.metadata,
-            Some(serde_json::json!({"team": "edge", "apiKey": "s3cret"})),
-            "the masked value is sent as it was"
+            Some(serde_json::json!({"team": "core!", "apiKey": "s3cret"})),
+            "the hidden value is sent as it was"
         );
+        assert_eq!(req.hide_keys, Some(vec!["apiKey".to_string()]));
     }
 
     #[test]
@@ -405,11 +382,22 @@ mod tests {
         f.sideways(true);
         f.input(' ');
         f.step(true);
-        typed(&mut f, r#"{"team":"core"}"#);
+        typed(&mut f, "team");
+        f.sideways(true);
+        typed(&mut f, "core");
+        f.down();
+        typed(&mut f, "token");
+        f.sideways(true);
+        typed(&mut f, "abc");
+        f.toggle_hidden();
         let req = f.submit().expect("valid");
+        assert_eq!(req.hidden_keys, vec!["token".to_string()]);
         assert_eq!(req.role, "end-user");
         assert_eq!(req.groups, vec!["Ops".to_string()]);
-        assert_eq!(req.metadata, Some(serde_json::json!({"team": "core"})));
+        assert_eq!(
+            req.metadata,
+            Some(serde_json::json!({"team": "core", "token": "abc"}))
+        );
         assert!(req.validate().is_ok(), "the daemon's rules agree");
         assert!(f.submitting);
     }

@@ -109,8 +109,12 @@ pub const USERS_KEYS: &[Binding] = &[
 
 /// The action of a key in `mode`, if any.
 pub fn action_for(key: KeyEvent, mode: Mode) -> Option<Action> {
-    if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
-        return Some(Action::Quit);
+    if key.modifiers.contains(KeyModifiers::CONTROL) {
+        return match key.code {
+            KeyCode::Char('c') => Some(Action::Quit),
+            KeyCode::Char('t') if mode == Mode::Invite => Some(Action::FormToggleHidden),
+            _ => None,
+        };
     }
     match mode {
         Mode::Search => match key.code {
@@ -125,8 +129,10 @@ pub fn action_for(key: KeyEvent, mode: Mode) -> Option<Action> {
         Mode::Invite => match key.code {
             KeyCode::Esc => Some(Action::Back),
             KeyCode::Enter => Some(Action::Submit),
-            KeyCode::Tab | KeyCode::Down => Some(Action::FormNext),
-            KeyCode::BackTab | KeyCode::Up => Some(Action::FormPrev),
+            KeyCode::Tab => Some(Action::FormNext),
+            KeyCode::BackTab => Some(Action::FormPrev),
+            KeyCode::Down => Some(Action::FormDown),
+            KeyCode::Up => Some(Action::FormUp),
             KeyCode::Left => Some(Action::FormLeft),
             KeyCode::Right => Some(Action::FormRight),
             KeyCode::Backspace => Some(Action::FormBackspace),

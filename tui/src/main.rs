@@ -9,6 +9,7 @@ mod clipboard;
 mod event;
 mod invite_form;
 mod keymap;
+mod metadata_editor;
 mod screens;
 mod state;
 mod strings;

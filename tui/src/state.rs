@@ -473,6 +473,20 @@ impl State {
                     f.backspace();
                 }
             }
+            Action::FormDown | Action::FormUp => {
+                if let Some(f) = &mut self.invite {
+                    if matches!(action, Action::FormDown) {
+                        f.down();
+                    } else {
+                        f.up();
+                    }
+                }
+            }
+            Action::FormToggleHidden => {
+                if let Some(f) = &mut self.invite {
+                    f.toggle_hidden();
+                }
+            }
             Action::FormLeft | Action::FormRight => {
                 if let Some(f) = &mut self.invite {
                     f.sideways(matches!(action, Action::FormRight));

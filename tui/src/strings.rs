@@ -46,9 +46,11 @@ pub fn invited(email: &str) -> String {
 /// The Invite form's title and hint.
 pub const INVITE_TITLE: &str = "Invite someone";
 /// Keys of the form when it edits a member.
-pub const EDIT_HINT: &str = "Enter save · Tab/↓ next · ↑ back · Space/←→ choose · Esc cancel";
+pub const EDIT_HINT: &str =
+    "Enter save · Tab next · Space/←→ choose · ↓ new row · ^T hide · Esc cancel";
 /// Keys of the Invite form.
-pub const INVITE_HINT: &str = "Enter invite · Tab/↓ next · ↑ back · Space/←→ choose · Esc cancel";
+pub const INVITE_HINT: &str =
+    "Enter invite · Tab next · Space/←→ choose · ↓ new row · ^T hide · Esc cancel";
 
 /// Before revoking a member's link.
 pub fn confirm_reset(email: &str) -> String {
@@ -89,7 +91,7 @@ pub fn saved(email: &str) -> String {
 
 /// The title of the form when it edits a member.
 pub fn edit_title(email: &str) -> String {
-    format!("Edit {email} (hidden metadata values show as ••••)")
+    format!("Edit {email}")
 }
 
 /// After a token's secret went to the clipboard.

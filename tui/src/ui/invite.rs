@@ -8,6 +8,7 @@ use roster_shared::Role;
 
 use super::theme::Theme;
 use crate::invite_form::{Field, InviteForm};
+use crate::metadata_editor::Cell;
 use crate::strings;
 
 /// Draws the form centred on the screen.
@@ -66,10 +67,7 @@ pub fn draw(form: &InviteForm, theme: Theme, frame: &mut Frame) {
     }
     lines.push(Line::from(groups));
     lines.push(Line::raw(""));
-    lines.push(Line::from(vec![
-        label(Field::Metadata, "Metadata"),
-        Span::raw(format!("{}{}", form.metadata, cursor(Field::Metadata))),
-    ]));
+    lines.extend(metadata_lines(form, theme));
     lines.push(problem_line(form, Field::Metadata, theme));
     match &form.refused {
         Some(why) => lines.push(Line::styled(why.clone(), theme.error())),
@@ -77,7 +75,8 @@ pub fn draw(form: &InviteForm, theme: Theme, frame: &mut Frame) {
         None if form.editing.is_some() => lines.push(Line::styled(strings::EDIT_HINT, theme.dim())),
         None => lines.push(Line::styled(strings::INVITE_HINT, theme.dim())),
     }
-    let [area] = Layout::vertical([Constraint::Length(16)])
+    let height = u16::try_from(lines.len() + 2).unwrap_or(16);
+    let [area] = Layout::vertical([Constraint::Length(height)])
         .flex(Flex::Center)
         .areas(frame.area());
     let [area] = Layout::horizontal([Constraint::Percentage(94)])
@@ -95,6 +94,61 @@ pub fn draw(form: &InviteForm, theme: Theme, frame: &mut Frame) {
         ),
         area,
     );
+}
+
+/// Most metadata rows shown at once (the cursor's row is always among them).
+const META_ROWS: usize = 4;
+
+/// The key/value rows, hidden values masked, the cursor on its cell.
+fn metadata_lines(form: &InviteForm, theme: Theme) -> Vec<Line<'static>> {
+    let editor = &form.metadata;
+    let focused = form.focus == Field::Metadata;
+    let first = editor.row.saturating_sub(META_ROWS - 1);
+    editor
+        .rows
+        .iter()
+        .enumerate()
+        .skip(first)
+        .take(META_ROWS)
+        .map(|(i, row)| {
+            let here = focused && i == editor.row;
+            let label = if i == first {
+                let marker = if focused { "▸ " } else { "  " };
+                let style = if focused { theme.key() } else { theme.dim() };
+                Span::styled(format!("{marker}{:<9}", "Metadata"), style)
+            } else {
+                Span::raw(" ".repeat(11))
+            };
+            let mark = |cell: Cell| {
+                if here && editor.cell == cell {
+                    "▏"
+                } else {
+                    ""
+                }
+            };
+            let value = if row.hidden {
+                "•".repeat(row.value.chars().count().max(4))
+            } else {
+                row.value.clone()
+            };
+            let key = if row.key.is_empty() && !here {
+                "(key)".to_string()
+            } else {
+                row.key.clone()
+            };
+            let hidden = if row.hidden { "  [hidden]" } else { "" };
+            Line::from(vec![
+                label,
+                Span::styled(
+                    format!("{key}{}", mark(Cell::Key)),
+                    if here { theme.header() } else { theme.dim() },
+                ),
+                Span::raw(" = "),
+                Span::raw(format!("{value}{}", mark(Cell::Value))),
+                Span::styled(hidden, theme.dim()),
+            ])
+        })
+        .collect()
 }
 
 fn problem_line(form: &InviteForm, field: Field, theme: Theme) -> Line<'static> {

@@ -439,6 +439,9 @@ mod tests {
                 Box::new(m),
                 vec!["Eng".into(), "Ops".into()],
             ))));
+            if let Some(f) = &mut s.invite {
+                f.focus = crate::invite_form::Field::Metadata;
+            }
             let screen = render(&s, w, h);
             assert!(!screen.contains("s3cret"), "hidden values are masked");
             insta::assert_snapshot!(format!("edit_{w}x{h}"), screen);

@@ -450,7 +450,9 @@ mod tests {
 
     #[test]
     fn an_empty_list_says_what_to_do() {
-        let s = loaded(24, 0);
-        insta::assert_snapshot!("empty_80x24", render(&s, 80, 24));
+        for (w, h) in [(80, 24), (120, 40)] {
+            let s = loaded(h, 0);
+            insta::assert_snapshot!(format!("empty_{w}x{h}"), render(&s, w, h));
+        }
     }
 }

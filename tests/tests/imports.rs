@@ -651,3 +651,63 @@ async fn files_waiting_at_start_are_imported_and_jobs_reach_the_event_stream() {
         );
     }
 }
+
+#[test]
+fn a_file_rewritten_or_deleted_while_it_is_read_says_so() {
+    const ROWS: usize = 30_000;
+    let d = Daemon::start(DaemonOptions::default());
+    let mut text = String::from("name,email,role\n");
+    for i in 0..ROWS {
+        text.push_str(&format!("Person {i},p{i}@slow.example.com,end-user\n"));
+    }
+    for (name, rewrite) in [("growing.csv", true), ("deleted.csv", false)] {
+        drop_file(&d, "", name, text.as_bytes());
+        let id = poll(&format!("{name} to start"), Duration::from_secs(60), || {
+            let jobs = d.roster_json(&["imports", "list"]);
+            let job = jobs
+                .as_array()?
+                .iter()
+                .find(|j| j["file_name"] == name)?
+                .clone();
+            (job["counts"]["rows"].as_u64()? > 0).then(|| job["id"].as_str().map(str::to_string))?
+        });
+        let claimed = d.data_dir().join(format!("imports/processing/{id}.csv"));
+        if rewrite {
+            use std::io::Write;
+            let mut f = std::fs::OpenOptions::new()
+                .append(true)
+                .open(&claimed)
+                .expect("the claimed file");
+            writeln!(f, "Late Comer,late@slow.example.com,builder").expect("append");
+        } else {
+            std::fs::remove_file(&claimed).expect("delete the claimed file");
+        }
+        let job = wait_job(&d, "default", name, 1);
+        let message = job["message"].as_str().unwrap_or_default().to_string();
+        let want = if rewrite {
+            "the file changed while it was read"
+        } else {
+            "removed from processing/ while it was read"
+        };
+        assert!(message.contains(want), "{name}: {message}");
+        let report = report_of(&job);
+        assert!(
+            report
+                .iter()
+                .any(|r| r.outcome == "error" && r.message.contains(want)),
+            "{name}: the report says it too"
+        );
+        assert!(
+            report
+                .iter()
+                .filter(|r| r.outcome == "invited" || r.outcome == "unchanged")
+                .count()
+                >= ROWS,
+            "{name}: the rows read were applied"
+        );
+    }
+    assert!(
+        d.roster_ok(&["users", "list", "--limit", "1"])
+            .contains("@slow.example.com")
+    );
+}

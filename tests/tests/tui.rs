@@ -184,7 +184,10 @@ fn the_tui_lists_searches_copies_a_link_follows_changes_and_quits_cleanly() {
     assert_eq!(nora["name"], "Nora Form");
     assert_eq!(nora["role"], "admin");
     assert_eq!(nora["source"], "tui", "the audit trail names the TUI");
-    assert_eq!(nora["metadata"]["team"], "core", "metadata from the key/value editor");
+    assert_eq!(
+        nora["metadata"]["team"], "core",
+        "metadata from the key/value editor"
+    );
 
     // e edits the selected member (Ada) in the same form.
     s.keys("e");

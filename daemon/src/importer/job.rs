@@ -129,6 +129,7 @@ impl JobRunner {
             }
             Err(e) => return self.fail(job, &format!("the file cannot be opened: {e}")),
         };
+        let opened = FileState::of(&file);
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
@@ -212,6 +213,13 @@ impl JobRunner {
                 job,
                 "the file has a header but no rows: add one row per person below the header",
             );
+        }
+        if let Some(change) = opened.changed(&self.dirs.claimed(job.id)) {
+            // Written to after it was picked up: say so in the report and
+            // the summary rather than pretend the import is complete.
+            report.push(0, "", RowOutcome::Error, &change)?;
+            job.report_len = report.flush_durable()?;
+            job.file_changed = Some(change);
         }
         self.rows_done(job)
     }
@@ -422,7 +430,45 @@ fn summary(job: &ImportJobRecord) -> String {
             job.ignored_columns.join(", ")
         ));
     }
+    if let Some(change) = &job.file_changed {
+        s.push_str(&format!("; {change}"));
+    }
     s
+}
+
+/// A file's size and modification time when it was opened, to notice a
+/// writer that was still at work.
+struct FileState {
+    len: Option<u64>,
+    modified: Option<std::time::SystemTime>,
+}
+
+impl FileState {
+    fn of(file: &File) -> Self {
+        let meta = file.metadata().ok();
+        Self {
+            len: meta.as_ref().map(std::fs::Metadata::len),
+            modified: meta.and_then(|m| m.modified().ok()),
+        }
+    }
+
+    /// How the file at `path` differs from when it was opened, in words.
+    fn changed(&self, path: &Path) -> Option<String> {
+        let Ok(now) = std::fs::metadata(path) else {
+            return Some(
+                "the file was removed from processing/ while it was read; every row read is in this report"
+                    .into(),
+            );
+        };
+        let (len, modified) = (Some(now.len()), now.modified().ok());
+        (len != self.len || modified != self.modified).then(|| {
+            format!(
+                "the file changed while it was read ({} bytes when picked up, {} now): rows written later are not imported; drop the complete file again",
+                self.len.unwrap_or_default(),
+                now.len()
+            )
+        })
+    }
 }
 
 /// At most ten names, then how many more (a file may have 10,000 columns).

@@ -201,6 +201,7 @@ impl Importer {
             claimed_from: Some(from.display().to_string()),
             failed: false,
             ignored_columns: Vec::new(),
+            file_changed: None,
             message: None,
             file_path: None,
             report_path: None,

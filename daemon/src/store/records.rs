@@ -194,6 +194,9 @@ pub struct ImportJobRecord {
     /// Header names the importer did not understand (ignored).
     #[serde(default)]
     pub ignored_columns: Vec<String>,
+    /// Set when the file changed while it was read (a writer still at work).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_changed: Option<String>,
     pub message: Option<String>,
     /// Final places, chosen before the moves so a restart finishes them.
     pub file_path: Option<String>,

@@ -197,7 +197,7 @@ impl Client {
     }
 
     fn transport_error(&self, e: reqwest::Error) -> ClientError {
-        if e.is_connect() || e.is_request() {
+        if e.is_connect() {
             ClientError::Unreachable(self.endpoint.describe())
         } else {
             ClientError::Api(format!("talking to rosterd failed: {e}"))

@@ -231,14 +231,26 @@ impl Importer {
         actor: &str,
         body: axum::body::Body,
     ) -> Result<ImportJobRecord, ServiceError> {
-        let name = upload_name(name)?;
         let services = &self.0.services;
         let slug = services.workspace_slug(workspace);
         let lookup = slug.clone();
-        services
-            .store
-            .read(move |txn| workspaces::find_read(txn, &lookup))
-            .await?;
+        let checked = match upload_name(name) {
+            Ok(name) => services
+                .store
+                .read(move |txn| workspaces::find_read(txn, &lookup))
+                .await
+                .map(|_| name),
+            Err(e) => Err(e),
+        };
+        let name = match checked {
+            Ok(name) => name,
+            Err(refused) => {
+                // Read the body before answering, so the client sees the
+                // refusal instead of a connection closed mid-upload.
+                self.discard(body).await;
+                return Err(refused);
+            }
+        };
         let part = self.0.dirs.upload(new_id());
         let written = self.receive(&part, body).await;
         if let Err(e) = written {
@@ -254,6 +266,18 @@ impl Importer {
         })
         .await
         .map_err(ServiceError::storage)?
+    }
+
+    /// Reads and drops a refused upload (up to the upload limit).
+    async fn discard(&self, body: axum::body::Body) {
+        let mut stream = body.into_data_stream();
+        let mut total = 0u64;
+        while let Some(Ok(chunk)) = stream.next().await {
+            total += chunk.len() as u64;
+            if total > self.0.max_upload_bytes {
+                return;
+            }
+        }
     }
 
     async fn receive(&self, part: &Path, body: axum::body::Body) -> Result<(), ServiceError> {

@@ -79,11 +79,11 @@ pub const USERS_KEYS: &[Binding] = &[
     },
     Binding {
         keys: "1…6",
-        what: "Users Groups Imports Mail Audit Tokens",
+        what: "screens (Users…Tokens)",
     },
     Binding {
         keys: "n",
-        what: "new group/token (Groups, Tokens)",
+        what: "new group or token",
     },
     Binding {
         keys: "w",
@@ -91,7 +91,7 @@ pub const USERS_KEYS: &[Binding] = &[
     },
     Binding {
         keys: "t",
-        what: "retry mail (Mail)",
+        what: "retry a mail",
     },
     Binding {
         keys: "F5",

@@ -267,7 +267,11 @@ mod tests {
             insta::assert_snapshot!(format!("search_{w}x{h}"), render(&s, w, h));
             s.update(Action::SearchDone);
             s.update(Action::ToggleHelp);
-            insta::assert_snapshot!(format!("help_{w}x{h}"), render(&s, w, h));
+            let help = render(&s, w, h);
+            for b in crate::keymap::USERS_KEYS {
+                assert!(help.contains(b.what), "{w}x{h} help lacks {:?}", b.what);
+            }
+            insta::assert_snapshot!(format!("help_{w}x{h}"), help);
             s.update(Action::Back);
             s.update(Action::Open);
             insta::assert_snapshot!(format!("detail_{w}x{h}"), render(&s, w, h));

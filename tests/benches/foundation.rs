@@ -10,12 +10,14 @@
 //! Run: `cargo build --release --workspace && cargo bench -p roster-e2e --bench foundation`
 //! (`-- --members 100000` for a shorter run).
 
+mod measure;
 mod smtp_sink;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use measure::{arg, ms, percentile};
 use roster_e2e::{Daemon, DaemonOptions};
 
 const CLIENTS: usize = 64;
@@ -28,15 +30,6 @@ const LAST: [&str; 12] = [
     "Torvalds", "Allen", "Backus", "Perlman",
 ];
 
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.replace('_', "").parse().ok())
-        .unwrap_or(default)
-}
-
 fn invite_body(i: usize) -> String {
     serde_json::json!({
         "name": format!("{} {}{}", FIRST[i % FIRST.len()], LAST[(i / FIRST.len()) % LAST.len()], i),
@@ -44,18 +37,6 @@ fn invite_body(i: usize) -> String {
         "role": if i.is_multiple_of(50) { "admin" } else if i.is_multiple_of(5) { "builder" } else { "end-user" },
     })
     .to_string()
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[idx.min(sorted.len() - 1)]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
 
 /// Runs `job(client, i)` for every `i` in `from..to` from 64 concurrent

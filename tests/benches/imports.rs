@@ -14,6 +14,8 @@
 //! Run: `cargo build --release --workspace && cargo bench -p roster-e2e --bench imports`
 //! (`-- --rows 100000` for one size).
 
+#[allow(dead_code)] // this bench reads a list of sizes, not `arg`
+mod measure;
 mod smtp_sink;
 
 use std::io::Write;
@@ -22,6 +24,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use measure::{ms, percentile};
 use roster_e2e::{Daemon, DaemonOptions};
 
 const GROUPS: [&str; 3] = ["Engineering", "Sales", "Support"];
@@ -74,17 +77,6 @@ fn write_csv(path: &Path, rows: usize) {
         .expect("write");
     }
     f.flush().expect("flush");
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
 
 /// The bare loop: parse with csv, insert with redb, 1,000 rows a commit.

@@ -15,37 +15,22 @@
 //! (`-- --members 100000` for a shorter run). Workspaces are SSO-managed
 //! (`scim_creates_active`), so creating a user sends no mail.
 
+mod measure;
+
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use measure::{arg, ms, percentile};
 use roster_e2e::{Daemon, DaemonOptions, free_port, poll};
 use serde_json::json;
 
 const CLIENTS: usize = 64;
 
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.replace('_', "").parse().ok())
-        .unwrap_or(default)
-}
-
 fn email(i: usize) -> String {
     format!("user{i}@bench.example.com")
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let idx = ((sorted.len().max(1) as f64 - 1.0) * p).round() as usize;
-    sorted.get(idx).copied().unwrap_or_default()
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
 
 /// One HTTP target: base URL and bearer token.

@@ -166,7 +166,14 @@ fn tooljets_template_imports_as_it_is_and_a_second_drop_changes_nothing() {
         Some(3),
         "no mail for unchanged rows"
     );
-    std::thread::sleep(Duration::from_millis(500));
+    // With the outbox drained, nothing more can be on its way.
+    poll("the outbox to drain", Duration::from_secs(30), || {
+        let mail = d.roster_json(&["mail", "list"]);
+        mail.as_array()?
+            .iter()
+            .all(|m| m["status"] == "sent")
+            .then_some(())
+    });
     for who in ["ada@example.com", "grace@example.com", "alan@example.com"] {
         assert_eq!(smtp.messages_to(who).len(), 1, "{who} got one mail");
     }

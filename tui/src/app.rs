@@ -251,35 +251,33 @@ fn run_command(
             let _ = out.flush();
         }
         Command::Load { seq, query, append } => {
-            let (client, tx) = (client.clone(), tx.clone());
-            tokio::spawn(async move {
+            let client = client.clone();
+            spawn(tx, async move {
                 let result: Result<Page<MemberResponse>, ClientError> =
                     client.get("/members", &query).await;
                 let result = result.map_err(|e| e.to_string());
-                let _ = tx.send(Event::Action(Action::Loaded {
+                Action::Loaded {
                     seq,
                     append,
                     result,
-                }));
+                }
             });
         }
         Command::LoadGroups => {
-            let (client, tx) = (client.clone(), tx.clone());
-            let workspace = state.workspace.clone();
-            tokio::spawn(async move {
+            let (client, workspace) = (client.clone(), state.workspace.clone());
+            spawn(tx, async move {
                 let result: Result<Vec<GroupResponse>, ClientError> = client
                     .get("/groups", &[("workspace", workspace.as_deref())])
                     .await;
                 let names = result
                     .map(|gs| gs.into_iter().map(|g| g.name).collect())
                     .map_err(|e| e.to_string());
-                let _ = tx.send(Event::Action(Action::GroupsLoaded(names)));
+                Action::GroupsLoaded(names)
             });
         }
         Command::Invite(req) => {
-            let (client, tx) = (client.clone(), tx.clone());
-            let workspace = state.workspace.clone();
-            tokio::spawn(async move {
+            let (client, workspace) = (client.clone(), state.workspace.clone());
+            spawn(tx, async move {
                 let result: Result<MemberResponse, ClientError> = client
                     .send_json(
                         reqwest::Method::POST,
@@ -288,15 +286,12 @@ fn run_command(
                         &req,
                     )
                     .await;
-                let _ = tx.send(Event::Action(Action::InviteDone(
-                    result.map(Box::new).map_err(|e| e.to_string()),
-                )));
+                Action::InviteDone(result.map(Box::new).map_err(|e| e.to_string()))
             });
         }
         Command::Member { email, action } => {
-            let (client, tx) = (client.clone(), tx.clone());
-            let workspace = state.workspace.clone();
-            tokio::spawn(async move {
+            let (client, workspace) = (client.clone(), state.workspace.clone());
+            spawn(tx, async move {
                 let path = format!("/members/{}", segment(&email));
                 let result = match action {
                     MemberAction::Remove => client.delete(&path, workspace.as_deref()).await,
@@ -318,7 +313,7 @@ fn run_command(
                 let outcome = result
                     .map(|()| strings::member_done(done, &email))
                     .map_err(|e| e.to_string());
-                let _ = tx.send(Event::Action(Action::Done(outcome)));
+                Action::Done(outcome)
             });
         }
         Command::LoadScreen { seq, screen } => {
@@ -476,16 +471,13 @@ fn run_command(
             });
         }
         Command::FetchLink { email } => {
-            let (client, tx) = (client.clone(), tx.clone());
-            let workspace = state.workspace.clone();
-            tokio::spawn(async move {
+            let (client, workspace) = (client.clone(), state.workspace.clone());
+            spawn(tx, async move {
                 let path = format!("/members/{}/link", segment(&email));
                 let result: Result<LinkResponse, ClientError> = client
                     .get(&path, &[("workspace", workspace.as_deref())])
                     .await;
-                let _ = tx.send(Event::Action(Action::LinkLoaded(
-                    result.map_err(|e| e.to_string()),
-                )));
+                Action::LinkLoaded(result.map_err(|e| e.to_string()))
             });
         }
     }

@@ -100,11 +100,9 @@ pub struct ListView {
     pub offset: usize,
 }
 
+/// A timestamp as the CLI prints it.
 fn when(t: time::OffsetDateTime) -> String {
-    t.format(&time::macros::format_description!(
-        "[year]-[month]-[day] [hour]:[minute]"
-    ))
-    .unwrap_or_default()
+    crate::cli::output::when(Some(t))
 }
 
 /// Custom groups.

@@ -3,7 +3,7 @@
 mod groups;
 mod imports;
 mod members;
-mod output;
+pub(crate) mod output;
 mod system;
 
 use std::path::PathBuf;

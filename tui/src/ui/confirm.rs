@@ -1,19 +1,14 @@
 //! A yes/no question in a box, before something that cannot be undone.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Flex, Layout};
+use ratatui::layout::Constraint;
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use super::theme::Theme;
 
 /// Draws the question centred on the screen.
 pub fn draw(question: &str, theme: Theme, frame: &mut Frame) {
-    let [area] = Layout::vertical([Constraint::Length(5)])
-        .flex(Flex::Center)
-        .areas(frame.area());
-    let [area] = Layout::horizontal([Constraint::Percentage(80)])
-        .flex(Flex::Center)
-        .areas(area);
+    let area = super::centred(frame.area(), Constraint::Percentage(80), 5);
     frame.render_widget(Clear, area);
     frame.render_widget(
         Paragraph::new(question.to_string())

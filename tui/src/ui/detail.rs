@@ -1,7 +1,7 @@
 //! Enter on a member: everything the admin API says about them.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Flex, Layout};
+use ratatui::layout::Constraint;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
@@ -11,14 +11,9 @@ use crate::state::State;
 /// Draws the selected member in a box over the list.
 pub fn draw(state: &State, theme: Theme, frame: &mut Frame) {
     let Some(m) = state.current() else { return };
-    let when = |t: Option<time::OffsetDateTime>| {
-        t.and_then(|t| {
-            t.format(&time::macros::format_description!(
-                "[year]-[month]-[day] [hour]:[minute] UTC"
-            ))
-            .ok()
-        })
-        .unwrap_or_else(|| "-".into())
+    let when = |t: Option<time::OffsetDateTime>| match t {
+        Some(_) => format!("{} UTC", crate::cli::output::when(t)),
+        None => "-".to_string(),
     };
     let mut metadata: Vec<String> = m.metadata.iter().map(|(k, v)| format!("{k}={v}")).collect();
     metadata.extend(m.hidden_keys.iter().map(|k| format!("{k}=••••")));
@@ -60,12 +55,7 @@ pub fn draw(state: &State, theme: Theme, frame: &mut Frame) {
             ])
         })
         .collect();
-    let [area] = Layout::vertical([Constraint::Length(12)])
-        .flex(Flex::Center)
-        .areas(frame.area());
-    let [area] = Layout::horizontal([Constraint::Percentage(90)])
-        .flex(Flex::Center)
-        .areas(area);
+    let area = super::centred(frame.area(), Constraint::Percentage(90), 12);
     frame.render_widget(Clear, area);
     frame.render_widget(
         Paragraph::new(lines)

@@ -2,7 +2,7 @@
 //! column would not fit the terminal's height.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Flex, Layout};
+use ratatui::layout::Constraint;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
@@ -24,12 +24,11 @@ pub fn draw(theme: Theme, frame: &mut Frame) {
     let rows = n.div_ceil(columns);
     let width = columns * (KEYS_WIDTH + 2 + WHAT_WIDTH) + 2 + (columns - 1) * 2;
     let height = u16::try_from(rows + 2).unwrap_or(u16::MAX);
-    let [area] = Layout::vertical([Constraint::Length(height)])
-        .flex(Flex::Center)
-        .areas(screen);
-    let [area] = Layout::horizontal([Constraint::Length(u16::try_from(width).unwrap_or(80))])
-        .flex(Flex::Center)
-        .areas(area);
+    let area = super::centred(
+        screen,
+        Constraint::Length(u16::try_from(width).unwrap_or(80)),
+        height,
+    );
     let cell = |b: &Binding| {
         [
             Span::styled(format!("{:>KEYS_WIDTH$}", b.keys), theme.key()),

@@ -1,7 +1,7 @@
 //! The Invite form, in a box over the list.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Flex, Layout};
+use ratatui::layout::Constraint;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use roster_shared::Role;
@@ -76,12 +76,7 @@ pub fn draw(form: &InviteForm, theme: Theme, frame: &mut Frame) {
         None => lines.push(Line::styled(strings::INVITE_HINT, theme.dim())),
     }
     let height = u16::try_from(lines.len() + 2).unwrap_or(16);
-    let [area] = Layout::vertical([Constraint::Length(height)])
-        .flex(Flex::Center)
-        .areas(frame.area());
-    let [area] = Layout::horizontal([Constraint::Percentage(94)])
-        .flex(Flex::Center)
-        .areas(area);
+    let area = super::centred(frame.area(), Constraint::Percentage(94), height);
     frame.render_widget(Clear, area);
     frame.render_widget(
         Paragraph::new(lines).wrap(Wrap { trim: false }).block(

@@ -2,7 +2,7 @@
 //! an import's rows, and the workspace switcher.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Row, Table, TableState, Wrap};
 use roster_shared::api::{ImportRowResponse, RowOutcome};
@@ -53,7 +53,11 @@ pub fn draw(view: &ListView, loading: bool, theme: Theme, frame: &mut Frame, are
 
 /// An import job's report lines (errors first) in a box.
 pub fn draw_import_rows(title: &str, rows: &[ImportRowResponse], theme: Theme, frame: &mut Frame) {
-    let area = centred(frame.area(), 90, frame.area().height.saturating_sub(4));
+    let area = super::centred(
+        frame.area(),
+        Constraint::Percentage(90),
+        frame.area().height.saturating_sub(4),
+    );
     let lines: Vec<Line> = rows
         .iter()
         .map(|r| {
@@ -85,7 +89,7 @@ pub fn draw_picker(slugs: &[String], cursor: usize, theme: Theme, frame: &mut Fr
         .unwrap_or(10)
         .saturating_add(2)
         .min(frame.area().height);
-    let area = centred(frame.area(), 40, height);
+    let area = super::centred(frame.area(), Constraint::Percentage(40), height);
     let lines: Vec<Line> = slugs
         .iter()
         .enumerate()
@@ -102,14 +106,4 @@ pub fn draw_picker(slugs: &[String], cursor: usize, theme: Theme, frame: &mut Fr
         Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title("Workspace")),
         area,
     );
-}
-
-fn centred(outer: Rect, percent_wide: u16, height: u16) -> Rect {
-    let [area] = Layout::vertical([Constraint::Length(height)])
-        .flex(Flex::Center)
-        .areas(outer);
-    let [area] = Layout::horizontal([Constraint::Percentage(percent_wide)])
-        .flex(Flex::Center)
-        .areas(area);
-    area
 }

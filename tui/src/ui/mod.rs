@@ -94,6 +94,17 @@ pub fn draw(state: &State, theme: Theme, frame: &mut Frame) {
     }
 }
 
+/// A box of `width` × `height` in the middle of `outer` (dialogs, help).
+fn centred(outer: ratatui::layout::Rect, width: Constraint, height: u16) -> ratatui::layout::Rect {
+    let [area] = Layout::vertical([Constraint::Length(height)])
+        .flex(ratatui::layout::Flex::Center)
+        .areas(outer);
+    let [area] = Layout::horizontal([width])
+        .flex(ratatui::layout::Flex::Center)
+        .areas(area);
+    area
+}
+
 fn title_line(state: &State, theme: Theme) -> Paragraph<'static> {
     let workspace = state.workspace.clone().unwrap_or_else(|| "default".into());
     let mut spans = vec![
@@ -313,7 +324,7 @@ mod tests {
 
     #[test]
     fn other_screen_snapshots() {
-        use crate::screens::{self, ListView};
+        use crate::screens;
         use roster_shared::api::{
             GroupResponse, ImportCounts, ImportJobResponse, ImportMode, ImportStatus,
         };
@@ -427,7 +438,6 @@ mod tests {
             ))));
             insta::assert_snapshot!(format!("token_secret_{w}x{h}"), render(&s, w, h));
             s.update(Action::Back);
-            let _ = ListView::default();
         }
     }
 

@@ -1,7 +1,7 @@
 //! One line of text in a box (names, filters), and a secret shown once.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::layout::Constraint;
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
@@ -10,7 +10,7 @@ use crate::strings;
 
 /// The prompt box with what has been typed.
 pub fn draw(title: &str, text: &str, theme: Theme, frame: &mut Frame) {
-    let area = centred(frame.area(), 4);
+    let area = super::centred(frame.area(), Constraint::Percentage(90), 4);
     frame.render_widget(Clear, area);
     frame.render_widget(
         Paragraph::new(vec![
@@ -28,7 +28,7 @@ pub fn draw(title: &str, text: &str, theme: Theme, frame: &mut Frame) {
 
 /// A new SCIM token's secret, with how to copy it.
 pub fn draw_secret(name: &str, secret: &str, theme: Theme, frame: &mut Frame) {
-    let area = centred(frame.area(), 8);
+    let area = super::centred(frame.area(), Constraint::Percentage(90), 8);
     frame.render_widget(Clear, area);
     frame.render_widget(
         Paragraph::new(vec![
@@ -46,14 +46,4 @@ pub fn draw_secret(name: &str, secret: &str, theme: Theme, frame: &mut Frame) {
         ),
         area,
     );
-}
-
-fn centred(outer: Rect, height: u16) -> Rect {
-    let [area] = Layout::vertical([Constraint::Length(height)])
-        .flex(Flex::Center)
-        .areas(outer);
-    let [area] = Layout::horizontal([Constraint::Percentage(90)])
-        .flex(Flex::Center)
-        .areas(area);
-    area
 }

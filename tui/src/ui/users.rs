@@ -23,17 +23,14 @@ pub fn draw(state: &State, theme: Theme, frame: &mut Frame, area: Rect) {
     }
     // Every column at any width: narrow terminals get a shorter date.
     let wide = area.width >= 110;
-    let date = if wide {
-        time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]")
-    } else {
-        time::macros::format_description!("[month]-[day] [hour]:[minute]")
-    };
+    let short = time::macros::format_description!("[month]-[day] [hour]:[minute]");
     let header = vec!["NAME", "E-MAIL", "ROLE", "STATUS", "GROUPS", "LAST INVITE"];
     let rows = state.members.iter().map(|m| {
-        let invited = m
-            .last_invite_sent_at
-            .and_then(|t| t.format(&date).ok())
-            .unwrap_or_else(|| "-".into());
+        let invited = match m.last_invite_sent_at {
+            Some(_) if wide => crate::cli::output::when(m.last_invite_sent_at),
+            Some(t) => t.format(&short).unwrap_or_default(),
+            None => "-".into(),
+        };
         Row::new(vec![
             m.name.clone(),
             m.email.clone(),

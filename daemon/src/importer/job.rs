@@ -26,6 +26,7 @@ use crate::clock;
 use crate::error::ServiceError;
 use crate::service::imports::{ImportRow, RowContext, RowResult, apply_row, load_job, save_job};
 use crate::service::{Actor, Services};
+use crate::store::Tx;
 use crate::store::records::{ImportJobRecord, ImportPhase, WorkspaceRecord, decode};
 use crate::store::tables::{IMPORT_JOBS, WORKSPACES};
 
@@ -77,7 +78,7 @@ impl JobRunner {
     }
 
     fn save(&self, job: &ImportJobRecord) -> Result<(), ServiceError> {
-        self.services.store.write_blocking(|txn| save_job(txn, job))
+        self.services.store.write_blocking(|tx| save_job(tx, job))
     }
 
     fn start(&self, mut job: ImportJobRecord) -> Result<(), JobError> {
@@ -243,12 +244,12 @@ impl JobRunner {
             expiry_ms: self.services.settings.invite_expiry_ms,
             model: self.services.settings.status_model,
         };
-        let apply = |txn: &redb::WriteTransaction| -> Result<Vec<RowResult>, ServiceError> {
+        let apply = |tx: &Tx<'_>| -> Result<Vec<RowResult>, ServiceError> {
             batch
                 .iter()
                 .map(|r| match &r.row {
                     Err(why) => Ok(RowResult::error(why.clone())),
-                    Ok(row) => apply_row(txn, &cx, row),
+                    Ok(row) => apply_row(tx, &cx, row),
                 })
                 .collect()
         };
@@ -269,10 +270,10 @@ impl JobRunner {
         let store = &self.services.store;
         let next = match job.phase {
             ImportPhase::Apply => {
-                let next = store.write_blocking(|txn| {
-                    let results = apply(txn)?;
+                let next = store.write_blocking(|tx| {
+                    let results = apply(tx)?;
                     let next = record(report, &results).map_err(ServiceError::storage)?;
-                    save_job(txn, &next)?;
+                    save_job(tx, &next)?;
                     Ok(next)
                 })?;
                 if next.counts.invited > job.counts.invited {

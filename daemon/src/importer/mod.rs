@@ -211,7 +211,7 @@ impl Importer {
         if let Err(why) = &dest {
             job.message = Some(why.clone());
         }
-        services.store.write_blocking(|txn| save_job(txn, &job))?;
+        services.store.write_blocking(|tx| save_job(tx, &job))?;
         if let Err(e) = std::fs::rename(from, self.0.dirs.claimed(job.id)) {
             tracing::warn!(file = %from.display(), error = %e, "a dropped file could not be moved to processing/");
         }

@@ -10,6 +10,7 @@ use super::{Actor, Services};
 use crate::clock;
 use crate::error::ServiceError;
 use crate::links::LinkSigner;
+use crate::store::Tx;
 use crate::store::members;
 use crate::store::records::{AccountRecord, MemberRecord, WorkspaceRecord, decode, encode};
 use crate::store::tables::*;
@@ -82,11 +83,11 @@ impl Services {
         let links = self.links.clone();
         let outcome = self
             .store
-            .write(move |txn| {
+            .write(move |tx| {
                 let found = find_live(
-                    &txn.open_table(INVITATIONS)?,
-                    &txn.open_table(MEMBERS)?,
-                    &txn.open_table(WORKSPACES)?,
+                    &*tx.invitations()?,
+                    &*tx.members()?,
+                    &*tx.workspaces()?,
                     &links,
                     id,
                     &sig,
@@ -106,12 +107,12 @@ impl Services {
                 after.activated_at = Some(now);
                 after.invitation = None;
                 after.updated_at = now;
-                activate_account(txn, &after, now)?;
+                activate_account(tx, &after, now)?;
                 let actor = Actor {
                     name: after.email.clone(),
                     source: Source::Invite,
                 };
-                write_change(txn, &ws, &actor, "member.accepted", &before, &after)?;
+                write_change(tx, &ws, &actor, "member.accepted", &before, &after)?;
                 Ok(Ok((
                     ws.slug.clone(),
                     OpenInvite {
@@ -180,12 +181,8 @@ fn check(links: &LinkSigner, m: &MemberRecord, id: Uuid, sig: &[u8]) -> Result<(
     Ok(())
 }
 
-fn activate_account(
-    txn: &redb::WriteTransaction,
-    m: &MemberRecord,
-    now: i64,
-) -> Result<(), ServiceError> {
-    let mut accounts = txn.open_table(ACCOUNTS)?;
+fn activate_account(tx: &Tx<'_>, m: &MemberRecord, now: i64) -> Result<(), ServiceError> {
+    let mut accounts = tx.accounts()?;
     let Some(bytes) = accounts
         .get(m.account.as_u128())?
         .map(|v| v.value().to_vec())

@@ -2,7 +2,7 @@
 
 use std::ops::Bound;
 
-use redb::{ReadTransaction, WriteTransaction};
+use redb::ReadTransaction;
 use roster_shared::api::{AuditEventResponse, AuditQuery, DEFAULT_PAGE, MAX_PAGE, Page};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -11,6 +11,7 @@ use uuid::Uuid;
 use super::Actor;
 use crate::clock;
 use crate::error::ServiceError;
+use crate::store::Tx;
 use crate::store::keys;
 use crate::store::new_id;
 use crate::store::records::{AuditRecord, WorkspaceRecord, decode, encode};
@@ -18,7 +19,7 @@ use crate::store::tables::AUDIT;
 
 /// Appends one event inside the use case's transaction.
 pub fn append(
-    txn: &WriteTransaction,
+    tx: &Tx<'_>,
     workspace: Uuid,
     actor: &Actor,
     action: &str,
@@ -36,7 +37,7 @@ pub fn append(
         before,
         after,
     };
-    txn.open_table(AUDIT)?.insert(
+    tx.audit()?.insert(
         (workspace.as_u128(), record.id.as_u128()),
         encode(&record)?.as_slice(),
     )?;

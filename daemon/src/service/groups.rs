@@ -1,6 +1,6 @@
 //! Custom groups: create, rename, delete, and who is in them.
 
-use redb::{ReadableTable, WriteTransaction};
+use redb::ReadableTable;
 use roster_shared::Email;
 use roster_shared::api::GroupResponse;
 use roster_shared::names;
@@ -53,8 +53,8 @@ impl Services {
     ) -> Result<GroupResponse, ServiceError> {
         let name = names::group_name(name)?;
         let g = self
-            .group_write(actor, workspace, "group.created", move |txn, ws| {
-                ensure_name_free(txn, ws, &name, None)?;
+            .group_write(actor, workspace, "group.created", move |tx, ws| {
+                ensure_name_free(tx, ws, &name, None)?;
                 let g = GroupRecord {
                     id: new_id(),
                     name: name.clone(),
@@ -62,7 +62,7 @@ impl Services {
                     external_id: None,
                     updated_at: None,
                 };
-                save_group(txn, ws, None, &g)?;
+                save_group(tx, ws, None, &g)?;
                 Ok((g, None, Some(serde_json::json!({"name": name}))))
             })
             .await?;
@@ -80,13 +80,13 @@ impl Services {
         let to = names::group_name(to)?;
         let from = from.to_string();
         let g = self
-            .group_write(actor, workspace, "group.renamed", move |txn, ws| {
-                let mut g = find_group(txn, ws, &from)?;
-                ensure_name_free(txn, ws, &to, Some(g.id))?;
+            .group_write(actor, workspace, "group.renamed", move |tx, ws| {
+                let mut g = find_group(tx, ws, &from)?;
+                ensure_name_free(tx, ws, &to, Some(g.id))?;
                 let before = serde_json::json!({"name": g.name});
                 let old = g.clone();
                 g.name = to.clone();
-                save_group(txn, ws, Some(&old), &g)?;
+                save_group(tx, ws, Some(&old), &g)?;
                 Ok((g, Some(before), Some(serde_json::json!({"name": to}))))
             })
             .await?;
@@ -102,19 +102,19 @@ impl Services {
         name: &str,
     ) -> Result<(), ServiceError> {
         let name = name.to_string();
-        self.group_write(actor, workspace, "group.deleted", move |txn, ws| {
-            let g = find_group(txn, ws, &name)?;
-            let ids = members::group_member_ids(&txn.open_table(MEMBER_GROUPS)?, ws.id, g.id)?;
+        self.group_write(actor, workspace, "group.deleted", move |tx, ws| {
+            let g = find_group(tx, ws, &name)?;
+            let ids = members::group_member_ids(&*tx.member_groups()?, ws.id, g.id)?;
             for id in ids {
-                let Some(before) = members::get(&txn.open_table(MEMBERS)?, ws.id, id)? else {
+                let Some(before) = members::get(&*tx.members()?, ws.id, id)? else {
                     continue;
                 };
                 let mut after = before.clone();
                 after.groups.retain(|x| *x != g.id);
                 after.updated_at = clock::now_ms();
-                members::put(txn, Some(&before), &after)?;
+                members::put(tx, Some(&before), &after)?;
             }
-            drop_group(txn, ws, &g)?;
+            drop_group(tx, ws, &g)?;
             Ok((g.clone(), Some(serde_json::json!({"name": g.name})), None))
         })
         .await?;
@@ -165,12 +165,12 @@ impl Services {
         };
         let (ws_slug, g, touched) = self
             .store
-            .write(move |txn| {
-                let ws = workspaces::find_write(txn, &slug)?;
-                let g = find_group(txn, &ws, &group)?;
+            .write(move |tx| {
+                let ws = workspaces::find_write(tx, &slug)?;
+                let g = find_group(tx, &ws, &group)?;
                 let mut touched = Vec::new();
                 for email in &emails {
-                    let before = load_member(txn, &ws, &Email::key_of(email))?;
+                    let before = load_member(tx, &ws, &Email::key_of(email))?;
                     let mut after = before.clone();
                     let has = after.groups.contains(&g.id);
                     match (join, has) {
@@ -179,7 +179,7 @@ impl Services {
                         _ => continue,
                     }
                     after.updated_at = clock::now_ms();
-                    write_change(txn, &ws, &actor, action, &before, &after)?;
+                    write_change(tx, &ws, &actor, action, &before, &after)?;
                     touched.push(after.email);
                 }
                 Ok((ws.slug, g, touched))
@@ -216,7 +216,7 @@ impl Services {
     ) -> Result<GroupRecord, ServiceError>
     where
         F: Fn(
-                &WriteTransaction,
+                &Tx<'_>,
                 &WorkspaceRecord,
             ) -> Result<
                 (
@@ -231,10 +231,10 @@ impl Services {
         let slug = self.workspace_slug(workspace);
         let (ws_slug, g) = self
             .store
-            .write(move |txn| {
-                let ws = workspaces::find_write(txn, &slug)?;
-                let (g, before, after) = change(txn, &ws)?;
-                audit::append(txn, ws.id, &actor, action, &g.name, before, after)?;
+            .write(move |tx| {
+                let ws = workspaces::find_write(tx, &slug)?;
+                let (g, before, after) = change(tx, &ws)?;
+                audit::append(tx, ws.id, &actor, action, &g.name, before, after)?;
                 Ok((ws.slug, g))
             })
             .await?;
@@ -246,14 +246,14 @@ impl Services {
 /// Refuses a group name that another group of the workspace has
 /// (case-insensitively); `me` is the group being renamed.
 pub fn ensure_name_free(
-    txn: &WriteTransaction,
+    tx: &Tx<'_>,
     ws: &WorkspaceRecord,
     name: &str,
     me: Option<Uuid>,
 ) -> Result<(), ServiceError> {
     let key = names::group_key(name);
-    let owner = txn
-        .open_table(GROUP_NAMES)?
+    let owner = tx
+        .group_names()?
         .get((ws.id.as_u128(), key.as_str()))?
         .map(|v| v.value());
     match owner {
@@ -269,44 +269,36 @@ pub fn ensure_name_free(
 /// Writes a group record and keeps its name index (`before`: the record
 /// it replaces).
 pub fn save_group(
-    txn: &WriteTransaction,
+    tx: &Tx<'_>,
     ws: &WorkspaceRecord,
     before: Option<&GroupRecord>,
     g: &GroupRecord,
 ) -> Result<(), ServiceError> {
     let w = ws.id.as_u128();
-    let mut names_t = txn.open_table(GROUP_NAMES)?;
+    let mut names_t = tx.group_names()?;
     if let Some(b) = before {
         names_t.remove((w, names::group_key(&b.name).as_str()))?;
     }
     names_t.insert((w, names::group_key(&g.name).as_str()), g.id.as_u128())?;
-    txn.open_table(GROUPS)?
+    tx.groups()?
         .insert((w, g.id.as_u128()), encode(g)?.as_slice())?;
     Ok(())
 }
 
 /// Removes a group record and its name (members are the caller's).
-pub fn drop_group(
-    txn: &WriteTransaction,
-    ws: &WorkspaceRecord,
-    g: &GroupRecord,
-) -> Result<(), ServiceError> {
+pub fn drop_group(tx: &Tx<'_>, ws: &WorkspaceRecord, g: &GroupRecord) -> Result<(), ServiceError> {
     let w = ws.id.as_u128();
-    txn.open_table(GROUPS)?.remove((w, g.id.as_u128()))?;
-    txn.open_table(GROUP_NAMES)?
+    tx.groups()?.remove((w, g.id.as_u128()))?;
+    tx.group_names()?
         .remove((w, names::group_key(&g.name).as_str()))?;
     Ok(())
 }
 
-fn find_group(
-    txn: &WriteTransaction,
-    ws: &WorkspaceRecord,
-    name: &str,
-) -> Result<GroupRecord, ServiceError> {
+fn find_group(tx: &Tx<'_>, ws: &WorkspaceRecord, name: &str) -> Result<GroupRecord, ServiceError> {
     let key = names::group_key(name);
     let w = ws.id.as_u128();
-    let id = txn
-        .open_table(GROUP_NAMES)?
+    let id = tx
+        .group_names()?
         .get((w, key.as_str()))?
         .map(|v| v.value())
         .ok_or_else(|| {
@@ -316,8 +308,8 @@ fn find_group(
                 ws.slug
             ))
         })?;
-    let bytes = txn
-        .open_table(GROUPS)?
+    let bytes = tx
+        .groups()?
         .get((w, id))?
         .ok_or_else(|| ServiceError::storage("dangling group name"))?
         .value()

@@ -1,7 +1,7 @@
 //! CSV imports: the rules for one row (an upsert through the same checks as
 //! an invite or an edit) and the durable job records.
 
-use redb::{ReadableTable, WriteTransaction};
+use redb::ReadableTable;
 use roster_shared::api::{EditMemberRequest, ImportJobResponse, InviteRequest, RowOutcome};
 use roster_shared::{Email, Metadata, StatusModel, StoredStatus};
 use uuid::Uuid;
@@ -10,9 +10,10 @@ use super::members::{apply_edit, guard_last_admin, insert_invited, write_change}
 use super::{Actor, Services};
 use crate::clock;
 use crate::error::ServiceError;
+use crate::store::Tx;
 use crate::store::members;
 use crate::store::records::{ImportJobRecord, MemberRecord, WorkspaceRecord, decode, encode};
-use crate::store::tables::{IMPORT_JOBS, MEMBER_EMAILS, MEMBERS};
+use crate::store::tables::IMPORT_JOBS;
 
 /// One data row of a file, by column meaning. `None` is a column the file
 /// does not have (or an empty cell where empty means "keep"): an existing
@@ -65,7 +66,7 @@ pub struct RowContext<'a> {
 /// alone. A refused row writes nothing and becomes an `error` result; only a
 /// storage fault is an `Err` (the batch is then rolled back).
 pub fn apply_row(
-    txn: &WriteTransaction,
+    tx: &Tx<'_>,
     cx: &RowContext<'_>,
     row: &ImportRow,
 ) -> Result<RowResult, ServiceError> {
@@ -78,13 +79,13 @@ pub fn apply_row(
         Some(Ok(m)) => Some(serde_json::to_value(&m.values)?),
         Some(Err(e)) => return Ok(RowResult::error(e.to_string())),
     };
-    let existing = members::id_by_email(&txn.open_table(MEMBER_EMAILS)?, cx.ws.id, email.key())?;
+    let existing = members::id_by_email(&*tx.member_emails()?, cx.ws.id, email.key())?;
     let outcome = match existing {
-        None => invite(txn, cx, row, metadata),
+        None => invite(tx, cx, row, metadata),
         Some(id) => {
-            let before = members::get(&txn.open_table(MEMBERS)?, cx.ws.id, id)?
+            let before = members::get(&*tx.members()?, cx.ws.id, id)?
                 .ok_or_else(|| ServiceError::storage("dangling e-mail index"))?;
-            update(txn, cx, row, metadata, before)
+            update(tx, cx, row, metadata, before)
         }
     };
     match outcome {
@@ -95,7 +96,7 @@ pub fn apply_row(
 }
 
 fn invite(
-    txn: &WriteTransaction,
+    tx: &Tx<'_>,
     cx: &RowContext<'_>,
     row: &ImportRow,
     metadata: Option<serde_json::Value>,
@@ -114,12 +115,12 @@ fn invite(
         hidden_keys: Vec::new(),
     };
     let valid = req.validate()?;
-    insert_invited(txn, cx.ws, &valid, cx.actor, cx.expiry_ms, cx.model)?;
+    insert_invited(tx, cx.ws, &valid, cx.actor, cx.expiry_ms, cx.model)?;
     Ok(RowResult::done(RowOutcome::Invited, ""))
 }
 
 fn update(
-    txn: &WriteTransaction,
+    tx: &Tx<'_>,
     cx: &RowContext<'_>,
     row: &ImportRow,
     metadata: Option<serde_json::Value>,
@@ -134,7 +135,7 @@ fn update(
     }
     .validate()?;
     let mut after = before.clone();
-    apply_edit(txn, cx.ws, &mut after, &edit)?;
+    apply_edit(tx, cx.ws, &mut after, &edit)?;
     let note = match before.status {
         StoredStatus::Archived => "archived member; not re-invited",
         _ => "",
@@ -142,9 +143,9 @@ fn update(
     if after == before {
         return Ok(RowResult::done(RowOutcome::Unchanged, note));
     }
-    guard_last_admin(txn, cx.ws, &before, Some(&after))?;
+    guard_last_admin(tx, cx.ws, &before, Some(&after))?;
     after.updated_at = clock::now_ms();
-    write_change(txn, cx.ws, cx.actor, "member.updated", &before, &after)?;
+    write_change(tx, cx.ws, cx.actor, "member.updated", &before, &after)?;
     let mut changed = Vec::new();
     if after.name != before.name {
         changed.push("name");
@@ -177,8 +178,8 @@ pub fn load_job(
 }
 
 /// Writes a job record inside a transaction.
-pub fn save_job(txn: &WriteTransaction, job: &ImportJobRecord) -> Result<(), ServiceError> {
-    txn.open_table(IMPORT_JOBS)?
+pub fn save_job(tx: &Tx<'_>, job: &ImportJobRecord) -> Result<(), ServiceError> {
+    tx.import_jobs()?
         .insert(job.id.as_u128(), encode(job)?.as_slice())?;
     Ok(())
 }

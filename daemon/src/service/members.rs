@@ -1,6 +1,6 @@
 //! The invite lifecycle: invite, edit, resend, reset, archive, unarchive, remove.
 
-use redb::{ReadableTable, WriteTransaction};
+use redb::ReadableTable;
 use roster_shared::api::{
     EditMemberRequest, InviteRequest, LinkResponse, MemberResponse, ValidEdit, ValidInvite,
 };
@@ -49,11 +49,10 @@ impl Services {
         let (ws_slug, email) = (slug.clone(), valid.email.as_str().to_string());
         let member = self
             .store
-            .write(move |txn| {
-                let ws = workspaces::find_write(txn, &slug)?;
-                let (record, activated) = insert_invited(txn, &ws, &valid, &actor, expiry, model)?;
-                let groups =
-                    GroupNames::new(&txn.open_table(GROUPS)?, ws.id).names(&record.groups)?;
+            .write(move |tx| {
+                let ws = workspaces::find_write(tx, &slug)?;
+                let (record, activated) = insert_invited(tx, &ws, &valid, &actor, expiry, model)?;
+                let groups = GroupNames::new(&*tx.groups()?, ws.id).names(&record.groups)?;
                 Ok(views::member(&record, activated, groups, model, false))
             })
             .await?;
@@ -96,8 +95,8 @@ impl Services {
             workspace,
             email,
             "member.updated",
-            move |txn, ws, m| {
-                apply_edit(txn, ws, m, &edit)?;
+            move |tx, ws, m| {
+                apply_edit(tx, ws, m, &edit)?;
                 Ok(Effects::default())
             },
         )
@@ -248,10 +247,10 @@ impl Services {
         let ws_slug = slug.clone();
         let target = self
             .store
-            .write(move |txn| {
-                let ws = workspaces::find_write(txn, &slug)?;
-                let m = load_member(txn, &ws, &key)?;
-                remove_record(txn, &ws, &actor, &m)?;
+            .write(move |tx| {
+                let ws = workspaces::find_write(tx, &slug)?;
+                let m = load_member(tx, &ws, &key)?;
+                remove_record(tx, &ws, &actor, &m)?;
                 Ok(m.email)
             })
             .await?;
@@ -270,11 +269,7 @@ impl Services {
         change: F,
     ) -> Result<MemberResponse, ServiceError>
     where
-        F: Fn(
-                &WriteTransaction,
-                &WorkspaceRecord,
-                &mut MemberRecord,
-            ) -> Result<Effects, ServiceError>
+        F: Fn(&Tx<'_>, &WorkspaceRecord, &mut MemberRecord) -> Result<Effects, ServiceError>
             + Send
             + 'static,
     {
@@ -283,28 +278,26 @@ impl Services {
         let model = self.settings.status_model;
         let done = self
             .store
-            .write(move |txn| {
-                let ws = workspaces::find_write(txn, &slug)?;
-                let before = load_member(txn, &ws, &key)?;
+            .write(move |tx| {
+                let ws = workspaces::find_write(tx, &slug)?;
+                let before = load_member(tx, &ws, &key)?;
                 let mut after = before.clone();
-                let effects = change(txn, &ws, &mut after)?;
-                let activated =
-                    views::account_activated(&txn.open_table(ACCOUNTS)?, after.account)?;
+                let effects = change(tx, &ws, &mut after)?;
+                let activated = views::account_activated(&*tx.accounts()?, after.account)?;
                 let changed = after != before || effects.send_invite;
                 if changed {
-                    guard_last_admin(txn, &ws, &before, Some(&after))?;
+                    guard_last_admin(tx, &ws, &before, Some(&after))?;
                     let now = clock::now_ms();
                     after.updated_at = now;
                     if effects.send_invite {
                         after.last_invite_sent_at = Some(now);
                     }
-                    write_change(txn, &ws, &actor, action, &before, &after)?;
+                    write_change(tx, &ws, &actor, action, &before, &after)?;
                     if effects.send_invite {
-                        outbox::enqueue_invite(txn, &ws, &after, &actor.name)?;
+                        outbox::enqueue_invite(tx, &ws, &after, &actor.name)?;
                     }
                 }
-                let groups =
-                    GroupNames::new(&txn.open_table(GROUPS)?, ws.id).names(&after.groups)?;
+                let groups = GroupNames::new(&*tx.groups()?, ws.id).names(&after.groups)?;
                 Ok(Changed {
                     workspace: ws.slug.clone(),
                     member: views::member(&after, activated, groups, model, false),
@@ -326,7 +319,7 @@ impl Services {
 /// Applies a valid edit to a member record (not yet written): what is not
 /// given stays; new metadata keeps the hidden mark of keys it still has.
 pub fn apply_edit(
-    txn: &WriteTransaction,
+    tx: &Tx<'_>,
     ws: &WorkspaceRecord,
     m: &mut MemberRecord,
     edit: &ValidEdit,
@@ -338,7 +331,7 @@ pub fn apply_edit(
         m.role = role;
     }
     if let Some(groups) = &edit.groups {
-        m.groups = resolve_groups(txn, ws, groups)?;
+        m.groups = resolve_groups(tx, ws, groups)?;
     }
     if let Some(new) = &edit.metadata {
         let kept: Vec<String> = m
@@ -359,19 +352,19 @@ pub fn apply_edit(
 /// Writes a changed member with its audit event (before → after, hidden
 /// values masked): the one way every use case records a member change.
 pub fn write_change(
-    txn: &WriteTransaction,
+    tx: &Tx<'_>,
     ws: &WorkspaceRecord,
     actor: &Actor,
     action: &str,
     before: &MemberRecord,
     after: &MemberRecord,
 ) -> Result<(), ServiceError> {
-    members::put(txn, Some(before), after)?;
-    let groups_t = txn.open_table(GROUPS)?;
-    let mut names = GroupNames::new(&groups_t, ws.id);
+    members::put(tx, Some(before), after)?;
+    let groups_t = tx.groups()?;
+    let mut names = GroupNames::new(&*groups_t, ws.id);
     let (b, a) = (names.names(&before.groups)?, names.names(&after.groups)?);
     audit::append(
-        txn,
+        tx,
         ws.id,
         actor,
         action,
@@ -404,7 +397,7 @@ pub struct NewMember {
 /// Creates a pending membership (and the account, if new) for a valid invite.
 /// Returns the member and whether its account is already activated.
 pub fn insert_invited(
-    txn: &WriteTransaction,
+    tx: &Tx<'_>,
     ws: &WorkspaceRecord,
     v: &ValidInvite,
     actor: &Actor,
@@ -417,14 +410,14 @@ pub fn insert_invited(
         external_id: None,
         scim: None,
     };
-    insert_member(txn, ws, new, actor, expiry_ms, model)
+    insert_member(tx, ws, new, actor, expiry_ms, model)
 }
 
 /// Creates a membership (and the account, if new) with its audit event and,
 /// for an invite, its link and mail. Returns the member and whether its
 /// account is activated.
 pub fn insert_member(
-    txn: &WriteTransaction,
+    tx: &Tx<'_>,
     ws: &WorkspaceRecord,
     new: NewMember,
     actor: &Actor,
@@ -432,14 +425,14 @@ pub fn insert_member(
     model: StatusModel,
 ) -> Result<(MemberRecord, bool), ServiceError> {
     let v = &new.invite;
-    ensure_not_member(txn, ws, v.email.key(), None, model)?;
-    let groups = resolve_groups(txn, ws, &v.groups)?;
-    let mut account = find_or_create_account(txn, &v.email)?;
+    ensure_not_member(tx, ws, v.email.key(), None, model)?;
+    let groups = resolve_groups(tx, ws, &v.groups)?;
+    let mut account = find_or_create_account(tx, &v.email)?;
     let now = clock::now_ms();
     let invited = new.arrival == Arrival::Invited;
     if new.arrival == Arrival::Active && account.activated_at.is_none() {
         account.activated_at = Some(now);
-        txn.open_table(ACCOUNTS)?
+        tx.accounts()?
             .insert(account.id.as_u128(), encode(&account)?.as_slice())?;
     }
     let record = MemberRecord {
@@ -467,15 +460,15 @@ pub fn insert_member(
         invitation: invited.then(|| new_invitation(expiry_ms)),
         scim: new.scim,
     };
-    members::put(txn, None, &record)?;
-    let names = GroupNames::new(&txn.open_table(GROUPS)?, ws.id).names(&record.groups)?;
+    members::put(tx, None, &record)?;
+    let names = GroupNames::new(&*tx.groups()?, ws.id).names(&record.groups)?;
     let action = if invited {
         "member.invited"
     } else {
         "member.provisioned"
     };
     audit::append(
-        txn,
+        tx,
         ws.id,
         actor,
         action,
@@ -484,17 +477,14 @@ pub fn insert_member(
         Some(views::audit_snapshot(&record, &names)),
     )?;
     if invited {
-        outbox::enqueue_invite(txn, ws, &record, &actor.name)?;
+        outbox::enqueue_invite(tx, ws, &record, &actor.name)?;
     }
     Ok((record, account.activated_at.is_some()))
 }
 
-pub fn find_or_create_account(
-    txn: &WriteTransaction,
-    email: &Email,
-) -> Result<AccountRecord, ServiceError> {
-    let mut emails = txn.open_table(ACCOUNT_EMAILS)?;
-    let mut accounts = txn.open_table(ACCOUNTS)?;
+pub fn find_or_create_account(tx: &Tx<'_>, email: &Email) -> Result<AccountRecord, ServiceError> {
+    let mut emails = tx.account_emails()?;
+    let mut accounts = tx.accounts()?;
     if let Some(id) = emails.get(email.key())?.map(|v| v.value()) {
         let bytes = accounts
             .get(id)?
@@ -528,33 +518,33 @@ fn read_member(
 
 /// Loads a member by e-mail key inside a write transaction.
 pub fn load_member(
-    txn: &WriteTransaction,
+    tx: &Tx<'_>,
     ws: &WorkspaceRecord,
     key: &str,
 ) -> Result<MemberRecord, ServiceError> {
-    let id = members::id_by_email(&txn.open_table(MEMBER_EMAILS)?, ws.id, key)?
+    let id = members::id_by_email(&*tx.member_emails()?, ws.id, key)?
         .ok_or_else(|| not_member(key, ws))?;
-    members::get(&txn.open_table(MEMBERS)?, ws.id, id)?.ok_or_else(|| not_member(key, ws))
+    members::get(&*tx.members()?, ws.id, id)?.ok_or_else(|| not_member(key, ws))
 }
 
 /// Refuses an e-mail that is already a member of the workspace (other
 /// than `me`), naming that member's status.
 pub fn ensure_not_member(
-    txn: &WriteTransaction,
+    tx: &Tx<'_>,
     ws: &WorkspaceRecord,
     email_key: &str,
     me: Option<Uuid>,
     model: StatusModel,
 ) -> Result<(), ServiceError> {
-    let Some(id) = members::id_by_email(&txn.open_table(MEMBER_EMAILS)?, ws.id, email_key)? else {
+    let Some(id) = members::id_by_email(&*tx.member_emails()?, ws.id, email_key)? else {
         return Ok(());
     };
     if me.is_some_and(|m| m.as_u128() == id) {
         return Ok(());
     }
-    let existing = members::get(&txn.open_table(MEMBERS)?, ws.id, id)?
+    let existing = members::get(&*tx.members()?, ws.id, id)?
         .ok_or_else(|| ServiceError::storage("dangling e-mail index"))?;
-    let activated = views::account_activated(&txn.open_table(ACCOUNTS)?, existing.account)?;
+    let activated = views::account_activated(&*tx.accounts()?, existing.account)?;
     let shown = roster_shared::MemberStatus::shown(existing.status, activated, model);
     Err(ServiceError::Taken(format!(
         "{} is already a member of workspace {} (status: {})",
@@ -587,16 +577,16 @@ pub fn unarchive_record(m: &mut MemberRecord, now: i64, expiry_ms: i64, activate
 
 /// Removes a membership with its audit event; the last admin stays.
 pub fn remove_record(
-    txn: &WriteTransaction,
+    tx: &Tx<'_>,
     ws: &WorkspaceRecord,
     actor: &Actor,
     m: &MemberRecord,
 ) -> Result<(), ServiceError> {
-    guard_last_admin(txn, ws, m, None)?;
-    let groups = GroupNames::new(&txn.open_table(GROUPS)?, ws.id).names(&m.groups)?;
-    members::delete(txn, m)?;
+    guard_last_admin(tx, ws, m, None)?;
+    let groups = GroupNames::new(&*tx.groups()?, ws.id).names(&m.groups)?;
+    members::delete(tx, m)?;
     audit::append(
-        txn,
+        tx,
         ws.id,
         actor,
         "member.removed",
@@ -608,11 +598,11 @@ pub fn remove_record(
 
 /// Turns group names into ids; an unknown name is refused.
 pub fn resolve_groups(
-    txn: &WriteTransaction,
+    tx: &Tx<'_>,
     ws: &WorkspaceRecord,
     names: &[String],
 ) -> Result<Vec<Uuid>, ServiceError> {
-    let table = txn.open_table(GROUP_NAMES)?;
+    let table = tx.group_names()?;
     names
         .iter()
         .map(|n| {
@@ -632,7 +622,7 @@ pub fn resolve_groups(
 
 /// Refuses a change that would leave a workspace without an active admin.
 pub fn guard_last_admin(
-    txn: &WriteTransaction,
+    tx: &Tx<'_>,
     ws: &WorkspaceRecord,
     before: &MemberRecord,
     after: Option<&MemberRecord>,
@@ -643,7 +633,7 @@ pub fn guard_last_admin(
         return Ok(());
     }
     let admins = members::count(
-        &txn.open_table(MEMBER_COUNTS)?,
+        &*tx.member_counts()?,
         ws.id,
         StoredStatus::Active,
         Role::Admin,

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::ops::Bound;
 
-use redb::{ReadableTable, WriteTransaction};
+use redb::ReadableTable;
 use roster_shared::api::{
     DEFAULT_PAGE, MAX_PAGE, MailQuery, MailResponse, MailStatus, Page, RetryMailResponse,
 };
@@ -13,6 +13,7 @@ use uuid::Uuid;
 use super::{Actor, Services, audit, workspaces};
 use crate::clock;
 use crate::error::ServiceError;
+use crate::store::Tx;
 use crate::store::keys;
 use crate::store::new_id;
 use crate::store::records::{MemberRecord, OutboxRecord, WorkspaceRecord, decode, encode};
@@ -20,7 +21,7 @@ use crate::store::tables::*;
 
 /// Queues an invite mail for a member's current link, in the caller's transaction.
 pub fn enqueue_invite(
-    txn: &WriteTransaction,
+    tx: &Tx<'_>,
     ws: &WorkspaceRecord,
     m: &MemberRecord,
     inviter: &str,
@@ -46,16 +47,12 @@ pub fn enqueue_invite(
         next_attempt_at: Some(now),
         sent_at: None,
     };
-    put(txn, None, &msg)
+    put(tx, None, &msg)
 }
 
 /// Writes a message and keeps the due-queue in step with its state.
-fn put(
-    txn: &WriteTransaction,
-    old: Option<&OutboxRecord>,
-    msg: &OutboxRecord,
-) -> Result<(), ServiceError> {
-    let mut due = txn.open_table(OUTBOX_DUE)?;
+fn put(tx: &Tx<'_>, old: Option<&OutboxRecord>, msg: &OutboxRecord) -> Result<(), ServiceError> {
+    let mut due = tx.outbox_due()?;
     if let Some(at) = old.and_then(|o| o.next_attempt_at) {
         due.remove((at, msg.id.as_u128()))?;
     }
@@ -63,14 +60,14 @@ fn put(
         due.insert((at, msg.id.as_u128()), msg.workspace.as_u128())?;
     }
     if old.is_none_or(|o| o.status != msg.status) {
-        let mut statuses = txn.open_table(OUTBOX_STATUSES)?;
+        let mut statuses = tx.outbox_statuses()?;
         let (w, id) = (msg.workspace.as_u128(), msg.id.as_u128());
         if let Some(o) = old {
             statuses.remove((w, o.status.code(), id))?;
         }
         statuses.insert((w, msg.status.code(), id), ())?;
     }
-    txn.open_table(OUTBOX)?.insert(
+    tx.outbox()?.insert(
         (msg.workspace.as_u128(), msg.id.as_u128()),
         encode(msg)?.as_slice(),
     )?;
@@ -207,9 +204,9 @@ impl Services {
     ) -> Result<(), ServiceError> {
         let done = self
             .store
-            .write(move |txn| {
-                let Some(bytes) = txn
-                    .open_table(OUTBOX)?
+            .write(move |tx| {
+                let Some(bytes) = tx
+                    .outbox()?
                     .get((workspace.as_u128(), message.as_u128()))?
                     .map(|v| v.value().to_vec())
                 else {
@@ -245,10 +242,10 @@ impl Services {
                         }
                     }
                 }
-                put(txn, Some(&old), &msg)?;
+                put(tx, Some(&old), &msg)?;
                 if msg.status == MailStatus::Failed {
                     audit::append(
-                        txn,
+                        tx,
                         workspace,
                         &Actor::system(),
                         "mail.failed",
@@ -259,7 +256,7 @@ impl Services {
                         ),
                     )?;
                 }
-                let wss = txn.open_table(WORKSPACES)?;
+                let wss = tx.workspaces()?;
                 let slug = match wss.get(workspace.as_u128())? {
                     Some(v) => decode::<WorkspaceRecord>(v.value())?.slug,
                     None => String::new(),
@@ -341,11 +338,11 @@ impl Services {
         let ws_slug = slug.clone();
         let queued = self
             .store
-            .write(move |txn| {
-                let ws = workspaces::find_write(txn, &slug)?;
+            .write(move |tx| {
+                let ws = workspaces::find_write(tx, &slug)?;
                 let w = ws.id.as_u128();
                 let candidates: Vec<OutboxRecord> = {
-                    let table = txn.open_table(OUTBOX)?;
+                    let table = tx.outbox()?;
                     match one {
                         Some(id) => {
                             let m = table
@@ -368,7 +365,7 @@ impl Services {
                         }
                         None => {
                             let ids = ids_by_status(
-                                &txn.open_table(OUTBOX_STATUSES)?,
+                                &*tx.outbox_statuses()?,
                                 w,
                                 MailStatus::Failed,
                                 None,
@@ -390,8 +387,8 @@ impl Services {
                     m.status = MailStatus::Queued;
                     m.attempts = 0;
                     m.next_attempt_at = Some(now);
-                    put(txn, Some(old), &m)?;
-                    audit::append(txn, ws.id, &actor, "mail.retried", &m.to, None, None)?;
+                    put(tx, Some(old), &m)?;
+                    audit::append(tx, ws.id, &actor, "mail.retried", &m.to, None, None)?;
                 }
                 Ok(candidates.len() as u64)
             })

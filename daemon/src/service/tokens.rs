@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use super::{Actor, Services, audit, workspaces};
 use crate::clock;
 use crate::error::ServiceError;
+use crate::store::Tx;
 use crate::store::new_id;
 use crate::store::records::{TokenKind, TokenRecord, WorkspaceRecord, decode, encode};
 use crate::store::tables::{TOKEN_HASHES, TOKENS, WORKSPACES};
@@ -90,20 +91,20 @@ impl Services {
         let admin_slug = self.settings.default_workspace.clone();
         let (record, ws_slug) = self
             .store
-            .write(move |txn| {
-                let ws = slug.as_deref().map(|s| workspaces::find_write(txn, s)).transpose()?;
+            .write(move |tx| {
+                let ws = slug.as_deref().map(|s| workspaces::find_write(tx, s)).transpose()?;
                 let ws_id = ws.as_ref().map(|w| w.id);
-                if find_by_name(txn, kind, ws_id, &name)?.is_some() {
+                if find_by_name(tx, kind, ws_id, &name)?.is_some() {
                     return Err(ServiceError::Conflict(format!("a token named \"{name}\" already exists; revoke it first or pick another name")));
                 }
                 let record = TokenRecord { id: new_id(), kind, workspace: ws_id, name: name.clone(), hash: hash.clone(), created_at: clock::now_ms(), last_used_at: None };
-                txn.open_table(TOKENS)?.insert(record.id.as_u128(), encode(&record)?.as_slice())?;
-                txn.open_table(TOKEN_HASHES)?.insert(hash.as_bytes(), record.id.as_u128())?;
+                tx.tokens()?.insert(record.id.as_u128(), encode(&record)?.as_slice())?;
+                tx.token_hashes()?.insert(hash.as_bytes(), record.id.as_u128())?;
                 let audit_ws = match &ws {
                     Some(w) => w.id,
-                    None => workspaces::find_write(txn, &admin_slug)?.id,
+                    None => workspaces::find_write(tx, &admin_slug)?.id,
                 };
-                audit::append(txn, audit_ws, &actor, &format!("{}_token.created", kind_name(kind)), &name, None, None)?;
+                audit::append(tx, audit_ws, &actor, &format!("{}_token.created", kind_name(kind)), &name, None, None)?;
                 Ok((record, ws.map(|w| w.slug)))
             })
             .await?;
@@ -159,24 +160,24 @@ impl Services {
         let target = name.clone();
         let ws_slug = self
             .store
-            .write(move |txn| {
+            .write(move |tx| {
                 let ws = slug
                     .as_deref()
-                    .map(|s| workspaces::find_write(txn, s))
+                    .map(|s| workspaces::find_write(tx, s))
                     .transpose()?;
                 let ws_id = ws.as_ref().map(|w| w.id);
-                let found = find_by_name(txn, kind, ws_id, &name)?;
+                let found = find_by_name(tx, kind, ws_id, &name)?;
                 let t = found.ok_or_else(|| {
                     ServiceError::NotFound(format!("no {} token named \"{name}\"", kind_name(kind)))
                 })?;
-                txn.open_table(TOKENS)?.remove(t.id.as_u128())?;
-                txn.open_table(TOKEN_HASHES)?.remove(t.hash.as_bytes())?;
+                tx.tokens()?.remove(t.id.as_u128())?;
+                tx.token_hashes()?.remove(t.hash.as_bytes())?;
                 let audit_ws = match &ws {
                     Some(w) => w.id,
-                    None => workspaces::find_write(txn, &admin_slug)?.id,
+                    None => workspaces::find_write(tx, &admin_slug)?.id,
                 };
                 audit::append(
-                    txn,
+                    tx,
                     audit_ws,
                     &actor,
                     &format!("{}_token.revoked", kind_name(kind)),
@@ -257,12 +258,12 @@ impl Services {
 
 /// The token of a kind, workspace and name (names compare case-insensitively).
 fn find_by_name(
-    txn: &redb::WriteTransaction,
+    tx: &Tx<'_>,
     kind: TokenKind,
     workspace: Option<uuid::Uuid>,
     name: &str,
 ) -> Result<Option<TokenRecord>, ServiceError> {
-    for entry in txn.open_table(TOKENS)?.iter()? {
+    for entry in tx.tokens()?.iter()? {
         let t: TokenRecord = decode(entry?.1.value())?;
         if t.kind == kind && t.workspace == workspace && t.name.eq_ignore_ascii_case(name) {
             return Ok(Some(t));

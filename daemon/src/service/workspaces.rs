@@ -1,12 +1,13 @@
 //! Workspaces: the default one, creating more, and resolving a slug.
 
-use redb::{ReadTransaction, ReadableTable, WriteTransaction};
+use redb::{ReadTransaction, ReadableTable};
 use roster_shared::api::{CreateWorkspaceRequest, UpdateWorkspaceRequest, WorkspaceResponse};
 use roster_shared::names;
 
 use super::{Actor, Services, audit};
 use crate::clock;
 use crate::error::ServiceError;
+use crate::store::Tx;
 use crate::store::new_id;
 use crate::store::records::{WorkspaceRecord, decode, encode};
 use crate::store::tables::{MEMBER_COUNTS, WORKSPACE_SLUGS, WORKSPACES};
@@ -36,12 +37,8 @@ pub fn find_read(txn: &ReadTransaction, slug: &str) -> Result<WorkspaceRecord, S
 }
 
 /// Resolves a workspace inside a write transaction.
-pub fn find_write(txn: &WriteTransaction, slug: &str) -> Result<WorkspaceRecord, ServiceError> {
-    find(
-        &txn.open_table(WORKSPACE_SLUGS)?,
-        &txn.open_table(WORKSPACES)?,
-        slug,
-    )
+pub fn find_write(tx: &Tx<'_>, slug: &str) -> Result<WorkspaceRecord, ServiceError> {
+    find(&*tx.workspace_slugs()?, &*tx.workspaces()?, slug)
 }
 
 impl Services {
@@ -58,15 +55,11 @@ impl Services {
         let slug = self.settings.default_workspace.clone();
         let name = name.to_string();
         self.store
-            .write(move |txn| {
-                if txn
-                    .open_table(WORKSPACE_SLUGS)?
-                    .get(slug.as_str())?
-                    .is_some()
-                {
+            .write(move |tx| {
+                if tx.workspace_slugs()?.get(slug.as_str())?.is_some() {
                     return Ok(());
                 }
-                insert(txn, &slug, &name, &Actor::system())
+                insert(tx, &slug, &name, &Actor::system())
             })
             .await
     }
@@ -84,13 +77,13 @@ impl Services {
         };
         let s = slug.clone();
         self.store
-            .write(move |txn| {
-                if txn.open_table(WORKSPACE_SLUGS)?.get(s.as_str())?.is_some() {
+            .write(move |tx| {
+                if tx.workspace_slugs()?.get(s.as_str())?.is_some() {
                     return Err(ServiceError::Conflict(format!(
                         "workspace \"{s}\" already exists"
                     )));
                 }
-                insert(txn, &s, &name, &actor)
+                insert(tx, &s, &name, &actor)
             })
             .await?;
         self.publish(&slug, "workspace.created", &slug);
@@ -108,17 +101,17 @@ impl Services {
         let s = slug.to_string();
         let (ws, members) = self
             .store
-            .write(move |txn| {
-                let before = find_write(txn, &s)?;
+            .write(move |tx| {
+                let before = find_write(tx, &s)?;
                 let mut ws = before.clone();
                 if let Some(active) = req.scim_creates_active {
                     ws.scim_creates_active = active;
                 }
                 if ws.scim_creates_active != before.scim_creates_active {
-                    txn.open_table(WORKSPACES)?
+                    tx.workspaces()?
                         .insert(ws.id.as_u128(), encode(&ws)?.as_slice())?;
                     audit::append(
-                        txn,
+                        tx,
                         ws.id,
                         &actor,
                         "workspace.updated",
@@ -129,8 +122,7 @@ impl Services {
                         Some(serde_json::json!({"scim_creates_active": ws.scim_creates_active})),
                     )?;
                 }
-                let members =
-                    crate::store::members::count_all(&txn.open_table(MEMBER_COUNTS)?, ws.id)?;
+                let members = crate::store::members::count_all(&*tx.member_counts()?, ws.id)?;
                 Ok((ws, members))
             })
             .await?;
@@ -172,12 +164,7 @@ impl Services {
     }
 }
 
-fn insert(
-    txn: &WriteTransaction,
-    slug: &str,
-    name: &str,
-    actor: &Actor,
-) -> Result<(), ServiceError> {
+fn insert(tx: &Tx<'_>, slug: &str, name: &str, actor: &Actor) -> Result<(), ServiceError> {
     let ws = WorkspaceRecord {
         id: new_id(),
         slug: slug.to_string(),
@@ -185,12 +172,11 @@ fn insert(
         created_at: clock::now_ms(),
         scim_creates_active: false,
     };
-    txn.open_table(WORKSPACES)?
+    tx.workspaces()?
         .insert(ws.id.as_u128(), encode(&ws)?.as_slice())?;
-    txn.open_table(WORKSPACE_SLUGS)?
-        .insert(slug, ws.id.as_u128())?;
+    tx.workspace_slugs()?.insert(slug, ws.id.as_u128())?;
     audit::append(
-        txn,
+        tx,
         ws.id,
         actor,
         "workspace.created",

@@ -10,16 +10,17 @@
 use std::sync::Arc;
 use std::sync::mpsc;
 
-use redb::{Database, WriteTransaction};
+use redb::Database;
 use tokio::sync::oneshot;
 
+use super::tables::Tx;
 use crate::error::ServiceError;
 
 /// Most jobs applied in one transaction.
 const MAX_BATCH: usize = 512;
 
 trait Job: Send {
-    fn apply(&mut self, txn: &WriteTransaction) -> Result<(), ServiceError>;
+    fn apply(&mut self, tx: &Tx<'_>) -> Result<(), ServiceError>;
     fn finish(self: Box<Self>, outcome: Result<(), ServiceError>);
 }
 
@@ -31,11 +32,11 @@ struct TypedJob<F, T> {
 
 impl<F, T> Job for TypedJob<F, T>
 where
-    F: FnMut(&WriteTransaction) -> Result<T, ServiceError> + Send,
+    F: FnMut(&Tx<'_>) -> Result<T, ServiceError> + Send,
     T: Send,
 {
-    fn apply(&mut self, txn: &WriteTransaction) -> Result<(), ServiceError> {
-        self.output = Some((self.run)(txn)?);
+    fn apply(&mut self, tx: &Tx<'_>) -> Result<(), ServiceError> {
+        self.output = Some((self.run)(tx)?);
         Ok(())
     }
 
@@ -82,10 +83,10 @@ impl WriteQueue {
 
     /// Runs `run` inside a durable write transaction shared with other
     /// concurrent jobs; resolves once that transaction has committed.
-    /// `run` may be called more than once and must only touch `txn`.
+    /// `run` may be called more than once and must only touch `tx`.
     pub async fn write<F, T>(&self, run: F) -> Result<T, ServiceError>
     where
-        F: FnMut(&WriteTransaction) -> Result<T, ServiceError> + Send + 'static,
+        F: FnMut(&Tx<'_>) -> Result<T, ServiceError> + Send + 'static,
         T: Send + 'static,
     {
         let (reply, rx) = oneshot::channel();
@@ -144,10 +145,13 @@ fn run_batch(db: &Database, mut batch: Vec<Box<dyn Job>>) {
         Err(e) => return fail_all(batch, &e),
     };
     let mut failure = None;
-    for job in batch.iter_mut() {
-        if let Err(e) = job.apply(&txn) {
-            failure = Some(e);
-            break;
+    {
+        let tx = Tx::new(&txn);
+        for job in batch.iter_mut() {
+            if let Err(e) = job.apply(&tx) {
+                failure = Some(e);
+                break;
+            }
         }
     }
     match failure {
@@ -173,7 +177,8 @@ fn run_alone(db: &Database, mut job: Box<dyn Job>) {
         Ok(txn) => txn,
         Err(e) => return job.finish(Err(ServiceError::storage(e))),
     };
-    match job.apply(&txn) {
+    let applied = job.apply(&Tx::new(&txn));
+    match applied {
         Ok(()) => {
             let outcome = txn.commit().map_err(ServiceError::storage);
             job.finish(outcome);
@@ -195,9 +200,8 @@ fn fail_all(batch: Vec<Box<dyn Job>>, e: &dyn std::fmt::Display) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use redb::{ReadableDatabase, TableDefinition};
-
-    const T: TableDefinition<u64, u64> = TableDefinition::new("t");
+    use crate::store::tables::META;
+    use redb::ReadableDatabase;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn a_refused_job_never_takes_its_batch_down() {
@@ -208,8 +212,8 @@ mod tests {
         for i in 0..400u64 {
             let q = queue.clone();
             tasks.push(tokio::spawn(async move {
-                q.write(move |txn| {
-                    txn.open_table(T)?.insert(i, i * 2)?;
+                q.write(move |tx| {
+                    tx.meta()?.insert(format!("probe-{i}").as_str(), i * 2)?;
                     if i % 7 == 0 {
                         return Err(ServiceError::Conflict(format!("job {i} refused")));
                     }
@@ -230,9 +234,10 @@ mod tests {
         }
         assert_eq!(ok, 400 - 58);
         let txn = db.begin_read().expect("read");
-        let table = txn.open_table(T).expect("table");
+        let table = txn.open_table(META).expect("table");
         for i in 0..400u64 {
-            let stored = table.get(i).expect("get").map(|v| v.value());
+            let key = format!("probe-{i}");
+            let stored = table.get(key.as_str()).expect("get").map(|v| v.value());
             if i % 7 == 0 {
                 assert_eq!(stored, None, "refused job {i} left a write behind");
             } else {

@@ -2,11 +2,11 @@
 
 use std::collections::BTreeSet;
 
-use redb::{ReadableTable, WriteTransaction};
+use redb::ReadableTable;
 use uuid::Uuid;
 
 use super::records::{MemberRecord, decode, encode, version_of};
-use super::tables::*;
+use super::tables::Tx;
 use crate::error::ServiceError;
 
 /// Words a member can be found by, besides the e-mail index itself (which
@@ -79,15 +79,15 @@ where
 /// Writes a member and brings every index and counter in line with it.
 /// `old` is the record as it was (None for a new member).
 pub fn put(
-    txn: &WriteTransaction,
+    tx: &Tx<'_>,
     old: Option<&MemberRecord>,
     new: &MemberRecord,
 ) -> Result<(), ServiceError> {
     if let Some(old) = old {
-        unindex(txn, old, Some(new))?;
+        unindex(tx, old, Some(new))?;
     }
-    index(txn, new, old)?;
-    txn.open_table(MEMBERS)?.insert(
+    index(tx, new, old)?;
+    tx.members()?.insert(
         (new.workspace.as_u128(), new.id.as_u128()),
         encode(new)?.as_slice(),
     )?;
@@ -95,145 +95,108 @@ pub fn put(
 }
 
 /// Removes a member and all its index entries.
-pub fn delete(txn: &WriteTransaction, old: &MemberRecord) -> Result<(), ServiceError> {
-    unindex(txn, old, None)?;
-    txn.open_table(MEMBERS)?
+pub fn delete(tx: &Tx<'_>, old: &MemberRecord) -> Result<(), ServiceError> {
+    unindex(tx, old, None)?;
+    tx.members()?
         .remove((old.workspace.as_u128(), old.id.as_u128()))?;
     Ok(())
 }
 
-fn index(
-    txn: &WriteTransaction,
-    m: &MemberRecord,
-    old: Option<&MemberRecord>,
-) -> Result<(), ServiceError> {
+fn index(tx: &Tx<'_>, m: &MemberRecord, old: Option<&MemberRecord>) -> Result<(), ServiceError> {
     let ws = m.workspace.as_u128();
     let id = m.id.as_u128();
     let name_key = m.name_key();
     let same = |f: &dyn Fn(&MemberRecord) -> bool| old.is_some_and(f);
     if !same(&|o| o.email_key() == m.email_key()) {
-        txn.open_table(MEMBER_EMAILS)?
+        tx.member_emails()?
             .insert((ws, m.email_key().as_str()), id)?;
     }
     if !same(&|o| o.name_key() == name_key && o.status == m.status) {
-        txn.open_table(MEMBER_STATUS_NAMES)?
+        tx.member_status_names()?
             .insert((ws, m.status.code(), name_key.as_str(), id), ())?;
     }
     if !same(&|o| o.status == m.status) {
-        txn.open_table(MEMBER_STATUSES)?
+        tx.member_statuses()?
             .insert((ws, m.status.code(), id), ())?;
     }
     if !same(&|o| o.role == m.role) {
-        txn.open_table(MEMBER_ROLES)?
-            .insert((ws, m.role.code(), id), ())?;
+        tx.member_roles()?.insert((ws, m.role.code(), id), ())?;
     }
     if !same(&|o| o.status == m.status && o.role == m.role) {
-        add_count(txn, ws, m.status.code(), m.role.code(), 1)?;
+        add_count(tx, ws, m.status.code(), m.role.code(), 1)?;
     }
-    {
-        let mut groups = txn.open_table(MEMBER_GROUPS)?;
-        for g in &m.groups {
-            if !same(&|o| o.groups.contains(g)) {
-                groups.insert((ws, g.as_u128(), id), ())?;
-            }
+    for g in &m.groups {
+        if !same(&|o| o.groups.contains(g)) {
+            tx.member_groups()?.insert((ws, g.as_u128(), id), ())?;
         }
     }
     if let Some(ext) = &m.external_id
         && !same(&|o| o.external_id.as_ref() == Some(ext))
     {
-        txn.open_table(MEMBER_EXTERNAL_IDS)?
-            .insert((ws, ext.as_str()), id)?;
+        tx.member_external_ids()?.insert((ws, ext.as_str()), id)?;
     }
     let old_words = old
         .map(|o| search_words(&o.name, &o.email))
         .unwrap_or_default();
-    {
-        let mut words = txn.open_table(MEMBER_WORDS)?;
-        for w in search_words(&m.name, &m.email).difference(&old_words) {
-            words.insert((ws, w.as_str(), id), ())?;
-        }
+    for w in search_words(&m.name, &m.email).difference(&old_words) {
+        tx.member_words()?.insert((ws, w.as_str(), id), ())?;
     }
     if let Some(inv) = &m.invitation
         && !same(&|o| o.invitation.as_ref().map(|i| i.id) == Some(inv.id))
     {
-        txn.open_table(INVITATIONS)?
-            .insert(inv.id.as_u128(), (ws, id))?;
+        tx.invitations()?.insert(inv.id.as_u128(), (ws, id))?;
     }
     Ok(())
 }
 
 /// Removes the entries of `m` that `new` (if any) does not share.
-fn unindex(
-    txn: &WriteTransaction,
-    m: &MemberRecord,
-    new: Option<&MemberRecord>,
-) -> Result<(), ServiceError> {
+fn unindex(tx: &Tx<'_>, m: &MemberRecord, new: Option<&MemberRecord>) -> Result<(), ServiceError> {
     let ws = m.workspace.as_u128();
     let id = m.id.as_u128();
     let name_key = m.name_key();
     let kept = |f: &dyn Fn(&MemberRecord) -> bool| new.is_some_and(f);
     if !kept(&|n| n.email_key() == m.email_key()) {
-        txn.open_table(MEMBER_EMAILS)?
-            .remove((ws, m.email_key().as_str()))?;
+        tx.member_emails()?.remove((ws, m.email_key().as_str()))?;
     }
     if !kept(&|n| n.name_key() == name_key && n.status == m.status) {
-        txn.open_table(MEMBER_STATUS_NAMES)?.remove((
-            ws,
-            m.status.code(),
-            name_key.as_str(),
-            id,
-        ))?;
+        tx.member_status_names()?
+            .remove((ws, m.status.code(), name_key.as_str(), id))?;
     }
     if !kept(&|n| n.status == m.status) {
-        txn.open_table(MEMBER_STATUSES)?
-            .remove((ws, m.status.code(), id))?;
+        tx.member_statuses()?.remove((ws, m.status.code(), id))?;
     }
     if !kept(&|n| n.role == m.role) {
-        txn.open_table(MEMBER_ROLES)?
-            .remove((ws, m.role.code(), id))?;
+        tx.member_roles()?.remove((ws, m.role.code(), id))?;
     }
     if !kept(&|n| n.status == m.status && n.role == m.role) {
-        add_count(txn, ws, m.status.code(), m.role.code(), -1)?;
+        add_count(tx, ws, m.status.code(), m.role.code(), -1)?;
     }
-    {
-        let mut groups = txn.open_table(MEMBER_GROUPS)?;
-        for g in &m.groups {
-            if !kept(&|n| n.groups.contains(g)) {
-                groups.remove((ws, g.as_u128(), id))?;
-            }
+    for g in &m.groups {
+        if !kept(&|n| n.groups.contains(g)) {
+            tx.member_groups()?.remove((ws, g.as_u128(), id))?;
         }
     }
     if let Some(ext) = &m.external_id
         && !kept(&|n| n.external_id.as_ref() == Some(ext))
     {
-        txn.open_table(MEMBER_EXTERNAL_IDS)?
-            .remove((ws, ext.as_str()))?;
+        tx.member_external_ids()?.remove((ws, ext.as_str()))?;
     }
     let new_words = new
         .map(|n| search_words(&n.name, &n.email))
         .unwrap_or_default();
-    {
-        let mut words = txn.open_table(MEMBER_WORDS)?;
-        for w in search_words(&m.name, &m.email).difference(&new_words) {
-            words.remove((ws, w.as_str(), id))?;
-        }
+    for w in search_words(&m.name, &m.email).difference(&new_words) {
+        tx.member_words()?.remove((ws, w.as_str(), id))?;
     }
     if let Some(inv) = &m.invitation
         && !kept(&|n| n.invitation.as_ref().map(|i| i.id) == Some(inv.id))
     {
-        txn.open_table(INVITATIONS)?.remove(inv.id.as_u128())?;
+        tx.invitations()?.remove(inv.id.as_u128())?;
     }
     Ok(())
 }
 
-fn add_count(
-    txn: &WriteTransaction,
-    ws: u128,
-    status: u8,
-    role: u8,
-    delta: i64,
-) -> Result<(), ServiceError> {
-    let mut counts = txn.open_table(MEMBER_COUNTS)?;
+fn add_count(tx: &Tx<'_>, ws: u128, status: u8, role: u8, delta: i64) -> Result<(), ServiceError> {
+    let mut counts = tx.member_counts()?;
     let current = counts
         .get((ws, status, role))?
         .map(|v| v.value())

@@ -11,10 +11,11 @@ pub mod tables;
 use std::path::Path;
 use std::sync::Arc;
 
-use redb::{Database, ReadTransaction, ReadableDatabase, WriteTransaction};
+use redb::{Database, ReadTransaction, ReadableDatabase};
 
 use crate::error::ServiceError;
 pub use batch::WriteQueue;
+pub use tables::Tx;
 
 /// The database and its writer.
 #[derive(Clone)]
@@ -98,7 +99,7 @@ impl Store {
     /// Runs a use case in a durable write transaction (see [`batch`]).
     pub async fn write<F, T>(&self, run: F) -> Result<T, ServiceError>
     where
-        F: FnMut(&WriteTransaction) -> Result<T, ServiceError> + Send + 'static,
+        F: FnMut(&Tx<'_>) -> Result<T, ServiceError> + Send + 'static,
         T: Send + 'static,
     {
         self.writes.write(run).await
@@ -112,10 +113,11 @@ impl Store {
     /// everything else goes through [`Store::write`].
     pub fn write_blocking<F, T>(&self, run: F) -> Result<T, ServiceError>
     where
-        F: FnOnce(&WriteTransaction) -> Result<T, ServiceError>,
+        F: FnOnce(&Tx<'_>) -> Result<T, ServiceError>,
     {
         let txn = self.db.begin_write()?;
-        match run(&txn) {
+        let outcome = run(&Tx::new(&txn));
+        match outcome {
             Ok(out) => {
                 txn.commit()?;
                 Ok(out)
@@ -131,10 +133,10 @@ impl Store {
     /// exact outcome of a change without making it (dry runs).
     pub fn rehearse_blocking<F, T>(&self, run: F) -> Result<T, ServiceError>
     where
-        F: FnOnce(&WriteTransaction) -> Result<T, ServiceError>,
+        F: FnOnce(&Tx<'_>) -> Result<T, ServiceError>,
     {
         let txn = self.db.begin_write()?;
-        let out = run(&txn);
+        let out = run(&Tx::new(&txn));
         txn.abort()?;
         out
     }

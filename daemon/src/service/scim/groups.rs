@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use redb::{ReadTransaction, ReadableTable, WriteTransaction};
+use redb::{ReadTransaction, ReadableTable};
 use roster_shared::names;
 use roster_shared::scim::group::{GroupPatch, MemberChange, ScimGroupInput};
 use roster_shared::scim::{Lookup, PatchOp, ResourceKind, ScimError};
@@ -36,9 +36,9 @@ impl Services {
         );
         let w = self
             .store
-            .write(move |txn| {
-                let ws = workspaces::find_write(txn, &slug)?;
-                ensure_name_free(txn, &ws, &input.display_name, None)?;
+            .write(move |tx| {
+                let ws = workspaces::find_write(tx, &slug)?;
+                ensure_name_free(tx, &ws, &input.display_name, None)?;
                 let now = clock::now_ms();
                 let g = GroupRecord {
                     id: new_id(),
@@ -47,9 +47,9 @@ impl Services {
                     external_id: input.external_id.clone(),
                     updated_at: Some(now),
                 };
-                save_group(txn, &ws, None, &g)?;
+                save_group(tx, &ws, None, &g)?;
                 audit::append(
-                    txn,
+                    tx,
                     ws.id,
                     &actor,
                     "group.created",
@@ -63,10 +63,10 @@ impl Services {
                     .iter()
                     .map(|ids| MemberChange::Add(ids.clone()))
                     .collect::<Vec<_>>();
-                let (ids, member_events) = change_members(txn, &ws, &actor, &g, &[], &adds)?;
+                let (ids, member_events) = change_members(tx, &ws, &actor, &g, &[], &adds)?;
                 events.extend(member_events);
                 Ok(Written {
-                    doc: render_in(txn, &ws, &g, &ids, &base)?,
+                    doc: render_in(tx, &ws, &g, &ids, &base)?,
                     events,
                     workspace: ws.slug,
                     mailed: false,
@@ -157,16 +157,16 @@ impl Services {
         let (slug, actor) = (scope.workspace.clone(), scope.actor.clone());
         let w = self
             .store
-            .write(move |txn| {
-                let ws = workspaces::find_write(txn, &slug)?;
-                let g = read_group(&txn.open_table(GROUPS)?, ws.id, id)?;
-                let ids = group_member_ids(&txn.open_table(MEMBER_GROUPS)?, ws.id, g.id)?;
+            .write(move |tx| {
+                let ws = workspaces::find_write(tx, &slug)?;
+                let g = read_group(&*tx.groups()?, ws.id, id)?;
+                let ids = group_member_ids(&*tx.member_groups()?, ws.id, g.id)?;
                 check_if_match(if_match.as_deref(), &group_version(&g, &ids)?)?;
                 let (_, mut events) =
-                    change_members(txn, &ws, &actor, &g, &ids, &[MemberChange::Clear])?;
-                drop_group(txn, &ws, &g)?;
+                    change_members(tx, &ws, &actor, &g, &ids, &[MemberChange::Clear])?;
+                drop_group(tx, &ws, &g)?;
                 audit::append(
-                    txn,
+                    tx,
                     ws.id,
                     &actor,
                     "group.deleted",
@@ -202,25 +202,25 @@ impl Services {
         );
         let w = self
             .store
-            .write(move |txn| {
-                let ws = workspaces::find_write(txn, &slug)?;
-                let before = read_group(&txn.open_table(GROUPS)?, ws.id, id)?;
-                let current = group_member_ids(&txn.open_table(MEMBER_GROUPS)?, ws.id, before.id)?;
+            .write(move |tx| {
+                let ws = workspaces::find_write(tx, &slug)?;
+                let before = read_group(&*tx.groups()?, ws.id, id)?;
+                let current = group_member_ids(&*tx.member_groups()?, ws.id, before.id)?;
                 check_if_match(if_match.as_deref(), &group_version(&before, &current)?)?;
                 let mut after = before.clone();
                 if let Some(name) = &p.display_name {
-                    ensure_name_free(txn, &ws, name, Some(before.id))?;
+                    ensure_name_free(tx, &ws, name, Some(before.id))?;
                     after.name = name.clone();
                 }
                 if let Some(x) = &p.external_id {
                     after.external_id = x.clone();
                 }
                 let (ids, member_events) =
-                    change_members(txn, &ws, &actor, &after, &current, &p.members)?;
+                    change_members(tx, &ws, &actor, &after, &current, &p.members)?;
                 let mut events = Vec::new();
                 if after.name != before.name || after.external_id != before.external_id {
                     audit::append(
-                        txn,
+                        tx,
                         ws.id,
                         &actor,
                         "group.updated",
@@ -232,11 +232,11 @@ impl Services {
                 }
                 if !events.is_empty() || !member_events.is_empty() {
                     after.updated_at = Some(clock::now_ms());
-                    save_group(txn, &ws, Some(&before), &after)?;
+                    save_group(tx, &ws, Some(&before), &after)?;
                 }
                 events.extend(member_events);
                 Ok(Written {
-                    doc: render_in(txn, &ws, &after, &ids, &base)?,
+                    doc: render_in(tx, &ws, &after, &ids, &base)?,
                     events,
                     workspace: ws.slug,
                     mailed: false,
@@ -253,7 +253,7 @@ impl Services {
 /// not Users of the workspace are skipped and logged: RFC 7644 does not ask
 /// servers to refuse them, and loosely sequenced clients rely on that.
 fn change_members(
-    txn: &WriteTransaction,
+    tx: &Tx<'_>,
     ws: &WorkspaceRecord,
     actor: &Actor,
     g: &GroupRecord,
@@ -285,7 +285,7 @@ fn change_members(
     let joins = wanted.difference(&current).map(|id| (*id, true));
     let leaves = current.difference(&wanted).map(|id| (*id, false));
     for (id, join) in joins.chain(leaves).collect::<Vec<_>>() {
-        let Some(before) = members::get(&txn.open_table(MEMBERS)?, ws.id, id)? else {
+        let Some(before) = members::get(&*tx.members()?, ws.id, id)? else {
             tracing::warn!(workspace = %ws.slug, group = %g.name, member = %Uuid::from_u128(id), "SCIM group change names a member that is not a User of the workspace; skipped");
             wanted.remove(&id);
             continue;
@@ -299,7 +299,7 @@ fn change_members(
             "member.group_removed"
         };
         after.updated_at = now;
-        write_change(txn, ws, actor, action, &before, &after)?;
+        write_change(tx, ws, actor, action, &before, &after)?;
         events.push((action, after.email));
     }
     Ok((wanted.into_iter().collect(), events))
@@ -317,13 +317,13 @@ where
 
 /// A group's document at the end of a write, with its members.
 fn render_in(
-    txn: &WriteTransaction,
+    tx: &Tx<'_>,
     ws: &WorkspaceRecord,
     g: &GroupRecord,
     ids: &[u128],
     base: &str,
 ) -> Result<Value, ServiceError> {
-    render_group(&txn.open_table(MEMBERS)?, ws.id, g, ids, true, base)
+    render_group(&*tx.members()?, ws.id, g, ids, true, base)
 }
 
 fn list_groups(

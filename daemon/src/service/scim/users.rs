@@ -1,6 +1,6 @@
 //! SCIM Users: create, read, list, replace, patch, delete.
 
-use redb::{ReadTransaction, ReadableTable, WriteTransaction};
+use redb::{ReadTransaction, ReadableTable};
 use roster_shared::api::ValidInvite;
 use roster_shared::scim::user::{ScimUserInput, resolve_metadata};
 use roster_shared::scim::{Lookup, PatchOp, ResourceKind, ScimError, patch};
@@ -17,6 +17,7 @@ use crate::service::members::{
     guard_last_admin, insert_member, remove_record, unarchive_record, write_change,
 };
 use crate::service::{Services, outbox, workspaces};
+use crate::store::Tx;
 use crate::store::members;
 use crate::store::records::{MemberRecord, WorkspaceRecord, decode, version_of};
 use crate::store::tables::*;
@@ -44,9 +45,9 @@ impl Services {
         let (model, expiry, base) = self.scim_settings();
         let w = self
             .store
-            .write(move |txn| {
-                let ws = workspaces::find_write(txn, &slug)?;
-                check_external_id(txn, &ws, input.external_id.as_deref(), None)?;
+            .write(move |tx| {
+                let ws = workspaces::find_write(tx, &slug)?;
+                check_external_id(tx, &ws, input.external_id.as_deref(), None)?;
                 let metadata = resolve_metadata(
                     input.metadata.as_deref(),
                     input.hidden_metadata.as_deref(),
@@ -69,13 +70,13 @@ impl Services {
                     external_id: input.external_id.clone(),
                     scim: Some(input.profile.clone()),
                 };
-                let (m, _) = insert_member(txn, &ws, new, &actor, expiry, model)?;
+                let (m, _) = insert_member(tx, &ws, new, &actor, expiry, model)?;
                 let action = match arrival {
                     Arrival::Invited => "member.invited",
                     _ => "member.provisioned",
                 };
                 Ok(Written {
-                    doc: render_in(txn, &ws, model, &base, &m, member_version(&m)?, false)?,
+                    doc: render_in(tx, &ws, model, &base, &m, member_version(&m)?, false)?,
                     events: vec![(action, m.email)],
                     workspace: ws.slug,
                     mailed: arrival == Arrival::Invited,
@@ -158,13 +159,12 @@ impl Services {
         let (slug, actor) = (scope.workspace.clone(), scope.actor.clone());
         let w = self
             .store
-            .write(move |txn| {
-                let ws = workspaces::find_write(txn, &slug)?;
-                let (m, version) =
-                    members::get_versioned(&txn.open_table(MEMBERS)?, ws.id, id.as_u128())?
-                        .ok_or_else(|| user_not_found(id))?;
+            .write(move |tx| {
+                let ws = workspaces::find_write(tx, &slug)?;
+                let (m, version) = members::get_versioned(&*tx.members()?, ws.id, id.as_u128())?
+                    .ok_or_else(|| user_not_found(id))?;
                 check_if_match(if_match.as_deref(), &version)?;
-                remove_record(txn, &ws, &actor, &m)?;
+                remove_record(tx, &ws, &actor, &m)?;
                 Ok(Written {
                     doc: Value::Null,
                     events: vec![("member.removed", m.email)],
@@ -191,17 +191,17 @@ impl Services {
         let (model, expiry, base) = self.scim_settings();
         let w = self
             .store
-            .write(move |txn| {
-                let ws = workspaces::find_write(txn, &slug)?;
+            .write(move |tx| {
+                let ws = workspaces::find_write(tx, &slug)?;
                 let (before, version) =
-                    members::get_versioned(&txn.open_table(MEMBERS)?, ws.id, id.as_u128())?
+                    members::get_versioned(&*tx.members()?, ws.id, id.as_u128())?
                         .ok_or_else(|| user_not_found(id))?;
                 check_if_match(if_match.as_deref(), &version)?;
                 let input = match &change {
                     UserChange::Replace(input) => (**input).clone(),
                     UserChange::Patch(ops) => {
                         let mut doc =
-                            render_in(txn, &ws, model, &base, &before, version.clone(), true)?;
+                            render_in(tx, &ws, model, &base, &before, version.clone(), true)?;
                         patch::apply(&mut doc, ops, ResourceKind::User)?;
                         let mut input = ScimUserInput::from_doc(&doc)?;
                         // The working copy lists both metadata kinds; one that is gone was removed.
@@ -211,17 +211,17 @@ impl Services {
                     }
                 };
                 let mut after = before.clone();
-                let (action, mail) = apply_input(txn, &ws, &mut after, &input, expiry, model)?;
+                let (action, mail) = apply_input(tx, &ws, &mut after, &input, expiry, model)?;
                 let changed = after != before;
                 if changed {
-                    guard_last_admin(txn, &ws, &before, Some(&after))?;
+                    guard_last_admin(tx, &ws, &before, Some(&after))?;
                     after.updated_at = clock::now_ms();
                     if mail {
                         after.last_invite_sent_at = Some(after.updated_at);
                     }
-                    write_change(txn, &ws, &actor, action, &before, &after)?;
+                    write_change(tx, &ws, &actor, action, &before, &after)?;
                     if mail {
-                        outbox::enqueue_invite(txn, &ws, &after, &actor.name)?;
+                        outbox::enqueue_invite(tx, &ws, &after, &actor.name)?;
                     }
                 }
                 let version = if changed {
@@ -230,7 +230,7 @@ impl Services {
                     version
                 };
                 Ok(Written {
-                    doc: render_in(txn, &ws, model, &base, &after, version, false)?,
+                    doc: render_in(tx, &ws, model, &base, &after, version, false)?,
                     events: if changed {
                         vec![(action, after.email)]
                     } else {
@@ -257,7 +257,7 @@ impl Services {
 /// Applies validated User input to a record; returns the audit action and
 /// whether an invite mail is due (a reactivated member who never accepted).
 fn apply_input(
-    txn: &WriteTransaction,
+    tx: &Tx<'_>,
     ws: &WorkspaceRecord,
     m: &mut MemberRecord,
     input: &ScimUserInput,
@@ -265,8 +265,8 @@ fn apply_input(
     model: StatusModel,
 ) -> Result<(&'static str, bool), ServiceError> {
     if input.email.key() != m.email_key() {
-        ensure_not_member(txn, ws, input.email.key(), Some(m.id), model)?;
-        m.account = find_or_create_account(txn, &input.email)?.id;
+        ensure_not_member(tx, ws, input.email.key(), Some(m.id), model)?;
+        m.account = find_or_create_account(tx, &input.email)?.id;
     }
     m.email = input.email.as_str().to_string();
     if let Some(name) = &input.name {
@@ -275,7 +275,7 @@ fn apply_input(
     // Once an IdP has written a member, its profile is kept exactly (even
     // empty), so what it removed stays removed.
     m.scim = Some(input.profile.clone());
-    check_external_id(txn, ws, input.external_id.as_deref(), Some(m.id))?;
+    check_external_id(tx, ws, input.external_id.as_deref(), Some(m.id))?;
     m.external_id = input.external_id.clone();
     if let Some(role) = input.role {
         m.role = role;
@@ -301,14 +301,14 @@ fn apply_input(
 
 /// Refuses an externalId that another member of the workspace already has.
 fn check_external_id(
-    txn: &WriteTransaction,
+    tx: &Tx<'_>,
     ws: &WorkspaceRecord,
     external_id: Option<&str>,
     me: Option<Uuid>,
 ) -> Result<(), ServiceError> {
     let Some(x) = external_id else { return Ok(()) };
-    let owner = txn
-        .open_table(MEMBER_EXTERNAL_IDS)?
+    let owner = tx
+        .member_external_ids()?
         .get((ws.id.as_u128(), x))?
         .map(|v| v.value());
     match owner {
@@ -323,7 +323,7 @@ fn check_external_id(
 
 /// Renders one member inside a write transaction.
 fn render_in(
-    txn: &WriteTransaction,
+    tx: &Tx<'_>,
     ws: &WorkspaceRecord,
     model: StatusModel,
     base: &str,
@@ -331,8 +331,8 @@ fn render_in(
     version: String,
     working_copy: bool,
 ) -> Result<Value, ServiceError> {
-    let (groups, accounts) = (txn.open_table(GROUPS)?, txn.open_table(ACCOUNTS)?);
-    UserRenderer::new(base.to_string(), model, ws.id, &groups, &accounts).render(
+    let (groups, accounts) = (tx.groups()?, tx.accounts()?);
+    UserRenderer::new(base.to_string(), model, ws.id, &*groups, &*accounts).render(
         m,
         version,
         working_copy,

@@ -1,4 +1,10 @@
 //! What each table stores, as serde records.
+//!
+//! Records are MessagePack maps with named fields: self-describing like JSON
+//! (so `#[serde(default)]` fields and renames migrate without a rewrite) and
+//! about twice as fast to decode, which is most of the cost of a list page.
+//! Records written as JSON by earlier versions are still read: a JSON object
+//! starts with `{`, which no MessagePack map does.
 
 use roster_shared::api::{ImportCounts, ImportMode, ImportStatus, MailStatus, Source};
 use roster_shared::scim::user::ScimProfile;
@@ -11,7 +17,7 @@ use crate::error::ServiceError;
 
 /// Encodes a record for a table value.
 pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, ServiceError> {
-    Ok(serde_json::to_vec(value)?)
+    rmp_serde::to_vec_named(value).map_err(ServiceError::storage)
 }
 
 /// A weak ETag over a record's stored bytes: it changes whenever anything
@@ -22,9 +28,12 @@ pub fn version_of(bytes: &[u8]) -> String {
     format!("W/\"{}\"", hex::encode(&digest[..8]))
 }
 
-/// Decodes a record read from a table.
+/// Decodes a record read from a table, in either encoding.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ServiceError> {
-    Ok(serde_json::from_slice(bytes)?)
+    if bytes.first() == Some(&b'{') {
+        return Ok(serde_json::from_slice(bytes)?);
+    }
+    rmp_serde::from_slice(bytes).map_err(ServiceError::storage)
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -203,4 +212,80 @@ pub struct ImportJobRecord {
     pub report_path: Option<String>,
     pub created_at: i64,
     pub finished_at: Option<i64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member() -> MemberRecord {
+        MemberRecord {
+            id: Uuid::now_v7(),
+            workspace: Uuid::now_v7(),
+            account: Uuid::now_v7(),
+            email: "Ada.Lovelace@example.com".into(),
+            name: "Ada Lovelace".into(),
+            role: Role::Builder,
+            groups: vec![Uuid::now_v7()],
+            metadata: Metadata::default(),
+            status: StoredStatus::Pending,
+            external_id: Some("okta-1".into()),
+            source: Source::Scim,
+            invited_by: "okta".into(),
+            invited_at: 1,
+            activated_at: None,
+            archived_at: None,
+            last_invite_sent_at: Some(2),
+            updated_at: 3,
+            invitation: Some(InvitationRecord {
+                id: Uuid::now_v7(),
+                nonce: "n".into(),
+                created_at: 1,
+                expires_at: 9,
+            }),
+            scim: Some(ScimProfile {
+                enterprise: serde_json::json!({"manager": {"value": "x"}, "costCenter": "7"})
+                    .as_object()
+                    .cloned()
+                    .unwrap_or_default(),
+                ..ScimProfile::default()
+            }),
+        }
+    }
+
+    #[test]
+    fn records_round_trip_and_old_json_records_still_read() {
+        let m = member();
+        let stored = encode(&m).expect("encode");
+        assert_ne!(stored.first(), Some(&b'{'), "new records are MessagePack");
+        assert_eq!(decode::<MemberRecord>(&stored).expect("decode"), m);
+        let written_by_an_earlier_version = serde_json::to_vec(&m).expect("json");
+        assert_eq!(
+            decode::<MemberRecord>(&written_by_an_earlier_version).expect("decode json"),
+            m
+        );
+    }
+
+    #[test]
+    fn audit_snapshots_keep_any_json() {
+        let r = AuditRecord {
+            id: Uuid::now_v7(),
+            at: 1,
+            actor: "admin".into(),
+            source: Source::Cli,
+            action: "member.updated".into(),
+            target: "a@example.com".into(),
+            before: Some(serde_json::json!({"role": "builder", "groups": ["a"], "n": 1.5})),
+            after: None,
+        };
+        let back: AuditRecord = decode(&encode(&r).expect("encode")).expect("decode");
+        assert_eq!(back.before, r.before);
+        assert_eq!(back.after, None);
+    }
+
+    #[test]
+    fn garbage_is_a_storage_error_not_a_panic() {
+        assert!(decode::<MemberRecord>(&[0xc1, 0x00, 0xff]).is_err());
+        assert!(decode::<MemberRecord>(b"{not json").is_err());
+    }
 }

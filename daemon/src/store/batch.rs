@@ -140,7 +140,7 @@ fn writer_loop(db: &Database, rx: &mpsc::Receiver<Message>) -> Option<mpsc::Send
 }
 
 fn run_batch(db: &Database, mut batch: Vec<Box<dyn Job>>) {
-    let txn = match db.begin_write() {
+    let txn = match super::begin_write(db) {
         Ok(txn) => txn,
         Err(e) => return fail_all(batch, &e),
     };
@@ -173,7 +173,7 @@ fn run_batch(db: &Database, mut batch: Vec<Box<dyn Job>>) {
 }
 
 fn run_alone(db: &Database, mut job: Box<dyn Job>) {
-    let txn = match db.begin_write() {
+    let txn = match super::begin_write(db) {
         Ok(txn) => txn,
         Err(e) => return job.finish(Err(ServiceError::storage(e))),
     };

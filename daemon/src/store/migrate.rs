@@ -19,7 +19,7 @@ const STEPS: &[Step] = &[create_tables_v1, add_import_jobs_v2];
 /// Brings the database to [`CURRENT_VERSION`], refusing newer ones.
 pub fn run(db: &Database) -> Result<(), ServiceError> {
     loop {
-        let txn = db.begin_write()?;
+        let txn = super::begin_write(db)?;
         let version = read_version(&txn)?;
         if version == CURRENT_VERSION {
             return Ok(());

@@ -115,7 +115,7 @@ impl Store {
     where
         F: FnOnce(&Tx<'_>) -> Result<T, ServiceError>,
     {
-        let txn = self.db.begin_write()?;
+        let txn = begin_write(&self.db)?;
         let outcome = run(&Tx::new(&txn));
         match outcome {
             Ok(out) => {
@@ -135,11 +135,22 @@ impl Store {
     where
         F: FnOnce(&Tx<'_>) -> Result<T, ServiceError>,
     {
-        let txn = self.db.begin_write()?;
+        let txn = begin_write(&self.db)?;
         let out = run(&Tx::new(&txn));
         txn.abort()?;
         out
     }
+}
+
+/// Starts a write transaction with redb's quick repair: each commit also
+/// saves the allocator state and commits in two phases, so a restart after a
+/// crash (kill -9, power loss) opens a database of a million members in
+/// milliseconds instead of walking the whole file for seconds first. It
+/// costs a little write throughput, which group commit makes up.
+pub(crate) fn begin_write(db: &Database) -> Result<redb::WriteTransaction, redb::TransactionError> {
+    let mut txn = db.begin_write()?;
+    txn.set_quick_repair(true);
+    Ok(txn)
 }
 
 /// A new time-ordered id.

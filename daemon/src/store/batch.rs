@@ -114,7 +114,13 @@ impl WriteQueue {
 /// Applies batches until stopped (returns the stop's acknowledgement) or
 /// until every queue handle is gone.
 fn writer_loop(db: &Database, rx: &mpsc::Receiver<Message>) -> Option<mpsc::Sender<()>> {
-    while let Ok(first) = rx.recv() {
+    // A message taken off the queue to learn whether writes are waiting.
+    let mut carried: Option<Message> = None;
+    loop {
+        let first = match carried.take() {
+            Some(message) => message,
+            None => rx.recv().ok()?,
+        };
         let mut batch = Vec::new();
         let mut stop = None;
         match first {
@@ -131,16 +137,27 @@ fn writer_loop(db: &Database, rx: &mpsc::Receiver<Message>) -> Option<mpsc::Send
                 Err(_) => break,
             }
         }
-        run_batch(db, batch);
+        let mut more_waiting = || match rx.try_recv() {
+            Ok(message) => {
+                carried = Some(message);
+                true
+            }
+            Err(_) => false,
+        };
+        run_batch(db, batch, &mut more_waiting);
         if stop.is_some() {
             return stop;
         }
     }
-    None
 }
 
-fn run_batch(db: &Database, mut batch: Vec<Box<dyn Job>>) {
-    let txn = match super::begin_write(db) {
+/// Applies a batch in one transaction and commits it. Quick repair (see
+/// [`super::begin_write`]) costs each commit a second flush; it is kept for
+/// the commit that leaves the queue empty and skipped while more writes
+/// wait, so a burst keeps its throughput and an idle daemon killed at any
+/// moment still restarts at once (one killed mid-burst checks the file).
+fn run_batch(db: &Database, mut batch: Vec<Box<dyn Job>>, more_waiting: &mut dyn FnMut() -> bool) {
+    let mut txn = match super::begin_write(db) {
         Ok(txn) => txn,
         Err(e) => return fail_all(batch, &e),
     };
@@ -153,6 +170,9 @@ fn run_batch(db: &Database, mut batch: Vec<Box<dyn Job>>) {
                 break;
             }
         }
+    }
+    if failure.is_none() {
+        txn.set_quick_repair(!more_waiting());
     }
     match failure {
         None => match txn.commit() {

@@ -51,7 +51,8 @@ pub struct ImportsConfig {
     pub dir: Option<PathBuf>,
     /// What a file with some bad rows does.
     pub mode: roster_shared::api::ImportMode,
-    /// Rows applied per write transaction.
+    /// Rows applied per write transaction: fewer commits against how long
+    /// other writes may wait for one batch.
     pub batch_rows: usize,
     /// How long a file's size must stay unchanged before it is picked up
     /// (files renamed into place are picked up at once).
@@ -68,7 +69,7 @@ impl Default for ImportsConfig {
         Self {
             dir: None,
             mode: roster_shared::api::ImportMode::BestEffort,
-            batch_rows: 1000,
+            batch_rows: 4000,
             settle_ms: 1000,
             rescan_secs: 10,
             max_upload_bytes: 1024 * 1024 * 1024,

@@ -57,6 +57,17 @@ async fn call(app: &Router, method: &str, uri: &str, body: Option<&str>) -> (Sta
     (status, String::from_utf8_lossy(&bytes).into_owned())
 }
 
+/// Follows a member's invite link in the default workspace.
+async fn accept_in_default_workspace(s: &AppState, email: &str) {
+    let link = s.services.link(None, email).await.expect("link");
+    let token = link.url.rsplit('/').next().expect("token").to_string();
+    s.services
+        .accept_invite(&token)
+        .await
+        .expect("store")
+        .expect("accepted");
+}
+
 const ADA: &str = r#"{"name":"Ada","email":"ada@example.com","role":"admin"}"#;
 
 #[tokio::test]
@@ -93,17 +104,7 @@ async fn the_cloud_model_shows_requested_until_the_account_is_activated() {
     assert!(body.contains(r#""status":"requested""#), "{body}");
     // Accept in the default workspace: the account is activated, so the
     // pending membership elsewhere now shows as invited.
-    let link = s
-        .services
-        .link(None, "ada@example.com")
-        .await
-        .expect("link");
-    let token = link.url.rsplit('/').next().expect("token").to_string();
-    s.services
-        .accept_invite(&token)
-        .await
-        .expect("store")
-        .expect("accepted");
+    accept_in_default_workspace(&s, "ada@example.com").await;
     let (_, body) = call(
         &app,
         "GET",
@@ -171,4 +172,55 @@ async fn tcp_needs_a_token_and_invite_pages_do_not_enumerate() {
         (garbage_status, garbage),
         "revoked looks like unknown"
     );
+}
+
+#[tokio::test]
+async fn scim_users_show_the_cloud_models_requested_status() {
+    let (s, _dir) = state(roster_shared::StatusModel::Cloud).await;
+    let socket = socket_router(s.clone());
+    let nexus = Some(r#"{"slug":"nexus"}"#);
+    call(&socket, "POST", "/api/v1/workspaces", nexus).await;
+    call(&socket, "POST", "/api/v1/members", Some(ADA)).await;
+    call(
+        &socket,
+        "POST",
+        "/api/v1/members?workspace=nexus",
+        Some(ADA),
+    )
+    .await;
+    let secret = s
+        .services
+        .create_token(
+            crate::service::Actor::system(),
+            crate::store::records::TokenKind::Scim,
+            Some("nexus"),
+            "okta",
+        )
+        .await
+        .expect("token")
+        .secret;
+    let app = tcp_router(s.clone());
+    let scim_status = || {
+        let (app, secret) = (app.clone(), secret.clone());
+        async move {
+            let req = Request::builder()
+                .uri("/scim/v2/Users?filter=userName%20eq%20%22ada@example.com%22")
+                .header("authorization", format!("Bearer {secret}"))
+                .body(Body::empty())
+                .expect("request");
+            let resp = app.oneshot(req).await.expect("response");
+            assert_eq!(resp.status(), StatusCode::OK);
+            let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+            let doc: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
+            doc["Resources"][0]["urn:ietf:params:scim:schemas:extension:roster:2.0:User"]["status"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        }
+    };
+    assert_eq!(scim_status().await, "requested");
+    // Accepting in the default workspace activates the account: the
+    // pending membership in nexus now reads as invited.
+    accept_in_default_workspace(&s, "ada@example.com").await;
+    assert_eq!(scim_status().await, "invited");
 }

@@ -13,15 +13,16 @@ use crate::service::scim::{ScimPage, ScimScope};
 
 type Scope = axum::Extension<ScimScope>;
 
-/// A list answer (RFC 7644 §3.4.2).
+/// A list answer (RFC 7644 §3.4.2). The resources move in as they are
+/// (`json!` would copy every document once more).
 pub fn list_response(p: ScimPage) -> ScimResult {
-    ok(json!({
-        "schemas": [LIST_RESPONSE],
-        "totalResults": p.total,
-        "startIndex": p.start_index,
-        "itemsPerPage": p.resources.len(),
-        "Resources": p.resources,
-    }))
+    let mut body = serde_json::Map::with_capacity(5);
+    body.insert("schemas".into(), json!([LIST_RESPONSE]));
+    body.insert("totalResults".into(), p.total.into());
+    body.insert("startIndex".into(), p.start_index.into());
+    body.insert("itemsPerPage".into(), p.resources.len().into());
+    body.insert("Resources".into(), Value::Array(p.resources));
+    ok(Value::Object(body))
 }
 
 /// One resource answer, projected; `ETag` and `Location` come from its

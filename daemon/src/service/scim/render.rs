@@ -29,7 +29,7 @@ pub struct UserRenderer<'t, G, A> {
     base_url: String,
     model: StatusModel,
     groups: GroupNames<'t, G>,
-    accounts: &'t A,
+    accounts: Option<&'t A>,
 }
 
 impl<'t, G, A> UserRenderer<'t, G, A>
@@ -38,12 +38,14 @@ where
     A: ReadableTable<u128, &'static [u8]>,
 {
     /// A renderer over the GROUPS and ACCOUNTS tables of any transaction.
+    /// Only the cloud status model reads accounts (see [`accounts_needed`]),
+    /// so the self-hosted one need not open that table.
     pub fn new(
         base_url: String,
         model: StatusModel,
         workspace: Uuid,
         groups: &'t G,
-        accounts: &'t A,
+        accounts: Option<&'t A>,
     ) -> Self {
         Self {
             base_url,
@@ -67,9 +69,17 @@ where
             .map(|(id, n)| (id.to_string(), n))
             .collect();
         // Only the cloud model tells requested from invited.
-        let activated = self.model == StatusModel::Cloud
-            && m.status == StoredStatus::Pending
-            && account_activated(self.accounts, m.account)?;
+        let activated = match (accounts_needed(self.model), m.status, self.accounts) {
+            (true, StoredStatus::Pending, Some(accounts)) => {
+                account_activated(accounts, m.account)?
+            }
+            (true, StoredStatus::Pending, None) => {
+                return Err(ServiceError::storage(
+                    "rendering a User in the cloud status model needs the accounts table",
+                ));
+            }
+            _ => false,
+        };
         let status = MemberStatus::shown(m.status, activated, self.model);
         let view = ScimUserView {
             id: m.id.to_string(),
@@ -89,6 +99,11 @@ where
         };
         Ok(view.to_json(&self.base_url))
     }
+}
+
+/// Whether rendering Users reads the ACCOUNTS table in this status model.
+pub fn accounts_needed(model: StatusModel) -> bool {
+    model == StatusModel::Cloud
 }
 
 /// The version of a group: its record and its member list.

@@ -8,7 +8,7 @@ use roster_shared::{Email, Role, StatusModel, StoredStatus};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::render::{UserRenderer, member_version};
+use super::render::{UserRenderer, accounts_needed, member_version};
 use super::{ScimPage, ScimQuery, ScimScope, Written, check_if_match, page, parse_id};
 use crate::clock;
 use crate::error::ServiceError;
@@ -94,8 +94,12 @@ impl Services {
         self.store.read_now(move |txn| {
             let (m, version) = members::get_versioned(&txn.open_table(MEMBERS)?, ws, id.as_u128())?
                 .ok_or_else(|| user_not_found(id))?;
-            let (groups, accounts) = (txn.open_table(GROUPS)?, txn.open_table(ACCOUNTS)?);
-            UserRenderer::new(base, model, ws, &groups, &accounts).render(&m, version, false)
+            let groups = txn.open_table(GROUPS)?;
+            let accounts = accounts_needed(model)
+                .then(|| txn.open_table(ACCOUNTS))
+                .transpose()?;
+            UserRenderer::new(base, model, ws, &groups, accounts.as_ref())
+                .render(&m, version, false)
         })
     }
 
@@ -331,12 +335,16 @@ fn render_in(
     version: String,
     working_copy: bool,
 ) -> Result<Value, ServiceError> {
-    let (groups, accounts) = (tx.groups()?, tx.accounts()?);
-    UserRenderer::new(base.to_string(), model, ws.id, &*groups, &*accounts).render(
-        m,
-        version,
-        working_copy,
+    let groups = tx.groups()?;
+    let accounts = accounts_needed(model).then(|| tx.accounts()).transpose()?;
+    UserRenderer::new(
+        base.to_string(),
+        model,
+        ws.id,
+        &*groups,
+        accounts.as_deref(),
     )
+    .render(m, version, working_copy)
 }
 
 fn user_not_found(id: Uuid) -> ServiceError {
@@ -352,8 +360,11 @@ fn list_users(
 ) -> Result<ScimPage, ServiceError> {
     let w = ws.as_u128();
     let members_t = txn.open_table(MEMBERS)?;
-    let (groups, accounts) = (txn.open_table(GROUPS)?, txn.open_table(ACCOUNTS)?);
-    let mut r = UserRenderer::new(base, model, ws, &groups, &accounts);
+    let groups = txn.open_table(GROUPS)?;
+    let accounts = accounts_needed(model)
+        .then(|| txn.open_table(ACCOUNTS))
+        .transpose()?;
+    let mut r = UserRenderer::new(base, model, ws, &groups, accounts.as_ref());
     // Index lookups: userName, externalId, id (and or-lists of them).
     if let Some(lookup) = q.filter.as_ref().and_then(|f| f.lookup(ResourceKind::User)) {
         let mut ids: Vec<u128> = Vec::new();

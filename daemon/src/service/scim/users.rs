@@ -1,6 +1,6 @@
 //! SCIM Users: create, read, list, replace, patch, delete.
 
-use redb::{ReadTransaction, ReadableTable};
+use redb::{ReadOnlyTable, ReadTransaction, ReadableTable};
 use roster_shared::api::ValidInvite;
 use roster_shared::scim::user::{ScimUserInput, resolve_metadata};
 use roster_shared::scim::{Lookup, PatchOp, ResourceKind, ScimError, patch};
@@ -351,6 +351,38 @@ fn user_not_found(id: Uuid) -> ServiceError {
     ScimError::not_found(format!("User {id} not found")).into()
 }
 
+/// A read-only table of stored records.
+type RecordTable<K> = ReadOnlyTable<K, &'static [u8]>;
+
+/// The tables Users are read and rendered from in a read transaction.
+struct RenderTables {
+    members: ReadOnlyTable<(u128, u128), &'static [u8]>,
+    groups: ReadOnlyTable<(u128, u128), &'static [u8]>,
+    /// Only the status model that reads accounts opens them.
+    accounts: Option<ReadOnlyTable<u128, &'static [u8]>>,
+}
+
+impl RenderTables {
+    fn open(txn: &ReadTransaction, model: StatusModel) -> Result<Self, ServiceError> {
+        Ok(Self {
+            members: txn.open_table(MEMBERS)?,
+            groups: txn.open_table(GROUPS)?,
+            accounts: accounts_needed(model)
+                .then(|| txn.open_table(ACCOUNTS))
+                .transpose()?,
+        })
+    }
+
+    fn renderer(
+        &self,
+        base: String,
+        model: StatusModel,
+        ws: Uuid,
+    ) -> UserRenderer<'_, RecordTable<(u128, u128)>, RecordTable<u128>> {
+        UserRenderer::new(base, model, ws, &self.groups, self.accounts.as_ref())
+    }
+}
+
 fn list_users(
     txn: &ReadTransaction,
     ws: Uuid,
@@ -359,13 +391,9 @@ fn list_users(
     q: ScimQuery,
 ) -> Result<ScimPage, ServiceError> {
     let w = ws.as_u128();
-    let members_t = txn.open_table(MEMBERS)?;
-    let groups = txn.open_table(GROUPS)?;
-    let accounts = accounts_needed(model)
-        .then(|| txn.open_table(ACCOUNTS))
-        .transpose()?;
-    let mut r = UserRenderer::new(base, model, ws, &groups, accounts.as_ref());
-    // Index lookups: userName, externalId, id (and or-lists of them).
+    // Index lookups: userName, externalId, id (and or-lists of them). Most
+    // of an identity provider's lookups find nobody (it looks before it
+    // creates), so the tables that render a User are opened only for a hit.
     if let Some(lookup) = q.filter.as_ref().and_then(|f| f.lookup(ResourceKind::User)) {
         let mut ids: Vec<u128> = Vec::new();
         match &lookup {
@@ -391,13 +419,20 @@ fn list_users(
         ids.sort_unstable();
         ids.dedup();
         let mut docs = Vec::new();
+        if ids.is_empty() {
+            return Ok(page(docs, &q, ResourceKind::User));
+        }
+        let t = RenderTables::open(txn, model)?;
+        let mut r = t.renderer(base, model, ws);
         for id in ids {
-            if let Some((m, version)) = members::get_versioned(&members_t, ws, id)? {
+            if let Some((m, version)) = members::get_versioned(&t.members, ws, id)? {
                 docs.push(r.render(&m, version, false)?);
             }
         }
         return Ok(page(docs, &q, ResourceKind::User));
     }
+    let t = RenderTables::open(txn, model)?;
+    let (members_t, mut r) = (&t.members, t.renderer(base, model, ws));
     // No filter, no sort: creation order, rendering only the page.
     if q.filter.is_none() && q.sort_by.is_none() {
         let total = members::count_all(&txn.open_table(MEMBER_COUNTS)?, ws)? as usize;

@@ -92,14 +92,10 @@ impl Services {
         let ws = scope.workspace_id;
         let (model, _, base) = self.scim_settings();
         self.store.read_now(move |txn| {
-            let (m, version) = members::get_versioned(&txn.open_table(MEMBERS)?, ws, id.as_u128())?
+            let t = RenderTables::open(txn, model)?;
+            let (m, version) = members::get_versioned(&t.members, ws, id.as_u128())?
                 .ok_or_else(|| user_not_found(id))?;
-            let groups = txn.open_table(GROUPS)?;
-            let accounts = accounts_needed(model)
-                .then(|| txn.open_table(ACCOUNTS))
-                .transpose()?;
-            UserRenderer::new(base, model, ws, &groups, accounts.as_ref())
-                .render(&m, version, false)
+            t.renderer(base, model, ws).render(&m, version, false)
         })
     }
 
@@ -356,10 +352,10 @@ type RecordTable<K> = ReadOnlyTable<K, &'static [u8]>;
 
 /// The tables Users are read and rendered from in a read transaction.
 struct RenderTables {
-    members: ReadOnlyTable<(u128, u128), &'static [u8]>,
-    groups: ReadOnlyTable<(u128, u128), &'static [u8]>,
+    members: RecordTable<(u128, u128)>,
+    groups: RecordTable<(u128, u128)>,
     /// Only the status model that reads accounts opens them.
-    accounts: Option<ReadOnlyTable<u128, &'static [u8]>>,
+    accounts: Option<RecordTable<u128>>,
 }
 
 impl RenderTables {

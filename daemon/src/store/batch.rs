@@ -3,11 +3,13 @@
 //! A single fsync'd commit costs a fraction of a millisecond; taking one per
 //! request caps throughput at a few thousand writes per second. The writer
 //! thread drains every job that is waiting, applies them all in one write
-//! transaction and commits once. Each job is a re-runnable closure: if any
-//! job of a batch fails, the batch is aborted and every job is run again in
-//! a transaction of its own, so one refused request never affects another.
+//! transaction and commits once. Each job is a re-runnable closure: if a
+//! job of a batch is refused, the batch is aborted, that job gets its
+//! refusal and the others run again together, so one refused request never
+//! affects another nor costs them their shared commit.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 
 use redb::Database;
@@ -61,6 +63,7 @@ enum Message {
 #[derive(Clone)]
 pub struct WriteQueue {
     jobs: mpsc::Sender<Message>,
+    commits: Arc<AtomicU64>,
 }
 
 impl WriteQueue {
@@ -68,17 +71,25 @@ impl WriteQueue {
     /// is dropped.
     pub fn start(db: Arc<Database>) -> Self {
         let (jobs, rx) = mpsc::channel::<Message>();
+        let commits = Arc::new(AtomicU64::new(0));
+        let counter = commits.clone();
         std::thread::Builder::new()
             .name("roster-writer".into())
             .spawn(move || {
-                let stopped = writer_loop(&db, &rx);
+                let stopped = writer_loop(&db, &rx, &counter);
                 drop(db);
                 if let Some(ack) = stopped {
                     let _ = ack.send(());
                 }
             })
             .expect("spawning the writer thread");
-        Self { jobs }
+        Self { jobs, commits }
+    }
+
+    /// Commits made so far: with the jobs answered, it tells how well
+    /// concurrent writes share their fsyncs.
+    pub fn commits(&self) -> u64 {
+        self.commits.load(Ordering::Relaxed)
     }
 
     /// Runs `run` inside a durable write transaction shared with other
@@ -113,7 +124,11 @@ impl WriteQueue {
 
 /// Applies batches until stopped (returns the stop's acknowledgement) or
 /// until every queue handle is gone.
-fn writer_loop(db: &Database, rx: &mpsc::Receiver<Message>) -> Option<mpsc::Sender<()>> {
+fn writer_loop(
+    db: &Database,
+    rx: &mpsc::Receiver<Message>,
+    commits: &AtomicU64,
+) -> Option<mpsc::Sender<()>> {
     // A message taken off the queue to learn whether writes are waiting.
     let mut carried: Option<Message> = None;
     loop {
@@ -144,55 +159,86 @@ fn writer_loop(db: &Database, rx: &mpsc::Receiver<Message>) -> Option<mpsc::Send
             }
             Err(_) => false,
         };
-        run_batch(db, batch, &mut more_waiting);
+        run_batch(db, batch, &mut more_waiting, commits);
         if stop.is_some() {
             return stop;
         }
     }
 }
 
-/// Applies a batch in one transaction and commits it. Quick repair (see
-/// [`super::begin_write`]) costs each commit a second flush; it is kept for
-/// the commit that leaves the queue empty and skipped while more writes
-/// wait, so a burst keeps its throughput and an idle daemon killed at any
-/// moment still restarts at once (one killed mid-burst checks the file).
-fn run_batch(db: &Database, mut batch: Vec<Box<dyn Job>>, more_waiting: &mut dyn FnMut() -> bool) {
-    let mut txn = match super::begin_write(db) {
-        Ok(txn) => txn,
-        Err(e) => return fail_all(batch, &e),
-    };
-    let mut failure = None;
-    {
-        let tx = Tx::new(&txn);
-        for job in batch.iter_mut() {
-            if let Err(e) = job.apply(&tx) {
-                failure = Some(e);
-                break;
+/// Most refused jobs one batch takes out before the rest of it runs one
+/// job per commit: each refusal costs a re-run of the batch, so a batch of
+/// mostly refused jobs is cheaper job by job.
+const MAX_REFUSALS: usize = 8;
+
+/// Applies a batch in one transaction and commits it. A job that is refused
+/// (a duplicate e-mail, a stale version) is answered with its refusal and
+/// taken out; the others run again, together, in a fresh transaction, so
+/// they still share one commit. The refused job saw exactly the state it
+/// would have seen in that fresh run (the jobs before it, the same way).
+/// Quick repair (see [`super::begin_write`]) costs each commit a second
+/// flush; it is kept for the commit that leaves the queue empty and skipped
+/// while more writes wait, so a burst keeps its throughput and an idle
+/// daemon killed at any moment still restarts at once (one killed mid-burst
+/// checks the file).
+fn run_batch(
+    db: &Database,
+    mut batch: Vec<Box<dyn Job>>,
+    more_waiting: &mut dyn FnMut() -> bool,
+    commits: &AtomicU64,
+) {
+    let mut refusals = 0;
+    loop {
+        let mut txn = match super::begin_write(db) {
+            Ok(txn) => txn,
+            Err(e) => return fail_all(batch, &e),
+        };
+        let mut failure = None;
+        {
+            let tx = Tx::new(&txn);
+            for (at, job) in batch.iter_mut().enumerate() {
+                if let Err(e) = job.apply(&tx) {
+                    failure = Some((at, e));
+                    break;
+                }
             }
         }
-    }
-    if failure.is_none() {
-        txn.set_quick_repair(!more_waiting());
-    }
-    match failure {
-        None => match txn.commit() {
-            Ok(()) => batch.into_iter().for_each(|j| j.finish(Ok(()))),
-            Err(e) => fail_all(batch, &e),
-        },
-        Some(e) if batch.len() == 1 => {
-            let _ = txn.abort();
-            if let Some(job) = batch.into_iter().next() {
-                job.finish(Err(e));
+        let Some((at, error)) = failure else {
+            txn.set_quick_repair(!more_waiting());
+            match txn.commit() {
+                Ok(()) => {
+                    commits.fetch_add(1, Ordering::Relaxed);
+                    batch.into_iter().for_each(|j| j.finish(Ok(())));
+                }
+                Err(e) => fail_all(batch, &e),
             }
+            return;
+        };
+        let _ = txn.abort();
+        let refused = batch.remove(at);
+        if matches!(error, ServiceError::Storage(_)) {
+            // Not a refusal but a fault: every job finds out on its own.
+            run_alone(db, refused, commits);
+            batch
+                .into_iter()
+                .for_each(|job| run_alone(db, job, commits));
+            return;
         }
-        Some(_) => {
-            let _ = txn.abort();
-            batch.into_iter().for_each(|job| run_alone(db, job));
+        refused.finish(Err(error));
+        refusals += 1;
+        if batch.is_empty() {
+            return;
+        }
+        if refusals == MAX_REFUSALS {
+            batch
+                .into_iter()
+                .for_each(|job| run_alone(db, job, commits));
+            return;
         }
     }
 }
 
-fn run_alone(db: &Database, mut job: Box<dyn Job>) {
+fn run_alone(db: &Database, mut job: Box<dyn Job>, commits: &AtomicU64) {
     let txn = match super::begin_write(db) {
         Ok(txn) => txn,
         Err(e) => return job.finish(Err(ServiceError::storage(e))),
@@ -201,6 +247,9 @@ fn run_alone(db: &Database, mut job: Box<dyn Job>) {
     match applied {
         Ok(()) => {
             let outcome = txn.commit().map_err(ServiceError::storage);
+            if outcome.is_ok() {
+                commits.fetch_add(1, Ordering::Relaxed);
+            }
             job.finish(outcome);
         }
         Err(e) => {
@@ -222,6 +271,95 @@ mod tests {
     use super::*;
     use crate::store::tables::META;
     use redb::ReadableDatabase;
+
+    /// Queues `n` jobs while the writer is held by a first one, so that all
+    /// of them are waiting when it is released and form one batch.
+    async fn one_batch_of(
+        queue: &WriteQueue,
+        n: u64,
+        refuse: fn(u64) -> bool,
+    ) -> Vec<Result<u64, ServiceError>> {
+        let (release, held) = mpsc::channel::<()>();
+        let (entered, inside) = mpsc::channel::<()>();
+        let held = std::sync::Mutex::new(held);
+        let blocker = queue.write(move |_tx| {
+            let _ = entered.send(());
+            let _ = held.lock().map(|rx| rx.recv());
+            Ok(())
+        });
+        let mut blocker = Box::pin(blocker);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        assert!(blocker.as_mut().poll(&mut cx).is_pending());
+        // The writer is inside the held job: everything queued from now on
+        // waits for the next batch.
+        inside.recv().expect("the writer runs the held job");
+        let mut jobs = Vec::new();
+        for i in 0..n {
+            let mut job = Box::pin(queue.write(move |tx| {
+                tx.meta()?.insert(format!("probe-{i}").as_str(), i)?;
+                if refuse(i) {
+                    return Err(ServiceError::Conflict(format!("job {i} refused")));
+                }
+                Ok(i)
+            }));
+            // The first poll hands the job to the writer's queue.
+            assert!(job.as_mut().poll(&mut cx).is_pending());
+            jobs.push(job);
+        }
+        release.send(()).expect("release the writer");
+        blocker.await.expect("blocking job");
+        let mut out = Vec::new();
+        for job in jobs {
+            out.push(job.await);
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn refused_jobs_leave_the_others_one_shared_commit() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = Arc::new(Database::create(dir.path().join("db")).expect("db"));
+        let queue = WriteQueue::start(db.clone());
+        let results = one_batch_of(&queue, 300, |i| i % 50 == 7).await;
+        let refused = results.iter().filter(|r| r.is_err()).count();
+        assert_eq!(refused, 6);
+        assert_eq!(
+            queue.commits(),
+            2,
+            "the held job's commit and one for the 294 accepted jobs"
+        );
+        let txn = db.begin_read().expect("read");
+        let table = txn.open_table(META).expect("table");
+        for (i, result) in results.iter().enumerate() {
+            let stored = table
+                .get(format!("probe-{i}").as_str())
+                .expect("get")
+                .map(|v| v.value());
+            match result {
+                Ok(v) => assert_eq!((stored, *v), (Some(i as u64), i as u64)),
+                Err(e) => {
+                    assert_eq!(e.to_string(), format!("job {i} refused"));
+                    assert_eq!(stored, None, "refused job {i} left a write behind");
+                }
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_batch_of_mostly_refused_jobs_runs_job_by_job() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = Arc::new(Database::create(dir.path().join("db")).expect("db"));
+        let queue = WriteQueue::start(db.clone());
+        let results = one_batch_of(&queue, 40, |i| i % 2 == 0).await;
+        let accepted: Vec<u64> = results
+            .iter()
+            .filter_map(|r| r.as_ref().ok().copied())
+            .collect();
+        assert_eq!(accepted, (0..40).filter(|i| i % 2 == 1).collect::<Vec<_>>());
+        // Eight refusals in one batch; the remaining 20 accepted jobs then
+        // commit one by one (plus the held job's commit).
+        assert_eq!(queue.commits(), 1 + 20);
+    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn a_refused_job_never_takes_its_batch_down() {

@@ -10,8 +10,8 @@ use std::fs::File;
 use std::hash::BuildHasher;
 use std::io::{self, BufReader};
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, mpsc};
 
 use csv::ByteRecord;
 use roster_shared::Email;
@@ -24,7 +24,7 @@ use super::report::{self, ReportWriter};
 
 use crate::clock;
 use crate::error::ServiceError;
-use crate::service::imports::{ImportRow, RowContext, RowResult, apply_row, load_job, save_job};
+use crate::service::imports::{PreparedRow, RowContext, RowResult, apply_row, load_job, save_job};
 use crate::service::{Actor, Services};
 use crate::store::Tx;
 use crate::store::records::{ImportJobRecord, ImportPhase, WorkspaceRecord, decode};
@@ -41,12 +41,17 @@ pub struct JobRunner {
     pub stop: Arc<AtomicBool>,
 }
 
-/// A row read from the file, before it meets the database.
+/// A row read from the file and checked as far as it can be without the
+/// database.
 struct ReadRow {
     line: u64,
     email: String,
-    row: Result<ImportRow, String>,
+    row: Result<PreparedRow, String>,
 }
+
+/// Batches of rows on their way from the reading thread to the applying
+/// one: two may wait, so reading runs ahead by at most two batches.
+const BATCHES_AHEAD: usize = 2;
 
 /// Why a job stopped without finishing (it resumes at the next start).
 #[derive(Debug, thiserror::Error)]
@@ -167,47 +172,31 @@ impl JobRunner {
             }
         }
         let mut report = ReportWriter::open(&self.dirs.report(job.id), job.report_len)?;
-        let mut at_end = false;
-        while !at_end {
-            if self.stop.load(Ordering::Relaxed) {
-                return Err(JobError::Stopped);
-            }
-            let mut batch = Vec::with_capacity(self.batch_rows);
-            while batch.len() < self.batch_rows {
-                match reader.read_byte_record(&mut record) {
-                    Ok(false) => {
-                        at_end = true;
-                        break;
-                    }
-                    Err(e) => {
-                        batch.push(ReadRow {
-                            line: e.position().map_or(0, |p| lines.at(p)),
-                            email: String::new(),
-                            row: Err(format!("the rest of the file cannot be read: {e}")),
-                        });
-                        at_end = true;
-                        break;
-                    }
-                    Ok(true) if ColumnMap::is_blank(&record) => {}
-                    Ok(true) => {
-                        let line = lines.of(&record);
-                        let email = columns.email_of(&record);
-                        let row = match seen.first_line(&email, line) {
-                            Some(first) => Err(format!(
-                                "duplicate e-mail: {email} is already on line {first} of this file"
-                            )),
-                            None => columns.row(&record).map_err(|e| e.to_string()),
-                        };
-                        batch.push(ReadRow { line, email, row });
-                    }
+        // One thread reads and checks rows while this one writes the batch
+        // before them: the two cores share the work of a large file.
+        let (batches, read) = mpsc::sync_channel(BATCHES_AHEAD);
+        let rows = RowReader {
+            reader,
+            record,
+            columns,
+            seen,
+            lines,
+            batch_rows: self.batch_rows,
+        };
+        let applied = std::thread::scope(|scope| {
+            std::thread::Builder::new()
+                .name("roster-import-read".into())
+                .spawn_scoped(scope, move || rows.send_batches(&batches))?;
+            for batch in read {
+                if self.stop.load(Ordering::Relaxed) {
+                    return Err(JobError::Stopped);
                 }
+                job = self.apply_batch(job, &ws, &mut report, &batch)?;
+                self.announce(&job, "import.progress");
             }
-            if batch.is_empty() {
-                break;
-            }
-            job = self.apply_batch(job, &ws, &mut report, &batch)?;
-            self.announce(&job, "import.progress");
-        }
+            Ok(job)
+        });
+        job = applied?;
         if job.counts.rows == 0 {
             drop(report);
             return self.fail(
@@ -249,7 +238,7 @@ impl JobRunner {
                 .iter()
                 .map(|r| match &r.row {
                     Err(why) => Ok(RowResult::error(why.clone())),
-                    Ok(row) => apply_row(tx, &cx, row),
+                    Ok(prepared) => apply_row(tx, &cx, prepared),
                 })
                 .collect()
         };
@@ -505,6 +494,67 @@ impl LineNumbers {
 
     fn at(self, p: &csv::Position) -> u64 {
         p.line() + self.shift
+    }
+}
+
+/// The reading side of a job: the rest of the file, a batch at a time.
+struct RowReader {
+    reader: csv::Reader<BufReader<File>>,
+    record: ByteRecord,
+    columns: ColumnMap,
+    seen: SeenEmails,
+    lines: LineNumbers,
+    batch_rows: usize,
+}
+
+impl RowReader {
+    /// Reads, checks and sends batches until the file ends, a read fails
+    /// (that error is the last row) or the applying side stops listening.
+    fn send_batches(mut self, batches: &mpsc::SyncSender<Vec<ReadRow>>) {
+        let mut at_end = false;
+        while !at_end {
+            let mut batch = Vec::with_capacity(self.batch_rows);
+            while batch.len() < self.batch_rows {
+                match self.reader.read_byte_record(&mut self.record) {
+                    Ok(false) => {
+                        at_end = true;
+                        break;
+                    }
+                    Err(e) => {
+                        batch.push(ReadRow {
+                            line: e.position().map_or(0, |p| self.lines.at(p)),
+                            email: String::new(),
+                            row: Err(format!("the rest of the file cannot be read: {e}")),
+                        });
+                        at_end = true;
+                        break;
+                    }
+                    Ok(true) if ColumnMap::is_blank(&self.record) => {}
+                    Ok(true) => batch.push(self.checked_row()),
+                }
+            }
+            if batch.is_empty() || batches.send(batch).is_err() {
+                return;
+            }
+        }
+    }
+
+    /// The current record as a row, or why it is refused before it meets
+    /// the database.
+    fn checked_row(&mut self) -> ReadRow {
+        let line = self.lines.of(&self.record);
+        let email = self.columns.email_of(&self.record);
+        let row = match self.seen.first_line(&email, line) {
+            Some(first) => Err(format!(
+                "duplicate e-mail: {email} is already on line {first} of this file"
+            )),
+            None => self
+                .columns
+                .row(&self.record)
+                .map(PreparedRow::new)
+                .map_err(|e| e.to_string()),
+        };
+        ReadRow { line, email, row }
     }
 }
 

@@ -2,7 +2,9 @@
 //! an invite or an edit) and the durable job records.
 
 use redb::ReadableTable;
-use roster_shared::api::{EditMemberRequest, ImportJobResponse, InviteRequest, RowOutcome};
+use roster_shared::api::{
+    EditMemberRequest, ImportJobResponse, InviteRequest, RowOutcome, ValidInvite,
+};
 use roster_shared::{Email, Metadata, StatusModel, StoredStatus};
 use uuid::Uuid;
 
@@ -61,6 +63,54 @@ pub struct RowContext<'a> {
     pub model: StatusModel,
 }
 
+/// A row with every check that needs no database already made, so that a
+/// file's rows can be checked on one thread while the previous batch is
+/// written on another. The rules are the invite's and the edit's own.
+#[derive(Debug, Clone)]
+pub struct PreparedRow {
+    pub row: ImportRow,
+    email: Result<Email, String>,
+    metadata: Result<Option<serde_json::Value>, String>,
+    /// What inviting this row would be, if its e-mail is new.
+    invite: Result<ValidInvite, String>,
+}
+
+impl PreparedRow {
+    /// Checks a row as far as it can be checked without the database.
+    pub fn new(row: ImportRow) -> Self {
+        let email = Email::parse(&row.email).map_err(|e| e.to_string());
+        let metadata = match row.metadata.as_deref().map(Metadata::parse_json) {
+            None => Ok(None),
+            Some(Ok(m)) => serde_json::to_value(&m.values)
+                .map(Some)
+                .map_err(|e| e.to_string()),
+            Some(Err(e)) => Err(e.to_string()),
+        };
+        let invite = match (&row.role, &metadata) {
+            (None, _) => {
+                Err("role is empty: a new member needs one of admin, builder or end-user".into())
+            }
+            (Some(role), Ok(metadata)) => InviteRequest {
+                name: row.name.clone().unwrap_or_default(),
+                email: row.email.clone(),
+                role: role.clone(),
+                groups: row.groups.clone().unwrap_or_default(),
+                metadata: metadata.clone(),
+                hidden_keys: Vec::new(),
+            }
+            .validate()
+            .map_err(|e| e.to_string()),
+            (Some(_), Err(e)) => Err(e.clone()),
+        };
+        Self {
+            row,
+            email,
+            metadata,
+            invite,
+        }
+    }
+}
+
 /// Applies one row inside the batch's transaction: a new e-mail is invited
 /// (with its mail), an existing member is updated, an unchanged one is left
 /// alone. A refused row writes nothing and becomes an `error` result; only a
@@ -68,24 +118,25 @@ pub struct RowContext<'a> {
 pub fn apply_row(
     tx: &Tx<'_>,
     cx: &RowContext<'_>,
-    row: &ImportRow,
+    prepared: &PreparedRow,
 ) -> Result<RowResult, ServiceError> {
-    let email = match Email::parse(&row.email) {
+    let email = match &prepared.email {
         Ok(e) => e,
-        Err(e) => return Ok(RowResult::error(e.to_string())),
+        Err(e) => return Ok(RowResult::error(e.clone())),
     };
-    let metadata = match row.metadata.as_deref().map(Metadata::parse_json) {
-        None => None,
-        Some(Ok(m)) => Some(serde_json::to_value(&m.values)?),
-        Some(Err(e)) => return Ok(RowResult::error(e.to_string())),
+    let metadata = match &prepared.metadata {
+        Ok(m) => m,
+        Err(e) => return Ok(RowResult::error(e.clone())),
     };
     let existing = members::id_by_email(&*tx.member_emails()?, cx.ws.id, email.key())?;
-    let outcome = match existing {
-        None => invite(tx, cx, row, metadata),
-        Some(id) => {
+    let outcome = match (existing, &prepared.invite) {
+        (None, Err(refused)) => return Ok(RowResult::error(refused.clone())),
+        (None, Ok(valid)) => insert_invited(tx, cx.ws, valid, cx.actor, cx.expiry_ms, cx.model)
+            .map(|_| RowResult::done(RowOutcome::Invited, "")),
+        (Some(id), _) => {
             let before = members::get(&*tx.members()?, cx.ws.id, id)?
                 .ok_or_else(|| ServiceError::storage("dangling e-mail index"))?;
-            update(tx, cx, row, metadata, before)
+            update(tx, cx, &prepared.row, metadata.clone(), before)
         }
     };
     match outcome {
@@ -93,30 +144,6 @@ pub fn apply_row(
         Err(refused) => Ok(RowResult::error(refused.to_string())),
         Ok(result) => Ok(result),
     }
-}
-
-fn invite(
-    tx: &Tx<'_>,
-    cx: &RowContext<'_>,
-    row: &ImportRow,
-    metadata: Option<serde_json::Value>,
-) -> Result<RowResult, ServiceError> {
-    if row.role.is_none() {
-        return Ok(RowResult::error(
-            "role is empty: a new member needs one of admin, builder or end-user",
-        ));
-    }
-    let req = InviteRequest {
-        name: row.name.clone().unwrap_or_default(),
-        email: row.email.clone(),
-        role: row.role.clone().unwrap_or_default(),
-        groups: row.groups.clone().unwrap_or_default(),
-        metadata,
-        hidden_keys: Vec::new(),
-    };
-    let valid = req.validate()?;
-    insert_invited(tx, cx.ws, &valid, cx.actor, cx.expiry_ms, cx.model)?;
-    Ok(RowResult::done(RowOutcome::Invited, ""))
 }
 
 fn update(

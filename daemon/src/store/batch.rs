@@ -8,6 +8,7 @@
 //! refusal and the others run again together, so one refused request never
 //! affects another nor costs them their shared commit.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
@@ -166,16 +167,22 @@ fn writer_loop(
     }
 }
 
-/// Most refused jobs one batch takes out before the rest of it runs one
-/// job per commit: each refusal costs a re-run of the batch, so a batch of
-/// mostly refused jobs is cheaper job by job.
-const MAX_REFUSALS: usize = 8;
+/// Fewest jobs a batch may apply again after refusals (see [`run_batch`]).
+const MIN_RERUN_BUDGET: usize = 64;
 
 /// Applies a batch in one transaction and commits it. A job that is refused
 /// (a duplicate e-mail, a stale version) is answered with its refusal and
 /// taken out; the others run again, together, in a fresh transaction, so
 /// they still share one commit. The refused job saw exactly the state it
 /// would have seen in that fresh run (the jobs before it, the same way).
+///
+/// Running again costs in proportion to the jobs ahead of the refusal, a
+/// commit costs one fsync: once the jobs run again exceed twice the batch,
+/// the jobs ahead of the next refusal are committed on their own (they just
+/// succeeded, in that order) and the rest goes on as a batch of its own. So
+/// many refusals cost a few commits and at most about three times the work,
+/// never one commit per job.
+///
 /// Quick repair (see [`super::begin_write`]) costs each commit a second
 /// flush; it is kept for the commit that leaves the queue empty and skipped
 /// while more writes wait, so a burst keeps its throughput and an idle
@@ -183,57 +190,67 @@ const MAX_REFUSALS: usize = 8;
 /// checks the file).
 fn run_batch(
     db: &Database,
-    mut batch: Vec<Box<dyn Job>>,
+    batch: Vec<Box<dyn Job>>,
     more_waiting: &mut dyn FnMut() -> bool,
     commits: &AtomicU64,
 ) {
-    let mut refusals = 0;
-    loop {
-        let mut txn = match super::begin_write(db) {
-            Ok(txn) => txn,
-            Err(e) => return fail_all(batch, &e),
-        };
-        let mut failure = None;
-        {
-            let tx = Tx::new(&txn);
-            for (at, job) in batch.iter_mut().enumerate() {
-                if let Err(e) = job.apply(&tx) {
-                    failure = Some((at, e));
-                    break;
+    let mut todo = VecDeque::from([batch]);
+    while let Some(mut batch) = todo.pop_front() {
+        let budget = (2 * batch.len()).max(MIN_RERUN_BUDGET);
+        let mut rerun = 0;
+        loop {
+            let mut txn = match super::begin_write(db) {
+                Ok(txn) => txn,
+                Err(e) => {
+                    fail_all(batch, &e);
+                    todo.into_iter().for_each(|later| fail_all(later, &e));
+                    return;
+                }
+            };
+            let mut failure = None;
+            {
+                let tx = Tx::new(&txn);
+                for (at, job) in batch.iter_mut().enumerate() {
+                    if let Err(e) = job.apply(&tx) {
+                        failure = Some((at, e));
+                        break;
+                    }
                 }
             }
-        }
-        let Some((at, error)) = failure else {
-            txn.set_quick_repair(!more_waiting());
-            match txn.commit() {
-                Ok(()) => {
-                    commits.fetch_add(1, Ordering::Relaxed);
-                    batch.into_iter().for_each(|j| j.finish(Ok(())));
+            let Some((at, error)) = failure else {
+                txn.set_quick_repair(todo.is_empty() && !more_waiting());
+                match txn.commit() {
+                    Ok(()) => {
+                        commits.fetch_add(1, Ordering::Relaxed);
+                        batch.into_iter().for_each(|j| j.finish(Ok(())));
+                    }
+                    Err(e) => fail_all(batch, &e),
                 }
-                Err(e) => fail_all(batch, &e),
+                break;
+            };
+            let _ = txn.abort();
+            let refused = batch.remove(at);
+            if matches!(error, ServiceError::Storage(_)) {
+                // Not a refusal but a fault: every job finds out on its own.
+                let rest = todo.drain(..).flatten();
+                for job in std::iter::once(refused).chain(batch).chain(rest) {
+                    run_alone(db, job, commits);
+                }
+                return;
             }
-            return;
-        };
-        let _ = txn.abort();
-        let refused = batch.remove(at);
-        if matches!(error, ServiceError::Storage(_)) {
-            // Not a refusal but a fault: every job finds out on its own.
-            run_alone(db, refused, commits);
-            batch
-                .into_iter()
-                .for_each(|job| run_alone(db, job, commits));
-            return;
-        }
-        refused.finish(Err(error));
-        refusals += 1;
-        if batch.is_empty() {
-            return;
-        }
-        if refusals == MAX_REFUSALS {
-            batch
-                .into_iter()
-                .for_each(|job| run_alone(db, job, commits));
-            return;
+            refused.finish(Err(error));
+            if batch.is_empty() {
+                break;
+            }
+            if rerun + at > budget {
+                let rest = batch.split_off(at);
+                if !rest.is_empty() {
+                    todo.push_front(rest);
+                }
+                todo.push_front(batch);
+                break;
+            }
+            rerun += at;
         }
     }
 }
@@ -277,7 +294,7 @@ mod tests {
     async fn one_batch_of(
         queue: &WriteQueue,
         n: u64,
-        refuse: fn(u64) -> bool,
+        refuse: Refusal,
     ) -> Vec<Result<u64, ServiceError>> {
         let (release, held) = mpsc::channel::<()>();
         let (entered, inside) = mpsc::channel::<()>();
@@ -315,19 +332,11 @@ mod tests {
         out
     }
 
-    #[tokio::test]
-    async fn refused_jobs_leave_the_others_one_shared_commit() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let db = Arc::new(Database::create(dir.path().join("db")).expect("db"));
-        let queue = WriteQueue::start(db.clone());
-        let results = one_batch_of(&queue, 300, |i| i % 50 == 7).await;
-        let refused = results.iter().filter(|r| r.is_err()).count();
-        assert_eq!(refused, 6);
-        assert_eq!(
-            queue.commits(),
-            2,
-            "the held job's commit and one for the 294 accepted jobs"
-        );
+    /// Which probe jobs refuse.
+    type Refusal = fn(u64) -> bool;
+
+    /// Checks every job's answer against what the database holds.
+    fn assert_answers_match_the_database(db: &Database, results: &[Result<u64, ServiceError>]) {
         let txn = db.begin_read().expect("read");
         let table = txn.open_table(META).expect("table");
         for (i, result) in results.iter().enumerate() {
@@ -346,19 +355,43 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_batch_of_mostly_refused_jobs_runs_job_by_job() {
+    async fn a_few_refused_jobs_leave_the_others_one_shared_commit() {
         let dir = tempfile::tempdir().expect("tempdir");
         let db = Arc::new(Database::create(dir.path().join("db")).expect("db"));
         let queue = WriteQueue::start(db.clone());
-        let results = one_batch_of(&queue, 40, |i| i % 2 == 0).await;
-        let accepted: Vec<u64> = results
-            .iter()
-            .filter_map(|r| r.as_ref().ok().copied())
-            .collect();
-        assert_eq!(accepted, (0..40).filter(|i| i % 2 == 1).collect::<Vec<_>>());
-        // Eight refusals in one batch; the remaining 20 accepted jobs then
-        // commit one by one (plus the held job's commit).
-        assert_eq!(queue.commits(), 1 + 20);
+        let results = one_batch_of(&queue, 300, |i| i % 100 == 7).await;
+        assert_eq!(results.iter().filter(|r| r.is_err()).count(), 3);
+        assert_eq!(
+            queue.commits(),
+            2,
+            "the held job's commit and one for the 297 accepted jobs"
+        );
+        assert_answers_match_the_database(&db, &results);
+    }
+
+    #[tokio::test]
+    async fn many_refused_jobs_cost_the_others_a_few_commits_not_one_each() {
+        let cases: [(u64, Refusal); 3] = [
+            (300, |i| i % 50 == 7),
+            (60, |i| i % 5 == 0),
+            (40, |i| i % 2 == 0),
+        ];
+        for (n, refuse) in cases {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let db = Arc::new(Database::create(dir.path().join("db")).expect("db"));
+            let queue = WriteQueue::start(db.clone());
+            let results = one_batch_of(&queue, n, refuse).await;
+            let accepted = results.iter().filter(|r| r.is_ok()).count();
+            assert_eq!(accepted, (0..n).filter(|i| !refuse(*i)).count());
+            // The held job's commit, then the accepted jobs in at most
+            // three commits (one more per exhausted re-run budget).
+            let commits = queue.commits();
+            assert!(
+                (2..=4).contains(&commits),
+                "{n} jobs, {accepted} accepted: {commits} commits"
+            );
+            assert_answers_match_the_database(&db, &results);
+        }
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

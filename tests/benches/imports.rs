@@ -225,7 +225,7 @@ async fn main() {
         let (bare_rows, bare) = bare_loop(&csv_path, bare_dir.path());
         let bare_rate = bare_rows as f64 / bare.as_secs_f64();
         println!(
-            "  bare csv parse + redb insert (4,000 rows/commit): {:.2} s = {bare_rate:.0} rows/s; rosterd runs at {:.0} % of it",
+            "  bare csv parse + redb insert ({BARE_BATCH} rows/commit): {:.2} s = {bare_rate:.0} rows/s; rosterd runs at {:.0} % of it",
             bare.as_secs_f64(),
             100.0 * (rows as f64 / elapsed.as_secs_f64()) / bare_rate
         );

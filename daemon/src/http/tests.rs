@@ -51,6 +51,11 @@ async fn call(app: &Router, method: &str, uri: &str, body: Option<&str>) -> (Sta
                 .unwrap_or_else(Body::empty),
         )
         .expect("request");
+    send(app, req).await
+}
+
+/// Sends a request through the router; the status and the body as text.
+async fn send(app: &Router, req: Request<Body>) -> (StatusCode, String) {
     let resp = app.clone().oneshot(req).await.expect("response");
     let status = resp.status();
     let bytes = resp.into_body().collect().await.expect("body").to_bytes();
@@ -208,10 +213,9 @@ async fn scim_users_show_the_cloud_models_requested_status() {
                 .header("authorization", format!("Bearer {secret}"))
                 .body(Body::empty())
                 .expect("request");
-            let resp = app.oneshot(req).await.expect("response");
-            assert_eq!(resp.status(), StatusCode::OK);
-            let bytes = resp.into_body().collect().await.expect("body").to_bytes();
-            let doc: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
+            let (status, body) = send(&app, req).await;
+            assert_eq!(status, StatusCode::OK);
+            let doc: serde_json::Value = serde_json::from_str(&body).expect("json");
             doc["Resources"][0]["urn:ietf:params:scim:schemas:extension:roster:2.0:User"]["status"]
                 .as_str()
                 .unwrap_or_default()

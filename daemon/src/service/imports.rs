@@ -66,9 +66,9 @@ pub struct RowContext<'a> {
 /// A row with every check that needs no database already made, so that a
 /// file's rows can be checked on one thread while the previous batch is
 /// written on another. The rules are the invite's and the edit's own.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct PreparedRow {
-    pub row: ImportRow,
+    row: ImportRow,
     email: Result<Email, String>,
     metadata: Result<Option<serde_json::Value>, String>,
     /// What inviting this row would be, if its e-mail is new.

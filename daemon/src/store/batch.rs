@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 
-use redb::Database;
+use redb::{Database, WriteTransaction};
 use tokio::sync::oneshot;
 
 use super::tables::Tx;
@@ -207,17 +207,7 @@ fn run_batch(
                     return;
                 }
             };
-            let mut failure = None;
-            {
-                let tx = Tx::new(&txn);
-                for (at, job) in batch.iter_mut().enumerate() {
-                    if let Err(e) = job.apply(&tx) {
-                        failure = Some((at, e));
-                        break;
-                    }
-                }
-            }
-            let Some((at, error)) = failure else {
+            let Some((at, error)) = apply_all(&txn, &mut batch) else {
                 txn.set_quick_repair(todo.is_empty() && !more_waiting());
                 match txn.commit() {
                     Ok(()) => {
@@ -255,21 +245,32 @@ fn run_batch(
     }
 }
 
-fn run_alone(db: &Database, mut job: Box<dyn Job>, commits: &AtomicU64) {
+/// Applies jobs in order in one transaction; stops at the first that fails
+/// and says which one it was and why.
+fn apply_all(txn: &WriteTransaction, jobs: &mut [Box<dyn Job>]) -> Option<(usize, ServiceError)> {
+    let tx = Tx::new(txn);
+    jobs.iter_mut()
+        .enumerate()
+        .find_map(|(at, job)| job.apply(&tx).err().map(|e| (at, e)))
+}
+
+fn run_alone(db: &Database, job: Box<dyn Job>, commits: &AtomicU64) {
     let txn = match super::begin_write(db) {
         Ok(txn) => txn,
         Err(e) => return job.finish(Err(ServiceError::storage(e))),
     };
-    let applied = job.apply(&Tx::new(&txn));
-    match applied {
-        Ok(()) => {
+    let mut jobs = [job];
+    let failure = apply_all(&txn, &mut jobs);
+    let [job] = jobs;
+    match failure {
+        None => {
             let outcome = txn.commit().map_err(ServiceError::storage);
             if outcome.is_ok() {
                 commits.fetch_add(1, Ordering::Relaxed);
             }
             job.finish(outcome);
         }
-        Err(e) => {
+        Some((_, e)) => {
             let _ = txn.abort();
             job.finish(Err(e));
         }
@@ -335,8 +336,21 @@ mod tests {
     /// Which probe jobs refuse.
     type Refusal = fn(u64) -> bool;
 
-    /// Checks every job's answer against what the database holds.
-    fn assert_answers_match_the_database(db: &Database, results: &[Result<u64, ServiceError>]) {
+    /// A writer over a new, empty database.
+    fn fresh_queue() -> (tempfile::TempDir, Arc<Database>, WriteQueue) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = Arc::new(Database::create(dir.path().join("db")).expect("db"));
+        let queue = WriteQueue::start(db.clone());
+        (dir, db, queue)
+    }
+
+    /// Checks every job's answer against what the database holds: job `i`
+    /// answered `i` and wrote `stored_by(i)`, or was refused and wrote nothing.
+    fn assert_answers_match_the_database(
+        db: &Database,
+        results: &[Result<u64, ServiceError>],
+        stored_by: fn(u64) -> u64,
+    ) {
         let txn = db.begin_read().expect("read");
         let table = txn.open_table(META).expect("table");
         for (i, result) in results.iter().enumerate() {
@@ -345,7 +359,7 @@ mod tests {
                 .expect("get")
                 .map(|v| v.value());
             match result {
-                Ok(v) => assert_eq!((stored, *v), (Some(i as u64), i as u64)),
+                Ok(v) => assert_eq!((stored, *v), (Some(stored_by(i as u64)), i as u64)),
                 Err(e) => {
                     assert_eq!(e.to_string(), format!("job {i} refused"));
                     assert_eq!(stored, None, "refused job {i} left a write behind");
@@ -356,9 +370,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_few_refused_jobs_leave_the_others_one_shared_commit() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let db = Arc::new(Database::create(dir.path().join("db")).expect("db"));
-        let queue = WriteQueue::start(db.clone());
+        let (_dir, db, queue) = fresh_queue();
         let results = one_batch_of(&queue, 300, |i| i % 100 == 7).await;
         assert_eq!(results.iter().filter(|r| r.is_err()).count(), 3);
         assert_eq!(
@@ -366,7 +378,7 @@ mod tests {
             2,
             "the held job's commit and one for the 297 accepted jobs"
         );
-        assert_answers_match_the_database(&db, &results);
+        assert_answers_match_the_database(&db, &results, |i| i);
     }
 
     #[tokio::test]
@@ -377,9 +389,7 @@ mod tests {
             (40, |i| i % 2 == 0),
         ];
         for (n, refuse) in cases {
-            let dir = tempfile::tempdir().expect("tempdir");
-            let db = Arc::new(Database::create(dir.path().join("db")).expect("db"));
-            let queue = WriteQueue::start(db.clone());
+            let (_dir, db, queue) = fresh_queue();
             let results = one_batch_of(&queue, n, refuse).await;
             let accepted = results.iter().filter(|r| r.is_ok()).count();
             assert_eq!(accepted, (0..n).filter(|i| !refuse(*i)).count());
@@ -390,15 +400,13 @@ mod tests {
                 (2..=4).contains(&commits),
                 "{n} jobs, {accepted} accepted: {commits} commits"
             );
-            assert_answers_match_the_database(&db, &results);
+            assert_answers_match_the_database(&db, &results, |i| i);
         }
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn a_refused_job_never_takes_its_batch_down() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let db = Arc::new(Database::create(dir.path().join("db")).expect("db"));
-        let queue = WriteQueue::start(db.clone());
+        let (_dir, db, queue) = fresh_queue();
         let mut tasks = Vec::new();
         for i in 0..400u64 {
             let q = queue.clone();
@@ -413,27 +421,11 @@ mod tests {
                 .await
             }));
         }
-        let mut ok = 0;
-        for (i, t) in tasks.into_iter().enumerate() {
-            match t.await.expect("task") {
-                Ok(v) => {
-                    assert_eq!(v, i as u64);
-                    ok += 1;
-                }
-                Err(e) => assert_eq!(e.to_string(), format!("job {i} refused")),
-            }
+        let mut results = Vec::new();
+        for t in tasks {
+            results.push(t.await.expect("task"));
         }
-        assert_eq!(ok, 400 - 58);
-        let txn = db.begin_read().expect("read");
-        let table = txn.open_table(META).expect("table");
-        for i in 0..400u64 {
-            let key = format!("probe-{i}");
-            let stored = table.get(key.as_str()).expect("get").map(|v| v.value());
-            if i % 7 == 0 {
-                assert_eq!(stored, None, "refused job {i} left a write behind");
-            } else {
-                assert_eq!(stored, Some(i * 2), "acknowledged job {i} was lost");
-            }
-        }
+        assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 400 - 58);
+        assert_answers_match_the_database(&db, &results, |i| i * 2);
     }
 }

@@ -7,11 +7,18 @@
 //! job of a batch is refused, the batch is aborted, that job gets its
 //! refusal and the others run again together, so one refused request never
 //! affects another nor costs them their shared commit.
+//!
+//! Commits made while writes keep coming skip redb's quick repair (saving
+//! the allocator state costs each commit a second fsync and ~100 more
+//! pages); once the writer has been idle for [`CHECKPOINT_AFTER_IDLE`] it
+//! commits an empty transaction that saves it, so a daemon killed while
+//! idle restarts at once and one killed mid-burst checks the file first.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::Duration;
 
 use redb::{Database, WriteTransaction};
 use tokio::sync::oneshot;
@@ -21,6 +28,12 @@ use crate::error::ServiceError;
 
 /// Most jobs applied in one transaction.
 const MAX_BATCH: usize = 512;
+
+/// How long writes must pause before the writer saves the allocator state
+/// (quick repair) in a commit of its own: long enough that a steady stream
+/// of writes never pays for it, short enough that a daemon is almost never
+/// killed inside the window.
+const CHECKPOINT_AFTER_IDLE: Duration = Duration::from_millis(20);
 
 trait Job: Send {
     fn apply(&mut self, tx: &Tx<'_>) -> Result<(), ServiceError>;
@@ -64,33 +77,50 @@ enum Message {
 #[derive(Clone)]
 pub struct WriteQueue {
     jobs: mpsc::Sender<Message>,
-    commits: Arc<AtomicU64>,
+    counters: Arc<Counters>,
+}
+
+/// What the writer has committed, for tests and diagnostics.
+#[derive(Default)]
+struct Counters {
+    commits: AtomicU64,
+    checkpoints: AtomicU64,
 }
 
 impl WriteQueue {
     /// Starts the writer thread over `db`. It ends when every queue handle
     /// is dropped.
     pub fn start(db: Arc<Database>) -> Self {
+        Self::start_saving_after(db, CHECKPOINT_AFTER_IDLE)
+    }
+
+    /// [`WriteQueue::start`] with the pause after which the allocator state is saved.
+    fn start_saving_after(db: Arc<Database>, idle: Duration) -> Self {
         let (jobs, rx) = mpsc::channel::<Message>();
-        let commits = Arc::new(AtomicU64::new(0));
-        let counter = commits.clone();
+        let counters = Arc::new(Counters::default());
+        let counted = counters.clone();
         std::thread::Builder::new()
             .name("roster-writer".into())
             .spawn(move || {
-                let stopped = writer_loop(&db, &rx, &counter);
+                let stopped = writer_loop(&db, &rx, idle, &counted);
                 drop(db);
                 if let Some(ack) = stopped {
                     let _ = ack.send(());
                 }
             })
             .expect("spawning the writer thread");
-        Self { jobs, commits }
+        Self { jobs, counters }
     }
 
     /// Commits made so far: with the jobs answered, it tells how well
     /// concurrent writes share their fsyncs.
     pub fn commits(&self) -> u64 {
-        self.commits.load(Ordering::Relaxed)
+        self.counters.commits.load(Ordering::Relaxed)
+    }
+
+    /// Empty commits made to save the allocator state after a burst.
+    pub fn checkpoints(&self) -> u64 {
+        self.counters.checkpoints.load(Ordering::Relaxed)
     }
 
     /// Runs `run` inside a durable write transaction shared with other
@@ -128,14 +158,25 @@ impl WriteQueue {
 fn writer_loop(
     db: &Database,
     rx: &mpsc::Receiver<Message>,
-    commits: &AtomicU64,
+    idle: Duration,
+    counters: &Counters,
 ) -> Option<mpsc::Sender<()>> {
-    // A message taken off the queue to learn whether writes are waiting.
-    let mut carried: Option<Message> = None;
+    // Whether the last commit left the allocator state unsaved.
+    let mut unsaved = false;
     loop {
-        let first = match carried.take() {
-            Some(message) => message,
-            None => rx.recv().ok()?,
+        let first = if unsaved {
+            match rx.recv_timeout(idle) {
+                Ok(message) => message,
+                Err(RecvTimeoutError::Timeout) => {
+                    checkpoint(db, counters);
+                    unsaved = false;
+                    continue;
+                }
+                // Dropping the database closes it cleanly: nothing to save.
+                Err(RecvTimeoutError::Disconnected) => return None,
+            }
+        } else {
+            rx.recv().ok()?
         };
         let mut batch = Vec::new();
         let mut stop = None;
@@ -153,14 +194,8 @@ fn writer_loop(
                 Err(_) => break,
             }
         }
-        let mut more_waiting = || match rx.try_recv() {
-            Ok(message) => {
-                carried = Some(message);
-                true
-            }
-            Err(_) => false,
-        };
-        run_batch(db, batch, &mut more_waiting, commits);
+        run_batch(db, batch, &counters.commits);
+        unsaved = true;
         if stop.is_some() {
             return stop;
         }
@@ -183,17 +218,9 @@ const MIN_RERUN_BUDGET: usize = 64;
 /// many refusals cost a few commits and at most about three times the work,
 /// never one commit per job.
 ///
-/// Quick repair (see [`super::begin_write`]) costs each commit a second
-/// flush; it is kept for the commit that leaves the queue empty and skipped
-/// while more writes wait, so a burst keeps its throughput and an idle
-/// daemon killed at any moment still restarts at once (one killed mid-burst
-/// checks the file).
-fn run_batch(
-    db: &Database,
-    batch: Vec<Box<dyn Job>>,
-    more_waiting: &mut dyn FnMut() -> bool,
-    commits: &AtomicU64,
-) {
+/// These commits skip quick repair; [`checkpoint`] saves the allocator
+/// state once writes pause.
+fn run_batch(db: &Database, batch: Vec<Box<dyn Job>>, commits: &AtomicU64) {
     let mut todo = VecDeque::from([batch]);
     while let Some(mut batch) = todo.pop_front() {
         let budget = (2 * batch.len()).max(MIN_RERUN_BUDGET);
@@ -208,7 +235,7 @@ fn run_batch(
                 }
             };
             let Some((at, error)) = apply_all(&txn, &mut batch) else {
-                txn.set_quick_repair(todo.is_empty() && !more_waiting());
+                txn.set_quick_repair(false);
                 match txn.commit() {
                     Ok(()) => {
                         commits.fetch_add(1, Ordering::Relaxed);
@@ -252,6 +279,23 @@ fn apply_all(txn: &WriteTransaction, jobs: &mut [Box<dyn Job>]) -> Option<(usize
     jobs.iter_mut()
         .enumerate()
         .find_map(|(at, job)| job.apply(&tx).err().map(|e| (at, e)))
+}
+
+/// Commits an empty transaction that saves the allocator state, so a crash
+/// from now on needs no repair. A failure only costs that (the next burst
+/// tries again), so it is logged, not raised.
+fn checkpoint(db: &Database, counters: &Counters) {
+    let saved = super::begin_write(db)
+        .map_err(redb::Error::from)
+        .and_then(|txn| txn.commit().map_err(redb::Error::from));
+    match saved {
+        Ok(()) => {
+            counters.checkpoints.fetch_add(1, Ordering::Relaxed);
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "saving the allocator state after a burst of writes failed");
+        }
+    }
 }
 
 fn run_alone(db: &Database, job: Box<dyn Job>, commits: &AtomicU64) {
@@ -337,6 +381,76 @@ mod tests {
     type Refusal = fn(u64) -> bool;
 
     /// A writer over a new, empty database.
+    /// Opens a copy of the database file as it is on disk now, as a restart
+    /// after a crash at this moment would; says whether redb had to repair it
+    /// and what the copy holds under `key`.
+    fn reopen_copy_after_crash(dir: &std::path::Path, key: &str) -> (bool, Option<u64>) {
+        let copy = dir.join("crashed-copy");
+        std::fs::copy(dir.join("db"), &copy).expect("copy the file");
+        let repaired = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = repaired.clone();
+        let db = Database::builder()
+            .set_repair_callback(move |_| flag.store(true, Ordering::Relaxed))
+            .open(&copy)
+            .expect("the copy opens");
+        let txn = db.begin_read().expect("read");
+        let value = txn
+            .open_table(META)
+            .expect("table")
+            .get(key)
+            .expect("get")
+            .map(|v| v.value());
+        (repaired.load(Ordering::Relaxed), value)
+    }
+
+    #[tokio::test]
+    async fn commits_skip_quick_repair_until_writes_pause() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = Arc::new(Database::create(dir.path().join("db")).expect("db"));
+        let queue = WriteQueue::start_saving_after(db, Duration::from_secs(3600));
+        queue
+            .write(|tx| Ok(tx.meta()?.insert("burst", 1).map(|_| ())?))
+            .await
+            .expect("write");
+        let (repaired, value) = reopen_copy_after_crash(dir.path(), "burst");
+        assert_eq!(value, Some(1), "the acknowledged write is in the file");
+        assert!(
+            repaired,
+            "a commit inside a burst leaves the allocator state unsaved"
+        );
+        assert_eq!(queue.checkpoints(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_pause_in_writes_saves_the_allocator_state_once() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = Arc::new(Database::create(dir.path().join("db")).expect("db"));
+        let queue = WriteQueue::start_saving_after(db, Duration::from_millis(5));
+        for i in 0..3 {
+            queue
+                .write(move |tx| Ok(tx.meta()?.insert("paused", i).map(|_| ())?))
+                .await
+                .expect("write");
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while queue.checkpoints() == 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no checkpoint after the pause"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let (repaired, value) = reopen_copy_after_crash(dir.path(), "paused");
+        assert_eq!(value, Some(2));
+        assert!(!repaired, "a crash after the pause needs no repair");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(
+            queue.checkpoints(),
+            1,
+            "an idle writer saves once, not on every tick"
+        );
+    }
+
     fn fresh_queue() -> (tempfile::TempDir, Arc<Database>, WriteQueue) {
         let dir = tempfile::tempdir().expect("tempdir");
         let db = Arc::new(Database::create(dir.path().join("db")).expect("db"));

@@ -146,7 +146,8 @@ impl Store {
 /// saves the allocator state and commits in two phases, so a restart after a
 /// crash (kill -9, power loss) opens a database of a million members in
 /// milliseconds instead of walking the whole file for seconds first. It
-/// costs a little write throughput, which group commit makes up.
+/// costs each commit a second fsync, so the group-commit writer turns it off
+/// while writes keep coming and saves the state once they pause.
 pub(crate) fn begin_write(db: &Database) -> Result<redb::WriteTransaction, redb::TransactionError> {
     let mut txn = db.begin_write()?;
     txn.set_quick_repair(true);

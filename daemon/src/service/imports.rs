@@ -78,7 +78,6 @@ pub struct PreparedRow {
 impl PreparedRow {
     /// Checks a row as far as it can be checked without the database.
     pub fn new(row: ImportRow) -> Self {
-        let email = Email::parse(&row.email).map_err(|e| e.to_string());
         let metadata = match row.metadata.as_deref().map(Metadata::parse_json) {
             None => Ok(None),
             Some(Ok(m)) => serde_json::to_value(&m.values)
@@ -101,6 +100,11 @@ impl PreparedRow {
             .validate()
             .map_err(|e| e.to_string()),
             (Some(_), Err(e)) => Err(e.clone()),
+        };
+        // A valid invite has parsed the e-mail already.
+        let email = match &invite {
+            Ok(valid) => Ok(valid.email.clone()),
+            Err(_) => Email::parse(&row.email).map_err(|e| e.to_string()),
         };
         Self {
             row,

@@ -239,6 +239,7 @@ fn run_batch(db: &Database, batch: Vec<Box<dyn Job>>, commits: &AtomicU64) {
                 match txn.commit() {
                     Ok(()) => {
                         commits.fetch_add(1, Ordering::Relaxed);
+                        tracing::trace!(jobs = batch.len(), "batch committed");
                         batch.into_iter().for_each(|j| j.finish(Ok(())));
                     }
                     Err(e) => fail_all(batch, &e),
@@ -291,6 +292,7 @@ fn checkpoint(db: &Database, counters: &Counters) {
     match saved {
         Ok(()) => {
             counters.checkpoints.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!("writes paused: allocator state saved");
         }
         Err(e) => {
             tracing::warn!(error = %e, "saving the allocator state after a burst of writes failed");
@@ -311,6 +313,7 @@ fn run_alone(db: &Database, job: Box<dyn Job>, commits: &AtomicU64) {
             let outcome = txn.commit().map_err(ServiceError::storage);
             if outcome.is_ok() {
                 commits.fetch_add(1, Ordering::Relaxed);
+                tracing::trace!(jobs = 1, "batch committed");
             }
             job.finish(outcome);
         }
@@ -380,7 +383,6 @@ mod tests {
     /// Which probe jobs refuse.
     type Refusal = fn(u64) -> bool;
 
-    /// A writer over a new, empty database.
     /// Opens a copy of the database file as it is on disk now, as a restart
     /// after a crash at this moment would; says whether redb had to repair it
     /// and what the copy holds under `key`.
@@ -405,9 +407,7 @@ mod tests {
 
     #[tokio::test]
     async fn commits_skip_quick_repair_until_writes_pause() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let db = Arc::new(Database::create(dir.path().join("db")).expect("db"));
-        let queue = WriteQueue::start_saving_after(db, Duration::from_secs(3600));
+        let (dir, _db, queue) = fresh_queue_saving_after(Duration::from_secs(3600));
         queue
             .write(|tx| Ok(tx.meta()?.insert("burst", 1).map(|_| ())?))
             .await
@@ -423,9 +423,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_pause_in_writes_saves_the_allocator_state_once() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let db = Arc::new(Database::create(dir.path().join("db")).expect("db"));
-        let queue = WriteQueue::start_saving_after(db, Duration::from_millis(5));
+        let (dir, _db, queue) = fresh_queue_saving_after(Duration::from_millis(5));
         for i in 0..3 {
             queue
                 .write(move |tx| Ok(tx.meta()?.insert("paused", i).map(|_| ())?))
@@ -451,10 +449,16 @@ mod tests {
         );
     }
 
+    /// A writer over a new, empty database (the file `db` in the directory).
     fn fresh_queue() -> (tempfile::TempDir, Arc<Database>, WriteQueue) {
+        fresh_queue_saving_after(CHECKPOINT_AFTER_IDLE)
+    }
+
+    /// [`fresh_queue`] whose writer saves the allocator state after `idle`.
+    fn fresh_queue_saving_after(idle: Duration) -> (tempfile::TempDir, Arc<Database>, WriteQueue) {
         let dir = tempfile::tempdir().expect("tempdir");
         let db = Arc::new(Database::create(dir.path().join("db")).expect("db"));
-        let queue = WriteQueue::start(db.clone());
+        let queue = WriteQueue::start_saving_after(db.clone(), idle);
         (dir, db, queue)
     }
 

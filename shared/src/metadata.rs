@@ -23,6 +23,8 @@ impl MetadataLimits {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Metadata {
     pub values: BTreeMap<String, String>,
+    /// Skipped when empty, so it must stay the last field: member records
+    /// store metadata positionally, where only trailing fields may be absent.
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub hidden: BTreeSet<String>,
 }

@@ -545,8 +545,7 @@ fn merge_statuses(
     desc: bool,
     pager: &mut Pager<'_>,
 ) -> Result<(), ServiceError> {
-    type Run =
-        std::iter::Peekable<Box<dyn Iterator<Item = Result<(String, u128), redb::StorageError>>>>;
+    type Run = Box<dyn Iterator<Item = Result<(String, u128), redb::StorageError>>>;
     let table = txn.open_table(MEMBER_STATUS_NAMES)?;
     let mut runs: Vec<Run> = Vec::new();
     for status in [
@@ -573,33 +572,25 @@ fn merge_statuses(
         } else {
             Box::new(range.map(key))
         };
-        runs.push(run.peekable());
+        runs.push(run);
+    }
+    // The head of each run, taken out of it: compared in place, never copied.
+    let mut heads = Vec::with_capacity(runs.len());
+    for run in &mut runs {
+        heads.push(run.next().transpose()?);
     }
     loop {
-        let mut best: Option<(usize, (String, u128))> = None;
-        for (i, run) in runs.iter_mut().enumerate() {
-            let head = match run.peek() {
-                None => continue,
-                Some(Ok(head)) => head.clone(),
-                Some(Err(_)) => {
-                    return Err(run
-                        .next()
-                        .and_then(Result::err)
-                        .map(ServiceError::from)
-                        .unwrap_or_else(|| ServiceError::storage("index read failed")));
-                }
-            };
-            let better = best
-                .as_ref()
-                .is_none_or(|(_, b)| if desc { head > *b } else { head < *b });
-            if better {
+        let mut best: Option<(usize, &(String, u128))> = None;
+        for (i, head) in heads.iter().enumerate() {
+            let Some(head) = head else { continue };
+            if best.is_none_or(|(_, b)| if desc { head > b } else { head < b }) {
                 best = Some((i, head));
             }
         }
-        let Some((i, (_, id))) = best else {
+        let Some((i, &(_, id))) = best else {
             return Ok(());
         };
-        runs[i].next();
+        heads[i] = runs[i].next().transpose()?;
         if !pager.visit(id, None)? {
             return Ok(());
         }

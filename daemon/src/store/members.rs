@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use redb::ReadableTable;
 use uuid::Uuid;
 
-use super::records::{MemberRecord, decode, encode, version_of};
+use super::records::{MemberRecord, decode, encode_member, version_of};
 use super::tables::Tx;
 use crate::error::ServiceError;
 
@@ -89,7 +89,7 @@ pub fn put(
     index(tx, new, old)?;
     tx.members()?.insert(
         (new.workspace.as_u128(), new.id.as_u128()),
-        encode(new)?.as_slice(),
+        encode_member(new)?.as_slice(),
     )?;
     Ok(())
 }

@@ -2,9 +2,10 @@
 //!
 //! Records are MessagePack maps with named fields: self-describing like JSON
 //! (so `#[serde(default)]` fields and renames migrate without a rewrite) and
-//! about twice as fast to decode, which is most of the cost of a list page.
+//! about twice as fast to decode. Member records, read fifty at a time by
+//! every list page, are MessagePack arrays instead (see [`encode_member`]).
 //! Records written as JSON by earlier versions are still read: a JSON object
-//! starts with `{`, which no MessagePack map does.
+//! starts with `{`, which no MessagePack map or array does.
 
 use roster_shared::api::{ImportCounts, ImportMode, ImportStatus, MailStatus, Source};
 use roster_shared::scim::user::ScimProfile;
@@ -18,6 +19,17 @@ use crate::error::ServiceError;
 /// Encodes a record for a table value.
 pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, ServiceError> {
     rmp_serde::to_vec_named(value).map_err(ServiceError::storage)
+}
+
+/// Encodes a member record as a MessagePack array (fields by position, not
+/// by name): half the bytes of the named form and over twice as fast to
+/// decode, and a list page is mostly decoding. Reading still accepts the
+/// named form of earlier versions (serde takes a struct from a map or an
+/// array). New fields must go last, with `#[serde(default)]`, and no field
+/// of the record or of the types inside it may be skipped when serialized:
+/// a skipped field would shift every field after it.
+pub fn encode_member(m: &MemberRecord) -> Result<Vec<u8>, ServiceError> {
+    rmp_serde::to_vec(m).map_err(ServiceError::storage)
 }
 
 /// A weak ETag over a record's stored bytes: it changes whenever anything
@@ -86,7 +98,7 @@ pub struct MemberRecord {
     pub invitation: Option<InvitationRecord>,
     /// What an identity provider wrote that the domain does not model
     /// (name parts, e-mails, enterprise attributes), kept for SCIM reads.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub scim: Option<ScimProfile>,
 }
 
@@ -217,6 +229,7 @@ pub struct ImportJobRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use roster_shared::scim::user::ScimEmail;
 
     fn member() -> MemberRecord {
         MemberRecord {
@@ -256,7 +269,7 @@ mod tests {
     #[test]
     fn records_round_trip_and_old_json_records_still_read() {
         let m = member();
-        let stored = encode(&m).expect("encode");
+        let stored = encode_member(&m).expect("encode");
         assert_ne!(stored.first(), Some(&b'{'), "new records are MessagePack");
         assert_eq!(decode::<MemberRecord>(&stored).expect("decode"), m);
         let written_by_an_earlier_version = serde_json::to_vec(&m).expect("json");
@@ -264,6 +277,73 @@ mod tests {
             decode::<MemberRecord>(&written_by_an_earlier_version).expect("decode json"),
             m
         );
+    }
+
+    #[test]
+    fn member_records_are_positional_and_named_ones_still_read() {
+        let m = member();
+        let positional = encode_member(&m).expect("encode");
+        let named = rmp_serde::to_vec_named(&m).expect("named");
+        assert!(
+            matches!(positional.first(), Some(0x90..=0x9f | 0xdc)),
+            "a MessagePack array"
+        );
+        assert!(
+            positional.len() * 3 < named.len() * 2,
+            "fields cost no names"
+        );
+        assert_eq!(decode::<MemberRecord>(&named).expect("named form"), m);
+    }
+
+    #[test]
+    fn optional_parts_inside_a_member_keep_their_places() {
+        // Every combination of the optional values nested in a member: a
+        // field left out of a positional record would shift the ones after
+        // it and read back as another.
+        let email = |kind: Option<&str>, primary: Option<bool>| ScimEmail {
+            value: "ada@example.com".into(),
+            kind: kind.map(str::to_string),
+            primary,
+        };
+        let profiles = [
+            None,
+            Some(ScimProfile::default()),
+            Some(ScimProfile {
+                family_name: Some("Lovelace".into()),
+                emails: vec![email(None, Some(true)), email(Some("home"), None)],
+                ..ScimProfile::default()
+            }),
+            Some(ScimProfile {
+                formatted: Some("Ada Lovelace".into()),
+                display_name: Some("Ada".into()),
+                ..ScimProfile::default()
+            }),
+        ];
+        let metadatas = [
+            Metadata::default(),
+            Metadata::parse_json(r#"{"team":"a"}"#).expect("metadata"),
+            Metadata {
+                hidden: ["team".to_string()].into(),
+                ..Metadata::parse_json(r#"{"team":"a","desk":"4"}"#).expect("metadata")
+            },
+        ];
+        for scim in &profiles {
+            for metadata in &metadatas {
+                for invitation in [None, member().invitation] {
+                    let m = MemberRecord {
+                        scim: scim.clone(),
+                        metadata: metadata.clone(),
+                        invitation,
+                        external_id: None,
+                        groups: Vec::new(),
+                        ..member()
+                    };
+                    let back: MemberRecord =
+                        decode(&encode_member(&m).expect("encode")).expect("decode");
+                    assert_eq!(back, m);
+                }
+            }
+        }
     }
 
     #[test]

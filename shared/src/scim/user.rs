@@ -14,32 +14,34 @@ pub const MAX_ATTR_CHARS: usize = 1024;
 /// Most e-mail entries kept per user.
 pub const MAX_EMAILS: usize = 20;
 
-/// One entry of `emails`.
+/// One entry of `emails`. Stored inside member records, whose encoding
+/// is positional: no field may be skipped when serialized.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScimEmail {
     pub value: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub kind: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub primary: Option<bool>,
 }
 
 /// The SCIM-only parts of a membership that roster keeps so that what an
 /// IdP wrote reads back the same: name parts, display name, e-mails, and
-/// the enterprise extension.
+/// the enterprise extension. Stored inside member records, whose encoding
+/// is positional: no field may be skipped when serialized.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScimProfile {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub formatted: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub given_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub family_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub display_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub emails: Vec<ScimEmail>,
-    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    #[serde(default)]
     pub enterprise: Map<String, Value>,
 }
 

@@ -120,12 +120,15 @@ impl Services {
         let page = PageRequest {
             slug,
             group_name: q.group.clone(),
-            status: stored,
-            activated,
-            role,
-            search,
+            filter: Filter {
+                status: stored,
+                activated,
+                role,
+                group: None,
+                search,
+                desc: q.desc.unwrap_or(false),
+            },
             sort: q.sort.unwrap_or_default(),
-            desc: q.desc.unwrap_or(false),
             reveal: q.reveal.unwrap_or(false),
             cursor: q.cursor.clone(),
             limit,
@@ -142,16 +145,13 @@ impl Services {
 /// Most record reads a page may cost to be served on the calling thread.
 const MAX_INLINE_PAGE: usize = 2 * DEFAULT_PAGE;
 
-/// One page as asked for, its group still a name.
+/// One page as asked for: its filter's group is still a name, resolved in
+/// the read transaction.
 struct PageRequest {
     slug: String,
     group_name: Option<String>,
-    status: Option<StoredStatus>,
-    activated: Option<bool>,
-    role: Option<Role>,
-    search: Option<Search>,
+    filter: Filter,
     sort: MemberSort,
-    desc: bool,
     reveal: bool,
     cursor: Option<String>,
     limit: usize,
@@ -166,9 +166,10 @@ impl PageRequest {
     /// walked index does not cover) could visit a whole workspace and must
     /// not hold up an async worker.
     fn is_bounded(&self) -> bool {
+        let f = &self.filter;
         let (status, role, group) = (
-            self.status.is_some(),
-            self.role.is_some(),
+            f.status.is_some(),
+            f.role.is_some(),
             self.group_name.is_some(),
         );
         let covered = match self.sort {
@@ -176,16 +177,13 @@ impl PageRequest {
             MemberSort::Email => !status && !role && !group,
             MemberSort::Created => [status, role, group].iter().filter(|f| **f).count() <= 1,
         };
-        covered
-            && self.search.is_none()
-            && self.activated.is_none()
-            && self.limit <= MAX_INLINE_PAGE
+        covered && f.search.is_none() && f.activated.is_none() && self.limit <= MAX_INLINE_PAGE
     }
 
-    fn read(self, txn: &ReadTransaction) -> Result<Page<MemberResponse>, ServiceError> {
+    fn read(mut self, txn: &ReadTransaction) -> Result<Page<MemberResponse>, ServiceError> {
         let model = self.model;
         let ws = workspaces::find_read(txn, &self.slug)?;
-        let group = match &self.group_name {
+        self.filter.group = match &self.group_name {
             Some(g) => Some(find_group_id(txn, ws.id, g).ok_or_else(|| {
                 ServiceError::NotFound(format!(
                     "group \"{}\" does not exist in workspace {}",
@@ -195,18 +193,10 @@ impl PageRequest {
             })?),
             None => None,
         };
-        let filter = Filter {
-            status: self.status,
-            activated: self.activated,
-            role: self.role,
-            group,
-            search: self.search,
-            desc: self.desc,
-        };
         let page = walk(
             txn,
             ws.id,
-            &filter,
+            &self.filter,
             self.sort,
             self.cursor.as_deref(),
             self.limit,
@@ -618,12 +608,15 @@ mod tests {
         PageRequest {
             slug: "default".into(),
             group_name: None,
-            status: None,
-            activated: None,
-            role: None,
-            search: None,
+            filter: Filter {
+                status: None,
+                activated: None,
+                role: None,
+                group: None,
+                search: None,
+                desc: false,
+            },
             sort,
-            desc: false,
             reveal: false,
             cursor: None,
             limit: DEFAULT_PAGE,
@@ -631,15 +624,19 @@ mod tests {
         }
     }
 
+    /// `request(sort)` changed by `edit`.
+    fn with(sort: MemberSort, edit: impl FnOnce(&mut PageRequest)) -> PageRequest {
+        let mut r = request(sort);
+        edit(&mut r);
+        r
+    }
+
     #[test]
     fn only_walks_that_keep_every_entry_are_served_inline() {
         let plain = |sort| request(sort).is_bounded();
         assert!(plain(MemberSort::Name) && plain(MemberSort::Email) && plain(MemberSort::Created));
 
-        let status = |sort| PageRequest {
-            status: Some(StoredStatus::Archived),
-            ..request(sort)
-        };
+        let status = |sort| with(sort, |r| r.filter.status = Some(StoredStatus::Archived));
         assert!(status(MemberSort::Name).is_bounded(), "status-name index");
         assert!(status(MemberSort::Created).is_bounded(), "status index");
         assert!(
@@ -647,10 +644,7 @@ mod tests {
             "e-mail index skips"
         );
 
-        let role = |sort| PageRequest {
-            role: Some(Role::Admin),
-            ..request(sort)
-        };
+        let role = |sort| with(sort, |r| r.filter.role = Some(Role::Admin));
         assert!(role(MemberSort::Created).is_bounded(), "role index");
         assert!(
             !role(MemberSort::Name).is_bounded(),
@@ -662,18 +656,15 @@ mod tests {
         };
         assert!(!two_filters.is_bounded());
 
-        let search = PageRequest {
-            search: Some(Search {
+        let search = with(MemberSort::Name, |r| {
+            r.filter.search = Some(Search {
                 prefix: "ada".into(),
                 phrase: None,
-            }),
-            ..request(MemberSort::Name)
-        };
+            });
+        });
         assert!(!search.is_bounded(), "a search may skip most words");
-        let cloud_active = PageRequest {
-            activated: Some(true),
-            ..status(MemberSort::Name)
-        };
+        let mut cloud_active = status(MemberSort::Name);
+        cloud_active.filter.activated = Some(true);
         assert!(!cloud_active.is_bounded(), "activation is not indexed");
         let big = PageRequest {
             limit: MAX_PAGE,

@@ -12,7 +12,7 @@
 //!    commit.
 //!
 //! Run: `cargo build --release --workspace && cargo bench -p roster-e2e --bench imports`
-//! (`-- --rows 100000` for one size).
+//! (`-- --rows 100000` for one size, `-- --file hr.csv` for a file of your own).
 
 #[allow(dead_code)] // this bench reads a list of sizes, not `arg`
 mod measure;
@@ -40,6 +40,82 @@ fn sizes() -> Vec<usize> {
                 .collect()
         })
         .unwrap_or_else(|| vec![100_000, 1_000_000])
+}
+
+/// Given names; with [`SYLLABLES`] they make names in no particular order,
+/// as in an export sorted by employee number: each batch of rows lands all
+/// over the name and e-mail indexes, as a real file's does.
+const FIRST_NAMES: [&str; 32] = [
+    "Ada",
+    "Alan",
+    "Amara",
+    "Barbara",
+    "Carlos",
+    "Chen",
+    "Dana",
+    "Edsger",
+    "Fatima",
+    "Grace",
+    "Hedy",
+    "Ivan",
+    "Jamal",
+    "Katherine",
+    "Lars",
+    "Linus",
+    "Maria",
+    "Mei",
+    "Nia",
+    "Omar",
+    "Priya",
+    "Quinn",
+    "Radia",
+    "Sofia",
+    "Tariq",
+    "Uma",
+    "Victor",
+    "Wen",
+    "Xavier",
+    "Yara",
+    "Yusuf",
+    "Zoe",
+];
+
+/// Syllables of family names: three of them make 13,824 names.
+const SYLLABLES: [&str; 24] = [
+    "an", "bel", "cor", "dan", "el", "fer", "gar", "hol", "is", "jan", "kov", "lin", "mar", "nor",
+    "os", "pet", "quin", "ros", "sen", "tor", "ul", "ver", "wil", "zet",
+];
+
+/// Row `i`'s given and family name, scattered by a hash of `i`.
+fn person(i: usize) -> (&'static str, String) {
+    // splitmix64: a fixed, well-mixed sequence, the same file every run.
+    let mut z = (i as u64).wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^= z >> 31;
+    let pick = |shift: u32, n: usize| (z >> shift) as usize % n;
+    let mut last: String = [0, 8, 16]
+        .iter()
+        .map(|&s| SYLLABLES[pick(s, SYLLABLES.len())])
+        .collect();
+    if let Some(c) = last.get_mut(0..1) {
+        c.make_ascii_uppercase();
+    }
+    (FIRST_NAMES[pick(24, FIRST_NAMES.len())], last)
+}
+
+/// `--file PATH`: import that file (every row a new member) instead of a
+/// generated one, with its number of rows.
+fn given_file() -> Option<(std::path::PathBuf, usize)> {
+    let args: Vec<String> = std::env::args().collect();
+    let path = args
+        .iter()
+        .position(|a| a == "--file")
+        .and_then(|i| args.get(i + 1))
+        .map(std::path::PathBuf::from)?;
+    let mut reader = csv::Reader::from_path(&path).expect("--file: a readable CSV file");
+    let rows = reader.byte_records().count();
+    Some((path, rows))
 }
 
 /// Our own columns, a role and groups on every row, metadata on every
@@ -70,9 +146,11 @@ fn write_csv(path: &Path, rows: usize) {
         } else {
             String::new()
         };
+        let (first, last) = person(i);
+        let email = format!("{}.{}{i}", first.to_lowercase(), last.to_lowercase());
         writeln!(
             f,
-            "Person{i} Example,person{i}@hr.example.com,{role},{groups},{meta}"
+            "{first} {last},{email}@hr.example.com,{role},{groups},{meta}"
         )
         .expect("write");
     }
@@ -170,11 +248,21 @@ async fn main() {
     let work = tempfile::tempdir().expect("work dir");
     let (smtp_port, _delivered) = smtp_sink::start().await;
     println!("roster CSV import benchmark (release rosterd, SMTP sink, 2 cores)");
-    let sizes = sizes();
+    let given = given_file();
+    let sizes = match &given {
+        Some((_, rows)) => vec![*rows],
+        None => sizes(),
+    };
     let largest = sizes.iter().copied().max().unwrap_or(0);
     for rows in sizes {
-        let csv_path = work.path().join(format!("hr-{rows}.csv"));
-        write_csv(&csv_path, rows);
+        let csv_path = match &given {
+            Some((path, _)) => path.clone(),
+            None => {
+                let path = work.path().join(format!("hr-{rows}.csv"));
+                write_csv(&path, rows);
+                path
+            }
+        };
         let bytes = std::fs::metadata(&csv_path).map(|m| m.len()).unwrap_or(0);
         let d = Daemon::start(DaemonOptions {
             smtp_url: Some(format!("smtp://127.0.0.1:{smtp_port}")),

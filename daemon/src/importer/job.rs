@@ -124,65 +124,30 @@ impl JobRunner {
         let Some(ws) = self.workspace(&job)? else {
             return self.fail(job, "the workspace was deleted before the import finished");
         };
-        let file = match File::open(self.dirs.claimed(job.id)) {
-            Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+        let order = RowOrder::of(&job, self.batch_rows);
+        let (rows, opened) = match RowReader::open(
+            &self.dirs.claimed(job.id),
+            order,
+            self.batch_rows,
+            job.counts.rows,
+        ) {
+            Ok(opened) => opened,
+            Err(Unreadable::Missing) => {
                 let why = format!(
                     "the file was removed from processing/ after {} rows; those rows are in this report",
                     job.counts.rows
                 );
                 return self.fail(job, &why);
             }
-            Err(e) => return self.fail(job, &format!("the file cannot be opened: {e}")),
+            Err(Unreadable::Refused(why)) => return self.fail(job, &why),
         };
-        let opened = FileState::of(&file);
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .from_reader(BufReader::with_capacity(1 << 18, file));
-        let mut record = ByteRecord::new();
-        match reader.read_byte_record(&mut record) {
-            Ok(true) if !ColumnMap::is_blank(&record) => {}
-            Ok(_) => {
-                return self.fail(
-                    job,
-                    "the file is empty: its first line must be a header such as name,email,role,groups,metadata",
-                );
-            }
-            Err(e) => return self.fail(job, &format!("the file is not readable as CSV: {e}")),
-        }
-        let lines = LineNumbers::after_header(&reader);
-        let columns = match ColumnMap::from_header(&record) {
-            Ok(c) => c,
-            Err(e) => return self.fail(job, &e.to_string()),
-        };
-        if job.counts.rows == 0 && !columns.ignored.is_empty() {
-            job.ignored_columns = named_briefly(&columns.ignored);
-        }
-        let mut seen = SeenEmails::default();
-        let mut skipped = 0;
-        while skipped < job.counts.rows {
-            match reader.read_byte_record(&mut record) {
-                Ok(true) if ColumnMap::is_blank(&record) => continue,
-                Ok(true) => {
-                    seen.first_line(&columns.email_of(&record), lines.of(&record));
-                    skipped += 1;
-                }
-                _ => break,
-            }
+        if job.counts.rows == 0 && !rows.columns.ignored.is_empty() {
+            job.ignored_columns = named_briefly(&rows.columns.ignored);
         }
         let mut report = ReportWriter::open(&self.dirs.report(job.id), job.report_len)?;
         // One thread reads and checks rows while this one writes the batch
         // before them: the two cores share the work of a large file.
         let (batches, read) = mpsc::sync_channel(BATCHES_AHEAD);
-        let rows = RowReader {
-            reader,
-            record,
-            columns,
-            seen,
-            lines,
-            batch_rows: self.batch_rows,
-        };
         let applied = std::thread::scope(|scope| {
             std::thread::Builder::new()
                 .name("roster-import-read".into())
@@ -353,6 +318,9 @@ impl JobRunner {
         };
         let report_src = self.dirs.report(job.id);
         if report_src.exists() {
+            if job.sort_window > 0 {
+                report::order_by_line(&report_src, job.sort_window)?;
+            }
             if job.phase == ImportPhase::Rehearse && !job.dry_run && !job.failed {
                 report::mark_skipped(
                     &report_src,
@@ -497,54 +465,237 @@ impl LineNumbers {
     }
 }
 
-/// The reading side of a job: the rest of the file, a batch at a time.
+/// The csv reader every pass over an imported file uses.
+fn csv_reader(from: BufReader<File>) -> csv::Reader<BufReader<File>> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(from)
+}
+
+/// Buffer of the second pass, which reads one row per seek.
+const REREAD_BUFFER: usize = 4096;
+
+/// In which order a job applies its rows: the file is cut into windows of
+/// `window` rows, and each window is applied in e-mail order when `sorted`.
+/// A job keeps its window for life, so a resumed job cuts the same ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct RowOrder {
+    window: u64,
+    sorted: bool,
+}
+
+impl RowOrder {
+    fn of(job: &ImportJobRecord, batch_rows: usize) -> Self {
+        match job.sort_window {
+            0 => Self {
+                window: batch_rows.max(1) as u64,
+                sorted: false,
+            },
+            window => Self {
+                window,
+                sorted: true,
+            },
+        }
+    }
+
+    /// How many of the first `done` rows applied lie in whole windows: the
+    /// rows a resumed job passes over in file order.
+    fn whole_windows(self, done: u64) -> u64 {
+        done / self.window * self.window
+    }
+}
+
+/// Where a row of the current window is in the file and where it sorts.
+#[derive(Debug, Clone, Copy)]
+struct PlacedRow {
+    /// The first 16 bytes of the e-mail key, big-endian: close keys sort
+    /// together, which is all the ordering is for.
+    key: u128,
+    line: u64,
+    /// Byte offset of the record, to read it again.
+    start: u64,
+    /// The line of an earlier row with the same e-mail, if any.
+    duplicate_of: Option<u64>,
+}
+
+impl PlacedRow {
+    fn sort_key(email: &str) -> u128 {
+        let key = Email::key_of(email);
+        let mut prefix = [0u8; 16];
+        let n = key.len().min(16);
+        prefix[..n].copy_from_slice(&key.as_bytes()[..n]);
+        u128::from_be_bytes(prefix)
+    }
+}
+
+/// The reading side of a job: the rest of the file, a window at a time,
+/// sent on in batches.
 struct RowReader {
+    /// Reads the file in order: line numbers and duplicates.
     reader: csv::Reader<BufReader<File>>,
+    /// Reads a window's rows again in the order they are applied.
+    again: csv::Reader<BufReader<File>>,
     record: ByteRecord,
     columns: ColumnMap,
     seen: SeenEmails,
     lines: LineNumbers,
     batch_rows: usize,
+    order: RowOrder,
+    /// Rows of the first window that a previous run already applied.
+    skip: usize,
+}
+
+/// Why a file's rows cannot be read at all.
+#[derive(Debug)]
+enum Unreadable {
+    /// The file is gone from `processing/`.
+    Missing,
+    /// Why, in words for the report.
+    Refused(String),
 }
 
 impl RowReader {
+    /// Opens a claimed file, reads its header and passes over the whole
+    /// windows of the `done` rows a previous run applied (remembering their
+    /// e-mails); the rows of the window it stopped in are skipped as they
+    /// are sorted again.
+    fn open(
+        path: &Path,
+        order: RowOrder,
+        batch_rows: usize,
+        done: u64,
+    ) -> Result<(Self, FileState), Unreadable> {
+        let open = |path: &Path| {
+            File::open(path).map_err(|e| match e.kind() {
+                io::ErrorKind::NotFound => Unreadable::Missing,
+                _ => Unreadable::Refused(format!("the file cannot be opened: {e}")),
+            })
+        };
+        let file = open(path)?;
+        let opened = FileState::of(&file);
+        // Its own open file (a clone would share the offset).
+        let again = open(path)?;
+        let mut reader = csv_reader(BufReader::with_capacity(1 << 18, file));
+        let mut record = ByteRecord::new();
+        match reader.read_byte_record(&mut record) {
+            Ok(true) if !ColumnMap::is_blank(&record) => {}
+            Ok(_) => {
+                return Err(Unreadable::Refused(
+                    "the file is empty: its first line must be a header such as name,email,role,groups,metadata".into(),
+                ));
+            }
+            Err(e) => {
+                return Err(Unreadable::Refused(format!(
+                    "the file is not readable as CSV: {e}"
+                )));
+            }
+        }
+        let lines = LineNumbers::after_header(&reader);
+        let columns =
+            ColumnMap::from_header(&record).map_err(|e| Unreadable::Refused(e.to_string()))?;
+        let mut seen = SeenEmails::default();
+        let before_window = order.whole_windows(done);
+        let mut skipped = 0;
+        while skipped < before_window {
+            match reader.read_byte_record(&mut record) {
+                Ok(true) if ColumnMap::is_blank(&record) => continue,
+                Ok(true) => {
+                    seen.first_line(&columns.email_of(&record), lines.of(&record));
+                    skipped += 1;
+                }
+                _ => break,
+            }
+        }
+        let rows = Self {
+            reader,
+            again: csv_reader(BufReader::with_capacity(REREAD_BUFFER, again)),
+            record,
+            columns,
+            seen,
+            lines,
+            batch_rows,
+            order,
+            skip: usize::try_from(done - skipped).unwrap_or(usize::MAX),
+        };
+        Ok((rows, opened))
+    }
+
     /// Reads, checks and sends batches until the file ends, a read fails
     /// (that error is the last row) or the applying side stops listening.
     fn send_batches(mut self, batches: &mpsc::SyncSender<Vec<ReadRow>>) {
-        let mut at_end = false;
-        while !at_end {
+        loop {
+            let (mut placed, failure) = self.read_window();
+            let at_end = failure.is_some() || (placed.len() as u64) < self.order.window;
+            if self.order.sorted {
+                placed.sort_unstable_by_key(|p| (p.key, p.line));
+            }
+            let skip = std::mem::take(&mut self.skip);
             let mut batch = Vec::with_capacity(self.batch_rows);
-            while batch.len() < self.batch_rows {
-                match self.reader.read_byte_record(&mut self.record) {
-                    Ok(false) => {
-                        at_end = true;
-                        break;
+            for p in placed.iter().skip(skip) {
+                batch.push(self.row_at(p));
+                if batch.len() == self.batch_rows {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(self.batch_rows));
+                    if batches.send(full).is_err() {
+                        return;
                     }
-                    Err(e) => {
-                        batch.push(ReadRow {
-                            line: e.position().map_or(0, |p| self.lines.at(p)),
-                            email: String::new(),
-                            row: Err(format!("the rest of the file cannot be read: {e}")),
-                        });
-                        at_end = true;
-                        break;
-                    }
-                    Ok(true) if ColumnMap::is_blank(&self.record) => {}
-                    Ok(true) => batch.push(self.checked_row()),
                 }
             }
-            if batch.is_empty() || batches.send(batch).is_err() {
+            batch.extend(failure);
+            if !batch.is_empty() && batches.send(batch).is_err() {
+                return;
+            }
+            if at_end {
                 return;
             }
         }
     }
 
-    /// The current record as a row, or why it is refused before it meets
-    /// the database.
-    fn checked_row(&mut self) -> ReadRow {
-        let line = self.lines.of(&self.record);
+    /// The next window's rows in file order, and the row that reports a
+    /// read failure if the file cannot be read to the window's end.
+    fn read_window(&mut self) -> (Vec<PlacedRow>, Option<ReadRow>) {
+        let mut placed = Vec::new();
+        while (placed.len() as u64) < self.order.window {
+            match self.reader.read_byte_record(&mut self.record) {
+                Ok(false) => break,
+                Err(e) => {
+                    let failure = ReadRow {
+                        line: e.position().map_or(0, |p| self.lines.at(p)),
+                        email: String::new(),
+                        row: Err(format!("the rest of the file cannot be read: {e}")),
+                    };
+                    return (placed, Some(failure));
+                }
+                Ok(true) if ColumnMap::is_blank(&self.record) => {}
+                Ok(true) => {
+                    let line = self.lines.of(&self.record);
+                    let email = self.columns.email_of(&self.record);
+                    placed.push(PlacedRow {
+                        key: PlacedRow::sort_key(&email),
+                        line,
+                        start: self.record.position().map_or(0, csv::Position::byte),
+                        duplicate_of: self.seen.first_line(&email, line),
+                    });
+                }
+            }
+        }
+        (placed, None)
+    }
+
+    /// A row of the window read again, checked as far as it can be before
+    /// it meets the database.
+    fn row_at(&mut self, p: &PlacedRow) -> ReadRow {
+        if let Err(e) = self.read_again(p.start) {
+            return ReadRow {
+                line: p.line,
+                email: String::new(),
+                row: Err(format!(
+                    "the row cannot be read again ({e}): the file changed while it was imported"
+                )),
+            };
+        }
         let email = self.columns.email_of(&self.record);
-        let row = match self.seen.first_line(&email, line) {
+        let row = match p.duplicate_of {
             Some(first) => Err(format!(
                 "duplicate e-mail: {email} is already on line {first} of this file"
             )),
@@ -554,7 +705,28 @@ impl RowReader {
                 .map(PreparedRow::new)
                 .map_err(|e| e.to_string()),
         };
-        ReadRow { line, email, row }
+        ReadRow {
+            line: p.line,
+            email,
+            row,
+        }
+    }
+
+    /// Reads the record that starts at byte `start` into `self.record`.
+    /// A CRLF file's record starts at the `\n` that ends the line before
+    /// (the csv crate ends a record at the `\r`): that empty line is passed.
+    fn read_again(&mut self, start: u64) -> Result<(), String> {
+        let mut at = csv::Position::new();
+        at.set_byte(start);
+        self.again.seek(at).map_err(|e| e.to_string())?;
+        loop {
+            match self.again.read_byte_record(&mut self.record) {
+                Ok(true) if ColumnMap::is_blank(&self.record) => {}
+                Ok(true) => return Ok(()),
+                Ok(false) => return Err("the file ends before it".into()),
+                Err(e) => return Err(e.to_string()),
+            }
+        }
     }
 }
 
@@ -620,6 +792,95 @@ mod tests {
             lines_of("a,b\r\nc,d\r\n\"e\r\nf\",g\r\nh,i\r\n"),
             vec![2, 3, 5]
         );
+    }
+
+    /// A file of `n` people whose e-mails are not in file order, with a
+    /// blank line, a name with a line break inside quotes and a duplicate.
+    fn scattered_file(dir: &Path, n: usize, line_end: &str) -> std::path::PathBuf {
+        let mut text = format!("name,email,role{line_end}");
+        for i in 0..n {
+            let who = (i * 7919) % 1000;
+            let name = if i == 3 {
+                "\"Multi\nLine\"".to_string()
+            } else {
+                format!("P{who}")
+            };
+            text.push_str(&format!("{name},p{who:03}@x.io,builder{line_end}"));
+            if i == 5 {
+                text.push_str(&format!(",,{line_end}"));
+            }
+        }
+        text.push_str(&format!("again,P{:03}@X.io,admin{line_end}", 7919 % 1000));
+        let path = dir.join("people.csv");
+        std::fs::write(&path, text).expect("write");
+        path
+    }
+
+    /// Every row the reader sends, in order: (line, e-mail, refused?).
+    fn sent_rows(path: &Path, order: RowOrder, done: u64) -> Vec<(u64, String, bool)> {
+        let (rows, _) = RowReader::open(path, order, 3, done).expect("open");
+        let (sender, batches) = mpsc::sync_channel(10_000);
+        rows.send_batches(&sender);
+        drop(sender);
+        batches
+            .iter()
+            .flatten()
+            .map(|r| (r.line, r.email, r.row.is_err()))
+            .collect()
+    }
+
+    const SORTED_BY_8: RowOrder = RowOrder {
+        window: 8,
+        sorted: true,
+    };
+
+    #[test]
+    fn each_window_is_sent_in_email_order_and_every_row_once() {
+        for line_end in ["\n", "\r\n"] {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let path = scattered_file(dir.path(), 20, line_end);
+            let sent = sent_rows(&path, SORTED_BY_8, 0);
+            let mut lines: Vec<u64> = sent.iter().map(|r| r.0).collect();
+            lines.sort_unstable();
+            // 20 people from line 2, a name on lines 5 and 6, a blank line
+            // 9 after the sixth row, then the duplicate on line 24.
+            let expected: Vec<u64> = (2..=5).chain(7..=8).chain(10..=24).collect();
+            assert_eq!(lines, expected, "{line_end:?}");
+            for window in sent.chunks(8) {
+                let keys: Vec<String> = window.iter().map(|r| r.1.to_lowercase()).collect();
+                assert!(keys.is_sorted(), "{line_end:?}: {keys:?}");
+            }
+            let first = sent.iter().find(|r| r.0 == 3).expect("line 3");
+            assert!(!first.2, "the first of two equal e-mails is applied");
+            let again = sent.iter().find(|r| r.0 == 24).expect("last line");
+            assert!(again.2, "the later equal e-mail is refused: {again:?}");
+            assert_eq!(first.1.to_lowercase(), again.1.to_lowercase());
+            let multi = sent.iter().find(|r| r.0 == 5).expect("line 5");
+            assert_eq!(multi.1, format!("p{:03}@x.io", (3 * 7919) % 1000));
+        }
+    }
+
+    #[test]
+    fn a_resumed_job_goes_on_exactly_after_the_rows_it_applied() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = scattered_file(dir.path(), 20, "\r\n");
+        let unsorted = RowOrder {
+            window: 3,
+            sorted: false,
+        };
+        for order in [SORTED_BY_8, unsorted] {
+            let all = sent_rows(&path, order, 0);
+            assert_eq!(all.len(), 21);
+            for done in 0..=all.len() {
+                assert_eq!(
+                    sent_rows(&path, order, done as u64),
+                    all[done..].to_vec(),
+                    "{order:?} resumed after {done} rows"
+                );
+            }
+        }
+        let in_file_order: Vec<u64> = sent_rows(&path, unsorted, 0).iter().map(|r| r.0).collect();
+        assert!(in_file_order.is_sorted());
     }
 
     #[test]

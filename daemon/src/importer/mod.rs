@@ -44,6 +44,7 @@ struct Inner {
     services: Services,
     dirs: ImportDirs,
     mode: ImportMode,
+    sort_window: u64,
     max_upload_bytes: u64,
     queue: mpsc::UnboundedSender<Uuid>,
     stop: Arc<AtomicBool>,
@@ -92,6 +93,7 @@ impl Importer {
             services: services.clone(),
             dirs: dirs.clone(),
             mode: config.mode,
+            sort_window: config.sort_window_rows as u64,
             max_upload_bytes: config.max_upload_bytes,
             queue,
             stop: stop.clone(),
@@ -207,6 +209,7 @@ impl Importer {
             report_path: None,
             created_at: clock::now_ms(),
             finished_at: None,
+            sort_window: self.0.sort_window,
         };
         if let Err(why) = &dest {
             job.message = Some(why.clone());
@@ -321,6 +324,7 @@ impl Importer {
                 ))
             })?),
         };
+        let in_line_order = job.status.is_final() || job.sort_window == 0;
         let path = match (&job.report_path, job.status) {
             (Some(p), s) if s.is_final() => PathBuf::from(p),
             _ => self.0.dirs.report(job.id),
@@ -329,13 +333,13 @@ impl Importer {
             q.after_line.unwrap_or(0),
             q.limit.unwrap_or(100).clamp(1, 1000),
         );
-        tokio::task::spawn_blocking(
-            move || match report::read_rows(&path, outcome, after, limit) {
+        tokio::task::spawn_blocking(move || {
+            match report::read_rows(&path, outcome, after, limit, in_line_order) {
                 Ok(rows) => Ok(rows),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
                 Err(e) => Err(ServiceError::storage(e)),
-            },
-        )
+            }
+        })
         .await
         .map_err(ServiceError::storage)?
     }

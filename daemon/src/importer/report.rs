@@ -101,13 +101,61 @@ pub fn mark_skipped(path: &Path, note: &str) -> io::Result<u64> {
     Ok(skipped)
 }
 
+/// Puts a report written a window at a time (each window's rows in the
+/// order they were applied) back in file-line order, one window in memory
+/// at a time. Lines that belong to no row (line 0: notes on the whole file)
+/// stay after the rows. Sorting a sorted report changes nothing, so a
+/// restart may do it again.
+pub fn order_by_line(path: &Path, window: u64) -> io::Result<()> {
+    let window = usize::try_from(window).unwrap_or(usize::MAX).max(1);
+    let tmp = path.with_extension("ordered.tmp");
+    let mut reader = csv::Reader::from_reader(BufReader::new(File::open(path)?));
+    let mut w = csv::Writer::from_path(&tmp).map_err(io::Error::other)?;
+    w.write_record(HEADER).map_err(io::Error::other)?;
+    let mut block: Vec<(u64, csv::ByteRecord)> = Vec::new();
+    for rec in reader.byte_records() {
+        let rec = rec.map_err(io::Error::other)?;
+        let line = std::str::from_utf8(rec.get(0).unwrap_or_default())
+            .ok()
+            .and_then(|l| l.parse::<u64>().ok())
+            .filter(|l| *l > 0)
+            .unwrap_or(u64::MAX);
+        block.push((line, rec));
+        if block.len() == window {
+            write_in_line_order(&mut w, &mut block)?;
+        }
+    }
+    write_in_line_order(&mut w, &mut block)?;
+    w.flush()?;
+    w.into_inner()
+        .map_err(|e| io::Error::other(e.to_string()))?
+        .sync_all()?;
+    std::fs::rename(&tmp, path)
+}
+
+/// Writes one window's lines sorted by line (a stable sort: lines that
+/// belong to no row keep their order after the rows).
+fn write_in_line_order(
+    w: &mut csv::Writer<File>,
+    block: &mut Vec<(u64, csv::ByteRecord)>,
+) -> io::Result<()> {
+    block.sort_by_key(|(line, _)| *line);
+    for (_, rec) in block.drain(..) {
+        w.write_byte_record(&rec).map_err(io::Error::other)?;
+    }
+    Ok(())
+}
+
 /// Reads report lines: only `outcome` if given, after file line
-/// `after_line`, at most `limit`.
+/// `after_line`, the `limit` first by line. A report in line order (every
+/// finished job's) is read only as far as needed; one still being written
+/// applies its rows in e-mail order within a window, so all of it is read.
 pub fn read_rows(
     path: &Path,
     outcome: Option<RowOutcome>,
     after_line: u64,
     limit: usize,
+    in_line_order: bool,
 ) -> io::Result<Vec<ImportRowResponse>> {
     let mut reader = csv::Reader::from_reader(BufReader::new(File::open(path)?));
     let mut out = Vec::new();
@@ -131,10 +179,17 @@ pub fn read_rows(
             outcome: found,
             message: message.to_string(),
         });
-        if out.len() >= limit {
+        if in_line_order && out.len() >= limit {
             break;
         }
+        if out.len() >= 2 * limit {
+            // Keep the `limit` lowest lines seen so far.
+            out.sort_by_key(|r| r.line);
+            out.truncate(limit);
+        }
     }
+    out.sort_by_key(|r| r.line);
+    out.truncate(limit);
     Ok(out)
 }
 
@@ -157,7 +212,7 @@ mod tests {
         w.push(3, "b@x.io", RowOutcome::Updated, "changed role")
             .expect("push");
         w.flush_durable().expect("flush");
-        let rows = read_rows(&path, None, 0, 10).expect("read");
+        let rows = read_rows(&path, None, 0, 10, true).expect("read");
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[1].outcome, RowOutcome::Updated);
         let text = std::fs::read_to_string(&path).expect("text");
@@ -178,13 +233,61 @@ mod tests {
             w.push(line, "x@y.z", o, "m").expect("push");
         }
         w.flush_durable().expect("flush");
-        let errors = read_rows(&path, Some(RowOutcome::Error), 0, 2).expect("read");
+        let errors = read_rows(&path, Some(RowOutcome::Error), 0, 2, true).expect("read");
         assert_eq!(
             errors.iter().map(|r| r.line).collect::<Vec<_>>(),
             vec![3, 6]
         );
-        let next = read_rows(&path, Some(RowOutcome::Error), 6, 10).expect("read");
+        let next = read_rows(&path, Some(RowOutcome::Error), 6, 10, true).expect("read");
         assert_eq!(next.iter().map(|r| r.line).collect::<Vec<_>>(), vec![9]);
+    }
+
+    /// A report of two windows of three rows, each in e-mail order, and a
+    /// note on the whole file.
+    fn report_in_windows(path: &Path) {
+        let mut w = ReportWriter::open(path, 0).expect("open");
+        for (line, email) in [(4, "a@x.io"), (2, "b@x.io"), (3, "c@x.io")] {
+            w.push(line, email, RowOutcome::Invited, "").expect("push");
+        }
+        w.push(7, "a2@x.io", RowOutcome::Error, "bad, \"quoted\"\nmessage")
+            .expect("push");
+        w.push(5, "b2@x.io", RowOutcome::Invited, "").expect("push");
+        w.push(6, "c2@x.io", RowOutcome::Invited, "").expect("push");
+        w.push(
+            0,
+            "",
+            RowOutcome::Error,
+            "the file changed while it was read",
+        )
+        .expect("push");
+        w.flush_durable().expect("flush");
+    }
+
+    #[test]
+    fn a_report_written_in_windows_is_put_back_in_line_order() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("r.csv");
+        report_in_windows(&path);
+        let running = read_rows(&path, None, 2, 2, false).expect("read");
+        assert_eq!(
+            running.iter().map(|r| r.line).collect::<Vec<_>>(),
+            vec![3, 4]
+        );
+        order_by_line(&path, 3).expect("order");
+        let once = std::fs::read(&path).expect("read");
+        let rows = read_rows(&path, None, 0, 10, true).expect("read");
+        assert_eq!(
+            rows.iter().map(|r| r.line).collect::<Vec<_>>(),
+            vec![2, 3, 4, 5, 6, 7]
+        );
+        let text = String::from_utf8(once.clone()).expect("utf-8");
+        assert!(
+            text.ends_with("0,,error,the file changed while it was read\n"),
+            "{text}"
+        );
+        assert_eq!(rows[5].message, "bad, \"quoted\"\nmessage");
+        order_by_line(&path, 3).expect("order again");
+        assert_eq!(std::fs::read(&path).expect("read"), once);
     }
 
     #[test]
@@ -197,7 +300,7 @@ mod tests {
             .expect("push");
         w.flush_durable().expect("flush");
         assert_eq!(mark_skipped(&path, "not applied").expect("mark"), 1);
-        let rows = read_rows(&path, None, 0, 10).expect("read");
+        let rows = read_rows(&path, None, 0, 10, true).expect("read");
         assert_eq!(rows[0].outcome, RowOutcome::Skipped);
         assert_eq!(rows[1].outcome, RowOutcome::Error);
     }

@@ -224,6 +224,11 @@ pub struct ImportJobRecord {
     pub report_path: Option<String>,
     pub created_at: i64,
     pub finished_at: Option<i64>,
+    /// Rows per window applied in e-mail order, fixed when the job is made
+    /// so that a resumed job cuts the same windows; 0 (jobs of earlier
+    /// versions) applies rows in file order.
+    #[serde(default)]
+    pub sort_window: u64,
 }
 
 #[cfg(test)]

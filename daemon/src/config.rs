@@ -74,7 +74,7 @@ impl Default for ImportsConfig {
             dir: None,
             mode: roster_shared::api::ImportMode::BestEffort,
             batch_rows: 4000,
-            sort_window_rows: 262_144,
+            sort_window_rows: 1_048_576,
             settle_ms: 1000,
             rescan_secs: 10,
             max_upload_bytes: 1024 * 1024 * 1024,

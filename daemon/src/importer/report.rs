@@ -1,7 +1,9 @@
 //! The report beside every imported file: `line,email,outcome,message`, one
 //! line per data row. It is appended a batch at a time and flushed to disk
 //! before the batch's transaction commits, so after a crash the committed
-//! length (kept in the job record) is always a complete prefix.
+//! length (kept in the job record) is always a complete prefix. Rows are
+//! written in the order they are applied and put back in line order when
+//! the job ends ([`order_by_line`]).
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufReader, Seek, SeekFrom, Write};
@@ -102,30 +104,35 @@ pub fn mark_skipped(path: &Path, note: &str) -> io::Result<u64> {
 }
 
 /// Puts a report written a window at a time (each window's rows in the
-/// order they were applied) back in file-line order, one window in memory
-/// at a time. Lines that belong to no row (line 0: notes on the whole file)
-/// stay after the rows. Sorting a sorted report changes nothing, so a
+/// order they were applied) back in file-line order. Only each window's
+/// line numbers and offsets are held (16 bytes a row); the lines are read
+/// again in order. Lines that belong to no row (line 0: notes on the whole
+/// file) stay after the rows. Sorting a sorted report changes nothing, so a
 /// restart may do it again.
 pub fn order_by_line(path: &Path, window: u64) -> io::Result<()> {
     let window = usize::try_from(window).unwrap_or(usize::MAX).max(1);
     let tmp = path.with_extension("ordered.tmp");
     let mut reader = csv::Reader::from_reader(BufReader::new(File::open(path)?));
+    let mut again = csv::Reader::from_reader(BufReader::with_capacity(4096, File::open(path)?));
     let mut w = csv::Writer::from_path(&tmp).map_err(io::Error::other)?;
     w.write_record(HEADER).map_err(io::Error::other)?;
-    let mut block: Vec<(u64, csv::ByteRecord)> = Vec::new();
-    for rec in reader.byte_records() {
-        let rec = rec.map_err(io::Error::other)?;
+    let mut block: Vec<(u64, u64)> = Vec::new();
+    let mut rec = csv::ByteRecord::new();
+    while reader
+        .read_byte_record(&mut rec)
+        .map_err(io::Error::other)?
+    {
         let line = std::str::from_utf8(rec.get(0).unwrap_or_default())
             .ok()
             .and_then(|l| l.parse::<u64>().ok())
             .filter(|l| *l > 0)
             .unwrap_or(u64::MAX);
-        block.push((line, rec));
+        block.push((line, rec.position().map_or(0, csv::Position::byte)));
         if block.len() == window {
-            write_in_line_order(&mut w, &mut block)?;
+            copy_in_line_order(&mut again, &mut w, &mut block)?;
         }
     }
-    write_in_line_order(&mut w, &mut block)?;
+    copy_in_line_order(&mut again, &mut w, &mut block)?;
     w.flush()?;
     w.into_inner()
         .map_err(|e| io::Error::other(e.to_string()))?
@@ -133,15 +140,23 @@ pub fn order_by_line(path: &Path, window: u64) -> io::Result<()> {
     std::fs::rename(&tmp, path)
 }
 
-/// Writes one window's lines sorted by line (a stable sort: lines that
+/// Copies one window's lines sorted by line (a stable sort: lines that
 /// belong to no row keep their order after the rows).
-fn write_in_line_order(
-    w: &mut csv::Writer<File>,
-    block: &mut Vec<(u64, csv::ByteRecord)>,
+fn copy_in_line_order(
+    from: &mut csv::Reader<BufReader<File>>,
+    to: &mut csv::Writer<File>,
+    block: &mut Vec<(u64, u64)>,
 ) -> io::Result<()> {
     block.sort_by_key(|(line, _)| *line);
-    for (_, rec) in block.drain(..) {
-        w.write_byte_record(&rec).map_err(io::Error::other)?;
+    let mut rec = csv::ByteRecord::new();
+    for (_, start) in block.drain(..) {
+        let mut at = csv::Position::new();
+        at.set_byte(start);
+        from.seek(at).map_err(io::Error::other)?;
+        if !from.read_byte_record(&mut rec).map_err(io::Error::other)? {
+            return Err(io::Error::other("the report ended before one of its lines"));
+        }
+        to.write_byte_record(&rec).map_err(io::Error::other)?;
     }
     Ok(())
 }

@@ -30,10 +30,35 @@ const LAST: [&str; 12] = [
     "Torvalds", "Allen", "Backus", "Perlman",
 ];
 
+/// Member `i`'s given and family name, picked by a hash of `i`: members
+/// arrive in no particular order of name or e-mail, as from a real
+/// directory (numbered addresses in order would land on a few index pages
+/// and flatter every write).
+fn person(i: usize) -> (&'static str, &'static str) {
+    // splitmix64: a fixed, well-mixed sequence, the same every run.
+    let mut z = (i as u64).wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^= z >> 31;
+    let z = z as usize;
+    (FIRST[z % FIRST.len()], LAST[(z / FIRST.len()) % LAST.len()])
+}
+
+/// Member `i`'s e-mail: `ada.lovelace123@bench.example.com`.
+fn email(i: usize) -> String {
+    let (first, last) = person(i);
+    format!(
+        "{}.{}{i}@bench.example.com",
+        first.to_lowercase(),
+        last.to_lowercase()
+    )
+}
+
 fn invite_body(i: usize) -> String {
+    let (first, last) = person(i);
     serde_json::json!({
-        "name": format!("{} {}{}", FIRST[i % FIRST.len()], LAST[(i / FIRST.len()) % LAST.len()], i),
-        "email": format!("user{i}@bench.example.com"),
+        "name": format!("{first} {last}{i}"),
+        "email": email(i),
         "role": if i.is_multiple_of(50) { "admin" } else if i.is_multiple_of(5) { "builder" } else { "end-user" },
     })
     .to_string()
@@ -93,18 +118,19 @@ async fn invite_range(d: &Daemon, from: usize, to: usize) -> (Duration, Vec<Dura
     .await
 }
 
-/// Posts `/members/user{i}@…/{action}` for every `i` that `pick` maps `0..n` to.
+/// Posts `/members/{email(i)}/{action}` for every `i` that `pick` maps `0..n` to.
 async fn member_action(d: &Daemon, n: usize, action: &'static str, pick: fn(usize) -> usize) {
     fan_out(d, 0, n, move |client, k| async move {
         let i = pick(k);
         let r = client
             .post(format!(
-                "http://rosterd/api/v1/members/user{i}@bench.example.com/{action}"
+                "http://rosterd/api/v1/members/{}/{action}",
+                email(i)
             ))
             .send()
             .await
             .expect("member action");
-        assert_eq!(r.status(), 200, "{action} user{i}");
+        assert_eq!(r.status(), 200, "{action} {}", email(i));
     })
     .await;
 }
@@ -305,7 +331,11 @@ async fn main() {
         ),
         (
             "prefix search (e-mail)",
-            Arc::new(move |i| format!("?limit=50&q=user{}", (i * 7919) % members)),
+            Arc::new(move |i| {
+                let address = email((i * 7919) % members);
+                let local = address.split('@').next().unwrap_or_default().to_string();
+                format!("?limit=50&q={local}")
+            }),
         ),
         (
             "status=invited",

@@ -10,6 +10,7 @@
 //! Run: `cargo build --release --workspace && cargo bench -p roster-e2e --bench foundation`
 //! (`-- --members 100000` for a shorter run).
 
+#[allow(dead_code)] // each bench uses part of it
 mod measure;
 mod smtp_sink;
 
@@ -17,42 +18,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use measure::{arg, ms, percentile};
+use measure::{FIRST, arg, email, ms, percentile, person};
 use roster_e2e::{Daemon, DaemonOptions};
 
 const CLIENTS: usize = 64;
-const FIRST: [&str; 16] = [
-    "Ada", "Grace", "Alan", "Barbara", "Edsger", "Ken", "Dennis", "Margaret", "Linus", "Frances",
-    "John", "Radia", "Donald", "Leslie", "Tony", "Niklaus",
-];
-const LAST: [&str; 12] = [
-    "Lovelace", "Hopper", "Turing", "Liskov", "Dijkstra", "Thompson", "Ritchie", "Hamilton",
-    "Torvalds", "Allen", "Backus", "Perlman",
-];
-
-/// Member `i`'s given and family name, picked by a hash of `i`: members
-/// arrive in no particular order of name or e-mail, as from a real
-/// directory (numbered addresses in order would land on a few index pages
-/// and flatter every write).
-fn person(i: usize) -> (&'static str, &'static str) {
-    // splitmix64: a fixed, well-mixed sequence, the same every run.
-    let mut z = (i as u64).wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^= z >> 31;
-    let z = z as usize;
-    (FIRST[z % FIRST.len()], LAST[(z / FIRST.len()) % LAST.len()])
-}
-
-/// Member `i`'s e-mail: `ada.lovelace123@bench.example.com`.
-fn email(i: usize) -> String {
-    let (first, last) = person(i);
-    format!(
-        "{}.{}{i}@bench.example.com",
-        first.to_lowercase(),
-        last.to_lowercase()
-    )
-}
 
 fn invite_body(i: usize) -> String {
     let (first, last) = person(i);

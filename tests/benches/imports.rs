@@ -14,7 +14,7 @@
 //! Run: `cargo build --release --workspace && cargo bench -p roster-e2e --bench imports`
 //! (`-- --rows 100000` for one size, `-- --file hr.csv` for a file of your own).
 
-#[allow(dead_code)] // this bench reads a list of sizes, not `arg`
+#[allow(dead_code)] // each bench uses part of it
 mod measure;
 mod smtp_sink;
 
@@ -88,11 +88,7 @@ const SYLLABLES: [&str; 24] = [
 
 /// Row `i`'s given and family name, scattered by a hash of `i`.
 fn person(i: usize) -> (&'static str, String) {
-    // splitmix64: a fixed, well-mixed sequence, the same file every run.
-    let mut z = (i as u64).wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^= z >> 31;
+    let z = measure::scatter(i);
     let pick = |shift: u32, n: usize| (z >> shift) as usize % n;
     let mut last: String = [0, 8, 16]
         .iter()

@@ -1,4 +1,5 @@
-//! What every benchmark needs to read its flags and report latencies.
+//! What every benchmark needs: its flags, latency reports, and people whose
+//! names and e-mails arrive in no particular order.
 
 use std::time::Duration;
 
@@ -22,4 +23,43 @@ pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
 /// A duration in milliseconds, for reports.
 pub fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// Given names the benchmarks' people are made of.
+pub const FIRST: [&str; 16] = [
+    "Ada", "Grace", "Alan", "Barbara", "Edsger", "Ken", "Dennis", "Margaret", "Linus", "Frances",
+    "John", "Radia", "Donald", "Leslie", "Tony", "Niklaus",
+];
+
+/// Family names the benchmarks' people are made of.
+pub const LAST: [&str; 12] = [
+    "Lovelace", "Hopper", "Turing", "Liskov", "Dijkstra", "Thompson", "Ritchie", "Hamilton",
+    "Torvalds", "Allen", "Backus", "Perlman",
+];
+
+/// A fixed, well-mixed number for row `i` (splitmix64), the same every run.
+/// Names picked by it come in no particular order, as from a real directory
+/// or HR export: numbered names in order would land on a few index pages
+/// and flatter every write.
+pub fn scatter(i: usize) -> u64 {
+    let mut z = (i as u64).wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// Person `i`'s given and family name.
+pub fn person(i: usize) -> (&'static str, &'static str) {
+    let z = scatter(i) as usize;
+    (FIRST[z % FIRST.len()], LAST[(z / FIRST.len()) % LAST.len()])
+}
+
+/// Person `i`'s e-mail: `ada.lovelace123@bench.example.com`.
+pub fn email(i: usize) -> String {
+    let (first, last) = person(i);
+    format!(
+        "{}.{}{i}@bench.example.com",
+        first.to_lowercase(),
+        last.to_lowercase()
+    )
 }

@@ -15,6 +15,7 @@
 //! (`-- --members 100000` for a shorter run). Workspaces are SSO-managed
 //! (`scim_creates_active`), so creating a user sends no mail.
 
+#[allow(dead_code)] // each bench uses part of it
 mod measure;
 
 use std::net::SocketAddr;
@@ -23,15 +24,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use measure::{arg, ms, percentile};
+use measure::{arg, email, ms, percentile, person};
 use roster_e2e::{Daemon, DaemonOptions, free_port, poll};
 use serde_json::json;
 
 const CLIENTS: usize = 64;
-
-fn email(i: usize) -> String {
-    format!("user{i}@bench.example.com")
-}
 
 /// One HTTP target: base URL and bearer token.
 #[derive(Clone)]
@@ -83,7 +80,7 @@ async fn create_user(client: &reqwest::Client, t: &Target, i: usize) {
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
         "userName": email(i),
         "externalId": format!("ext-{i}"),
-        "name": {"givenName": "User", "familyName": format!("No{i}")},
+        "name": {"givenName": person(i).0, "familyName": person(i).1},
         "active": true,
     });
     let r = client
@@ -136,6 +133,9 @@ async fn filter_load(
     )
 }
 
+/// Addresses the wrk script cycles through (a sample of the users).
+const WRK_ADDRESSES: usize = 200_000;
+
 /// The filter workload driven by `wrk` (64 connections, 2 threads, a Lua
 /// script that walks the users), when it is installed: a lighter load
 /// generator than this process, so the figures are the servers'. Returns
@@ -149,16 +149,26 @@ fn wrk_filter_load(t: &Target, users: usize, seconds: u64) -> Option<(f64, Durat
         .nth(3)
         .map(|p| format!("/{p}"))
         .unwrap_or_default();
+    // The addresses it walks, in the order the bench's own clients use,
+    // from a file (Lua has no 64-bit arithmetic to make them itself).
+    let addresses = dir.path().join("addresses.txt");
+    let walked: Vec<String> = (0..users.min(WRK_ADDRESSES))
+        .map(|k| email(k * 7919 % users).replace('@', "%40"))
+        .collect();
+    std::fs::write(&addresses, walked.join("\n")).ok()?;
     std::fs::write(
         &script,
         format!(
-            r#"counter = 0
+            r#"addresses = {{}}
+for line in io.lines("{list}") do addresses[#addresses + 1] = line end
+counter = 0
 request = function()
   counter = counter + 1
-  local i = (counter * 7919) % {users}
-  return wrk.format("GET", "{path}/Users?filter=userName%20eq%20%22user" .. i .. "%40bench.example.com%22", {{["Authorization"] = "Bearer {token}"}})
+  local address = addresses[counter % #addresses + 1]
+  return wrk.format("GET", "{path}/Users?filter=userName%20eq%20%22" .. address .. "%22", {{["Authorization"] = "Bearer {token}"}})
 end
 "#,
+            list = addresses.display(),
             token = t.token
         ),
     )

@@ -228,3 +228,72 @@ async fn scim_users_show_the_cloud_models_requested_status() {
     accept_in_default_workspace(&s, "ada@example.com").await;
     assert_eq!(scim_status().await, "invited");
 }
+
+/// The words of a member in the search index, read from the store.
+fn indexed_words(s: &AppState) -> Vec<String> {
+    use redb::ReadableTable;
+    s.services
+        .store
+        .read_now(|txn| {
+            let words = txn.open_table(crate::store::tables::MEMBER_WORDS)?;
+            let mut found = Vec::new();
+            for entry in words.iter()? {
+                found.push(entry?.0.value().1.to_string());
+            }
+            Ok(found)
+        })
+        .expect("read words")
+}
+
+#[tokio::test]
+async fn words_an_earlier_version_indexed_are_found_once_and_removed_with_the_name() {
+    let (s, _dir) = state(roster_shared::StatusModel::SelfHosted).await;
+    let app = socket_router(s.clone());
+    let grace = r#"{"name":"Grace Hopper","email":"grace.hopper2@navy.mil","role":"builder"}"#;
+    assert_eq!(
+        call(&app, "POST", "/api/v1/members", Some(grace)).await.0,
+        StatusCode::CREATED
+    );
+    assert_eq!(indexed_words(&s), ["hopper2", "navy.mil"]);
+    // Earlier versions also indexed `grace` and `hopper`, which the address
+    // and `hopper2` cover.
+    let (ws, id) = s
+        .services
+        .store
+        .read_now(|txn| {
+            use redb::ReadableTable;
+            let members = txn.open_table(crate::store::tables::MEMBERS)?;
+            let (key, _) = members.first()?.expect("one member");
+            Ok(key.value())
+        })
+        .expect("member key");
+    s.services
+        .store
+        .write(move |tx| {
+            for w in ["grace", "hopper"] {
+                tx.member_words()?.insert((ws, w, id), ())?;
+            }
+            Ok(())
+        })
+        .await
+        .expect("old-style words");
+    for q in ["gra", "hop", "hopper", "hopper2", "navy"] {
+        let (_, body) = call(&app, "GET", &format!("/api/v1/members?q={q}"), None).await;
+        assert_eq!(
+            body.matches("grace.hopper2@navy.mil").count(),
+            1,
+            "q={q}: {body}"
+        );
+    }
+    let (status, body) = call(
+        &app,
+        "PATCH",
+        "/api/v1/members/grace.hopper2@navy.mil",
+        Some(r#"{"name":"Amazing Grace"}"#),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(indexed_words(&s), ["amazing", "hopper2", "navy.mil"]);
+    let (_, body) = call(&app, "GET", "/api/v1/members?q=amaz", None).await;
+    assert!(body.contains("grace.hopper2@navy.mil"), "{body}");
+}

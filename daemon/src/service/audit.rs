@@ -37,11 +37,11 @@ pub fn append(
         before,
         after,
     };
-    tx.audit()?.insert(
-        (workspace.as_u128(), record.id.as_u128()),
-        encode(&record)?.as_slice(),
-    )?;
-    Ok(())
+    let key = (workspace.as_u128(), record.id.as_u128());
+    tx.aside(move |tx| {
+        tx.audit()?.insert(key, encode(&record)?.as_slice())?;
+        Ok(())
+    })
 }
 
 /// Lists events newest first, filtered.

@@ -47,7 +47,8 @@ pub fn enqueue_invite(
         next_attempt_at: Some(now),
         sent_at: None,
     };
-    put(tx, None, &msg)
+    // A new message: nothing in this transaction reads it back.
+    tx.aside(move |tx| put(tx, None, &msg))
 }
 
 /// Writes a message and keeps the due-queue in step with its state.

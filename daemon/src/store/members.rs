@@ -132,27 +132,26 @@ fn index(tx: &Tx<'_>, m: &MemberRecord, old: Option<&MemberRecord>) -> Result<()
     let id = m.id.as_u128();
     let name_key = m.name_key();
     let same = |f: &dyn Fn(&MemberRecord) -> bool| old.is_some_and(f);
+    let mut listing = ListingEntries::default();
     if !same(&|o| o.email_key() == m.email_key()) {
         tx.member_emails()?
             .insert((ws, m.email_key().as_str()), id)?;
     }
     if !same(&|o| o.name_key() == name_key && o.status == m.status) {
-        tx.member_status_names()?
-            .insert((ws, m.status.code(), name_key.as_str(), id), ())?;
+        listing.status_name = Some((m.status.code(), name_key));
     }
     if !same(&|o| o.status == m.status) {
-        tx.member_statuses()?
-            .insert((ws, m.status.code(), id), ())?;
+        listing.status = Some(m.status.code());
     }
     if !same(&|o| o.role == m.role) {
-        tx.member_roles()?.insert((ws, m.role.code(), id), ())?;
+        listing.role = Some(m.role.code());
     }
     if !same(&|o| o.status == m.status && o.role == m.role) {
         add_count(tx, ws, m.status.code(), m.role.code(), 1)?;
     }
     for g in &m.groups {
         if !same(&|o| o.groups.contains(g)) {
-            tx.member_groups()?.insert((ws, g.as_u128(), id), ())?;
+            listing.groups.push(g.as_u128());
         }
     }
     if let Some(ext) = &m.external_id
@@ -164,14 +163,18 @@ fn index(tx: &Tx<'_>, m: &MemberRecord, old: Option<&MemberRecord>) -> Result<()
         let old_words = old
             .map(|o| search_words(&o.name, &o.email))
             .unwrap_or_default();
-        for w in search_words(&m.name, &m.email).difference(&old_words) {
-            tx.member_words()?.insert((ws, w.as_str(), id), ())?;
-        }
+        listing.words = search_words(&m.name, &m.email)
+            .difference(&old_words)
+            .cloned()
+            .collect();
     }
     if let Some(inv) = &m.invitation
         && !same(&|o| o.invitation.as_ref().map(|i| i.id) == Some(inv.id))
     {
         tx.invitations()?.insert(inv.id.as_u128(), (ws, id))?;
+    }
+    if !listing.is_empty() {
+        tx.aside(move |tx| listing.insert(tx, ws, id))?;
     }
     Ok(())
 }
@@ -182,25 +185,25 @@ fn unindex(tx: &Tx<'_>, m: &MemberRecord, new: Option<&MemberRecord>) -> Result<
     let id = m.id.as_u128();
     let name_key = m.name_key();
     let kept = |f: &dyn Fn(&MemberRecord) -> bool| new.is_some_and(f);
+    let mut listing = ListingEntries::default();
     if !kept(&|n| n.email_key() == m.email_key()) {
         tx.member_emails()?.remove((ws, m.email_key().as_str()))?;
     }
     if !kept(&|n| n.name_key() == name_key && n.status == m.status) {
-        tx.member_status_names()?
-            .remove((ws, m.status.code(), name_key.as_str(), id))?;
+        listing.status_name = Some((m.status.code(), name_key));
     }
     if !kept(&|n| n.status == m.status) {
-        tx.member_statuses()?.remove((ws, m.status.code(), id))?;
+        listing.status = Some(m.status.code());
     }
     if !kept(&|n| n.role == m.role) {
-        tx.member_roles()?.remove((ws, m.role.code(), id))?;
+        listing.role = Some(m.role.code());
     }
     if !kept(&|n| n.status == m.status && n.role == m.role) {
         add_count(tx, ws, m.status.code(), m.role.code(), -1)?;
     }
     for g in &m.groups {
         if !kept(&|n| n.groups.contains(g)) {
-            tx.member_groups()?.remove((ws, g.as_u128(), id))?;
+            listing.groups.push(g.as_u128());
         }
     }
     if let Some(ext) = &m.external_id
@@ -214,16 +217,83 @@ fn unindex(tx: &Tx<'_>, m: &MemberRecord, new: Option<&MemberRecord>) -> Result<
         let new_words = new
             .map(|n| search_words(&n.name, &n.email))
             .unwrap_or_default();
-        for w in all_search_words(&m.name, &m.email).difference(&new_words) {
-            tx.member_words()?.remove((ws, w.as_str(), id))?;
-        }
+        listing.words = all_search_words(&m.name, &m.email)
+            .difference(&new_words)
+            .cloned()
+            .collect();
     }
     if let Some(inv) = &m.invitation
         && !kept(&|n| n.invitation.as_ref().map(|i| i.id) == Some(inv.id))
     {
         tx.invitations()?.remove(inv.id.as_u128())?;
     }
+    if !listing.is_empty() {
+        tx.aside(move |tx| listing.remove(tx, ws, id))?;
+    }
     Ok(())
+}
+
+/// One member's entries in the indexes that only listings and searches
+/// read, which the write itself never looks at: they can be written aside
+/// ([`Tx::aside`]).
+#[derive(Default)]
+struct ListingEntries {
+    /// Stored status and name key.
+    status_name: Option<(u8, String)>,
+    status: Option<u8>,
+    role: Option<u8>,
+    groups: Vec<u128>,
+    words: Vec<String>,
+}
+
+impl ListingEntries {
+    fn is_empty(&self) -> bool {
+        self.status_name.is_none()
+            && self.status.is_none()
+            && self.role.is_none()
+            && self.groups.is_empty()
+            && self.words.is_empty()
+    }
+
+    fn insert(self, tx: &Tx<'_>, ws: u128, id: u128) -> Result<(), ServiceError> {
+        if let Some((status, name_key)) = &self.status_name {
+            tx.member_status_names()?
+                .insert((ws, *status, name_key.as_str(), id), ())?;
+        }
+        if let Some(status) = self.status {
+            tx.member_statuses()?.insert((ws, status, id), ())?;
+        }
+        if let Some(role) = self.role {
+            tx.member_roles()?.insert((ws, role, id), ())?;
+        }
+        for g in self.groups {
+            tx.member_groups()?.insert((ws, g, id), ())?;
+        }
+        for w in &self.words {
+            tx.member_words()?.insert((ws, w.as_str(), id), ())?;
+        }
+        Ok(())
+    }
+
+    fn remove(self, tx: &Tx<'_>, ws: u128, id: u128) -> Result<(), ServiceError> {
+        if let Some((status, name_key)) = &self.status_name {
+            tx.member_status_names()?
+                .remove((ws, *status, name_key.as_str(), id))?;
+        }
+        if let Some(status) = self.status {
+            tx.member_statuses()?.remove((ws, status, id))?;
+        }
+        if let Some(role) = self.role {
+            tx.member_roles()?.remove((ws, role, id))?;
+        }
+        for g in self.groups {
+            tx.member_groups()?.remove((ws, g, id))?;
+        }
+        for w in &self.words {
+            tx.member_words()?.remove((ws, w.as_str(), id))?;
+        }
+        Ok(())
+    }
 }
 
 fn add_count(tx: &Tx<'_>, ws: u128, status: u8, role: u8, delta: i64) -> Result<(), ServiceError> {

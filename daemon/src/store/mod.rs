@@ -108,7 +108,8 @@ impl Store {
 
 impl Store {
     /// Runs a write on the calling (blocking) thread in a transaction of its
-    /// own, committed durably before it returns. For the importer, whose
+    /// own (its [`Tx::aside`] writes on a second thread), committed durably
+    /// before it returns. For the importer, whose
     /// report file must be flushed while the transaction is still open;
     /// everything else goes through [`Store::write`].
     pub fn write_blocking<F, T>(&self, run: F) -> Result<T, ServiceError>
@@ -116,7 +117,7 @@ impl Store {
         F: FnOnce(&Tx<'_>) -> Result<T, ServiceError>,
     {
         let txn = begin_write(&self.db)?;
-        let outcome = run(&Tx::new(&txn));
+        let outcome = tables::with_side_thread(&txn, run);
         match outcome {
             Ok(out) => {
                 txn.commit()?;
@@ -136,7 +137,7 @@ impl Store {
         F: FnOnce(&Tx<'_>) -> Result<T, ServiceError>,
     {
         let txn = begin_write(&self.db)?;
-        let out = run(&Tx::new(&txn));
+        let out = tables::with_side_thread(&txn, run);
         txn.abort()?;
         out
     }

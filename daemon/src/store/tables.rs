@@ -6,6 +6,7 @@
 //! values, scoped by workspace id first so one workspace is one key range.
 
 use std::cell::{OnceCell, RefCell, RefMut};
+use std::sync::mpsc;
 
 use redb::{Table, TableDefinition, WriteTransaction};
 
@@ -34,6 +35,9 @@ macro_rules! tables {
                 pub fn $field(&self) -> Result<RefMut<'_, Table<'t, $key, $value>>, ServiceError> {
                     let cell = &self.open.$field;
                     if cell.get().is_none() {
+                        if written_aside(stringify!($field)) {
+                            self.end_side();
+                        }
                         let _ = cell.set(RefCell::new(self.txn.open_table($def)?));
                     }
                     cell.get()
@@ -116,6 +120,10 @@ tables! {
 pub struct Tx<'t> {
     txn: &'t WriteTransaction,
     open: OpenTables<'t>,
+    /// Where [`Tx::aside`] sends writes while a side thread applies them.
+    side: RefCell<Option<SideSink>>,
+    /// Why the side thread stopped, if it failed.
+    side_failed: RefCell<Option<ServiceError>>,
 }
 
 impl<'t> Tx<'t> {
@@ -124,6 +132,238 @@ impl<'t> Tx<'t> {
         Self {
             txn,
             open: OpenTables::default(),
+            side: RefCell::new(None),
+            side_failed: RefCell::new(None),
         }
+    }
+
+    /// A write to a table that use cases write but rarely read back (the
+    /// listing and search indexes, the audit log, new outbox messages). It
+    /// runs at once, or, inside [`with_side_thread`], on a second thread in
+    /// the order it was made, before the transaction commits.
+    pub fn aside<F>(&self, write: F) -> Result<(), ServiceError>
+    where
+        F: FnOnce(&Tx<'_>) -> Result<(), ServiceError> + Send + 'static,
+    {
+        let mut side = self.side.borrow_mut();
+        let Some(sink) = side.as_mut() else {
+            drop(side);
+            return write(self);
+        };
+        sink.pending.push(Box::new(write));
+        if sink.pending.len() >= SIDE_CHUNK {
+            let chunk = std::mem::replace(&mut sink.pending, Vec::with_capacity(SIDE_CHUNK));
+            // A side thread that stopped has failed; `end_side` hears why.
+            let _ = sink.to_thread.send(chunk);
+        }
+        Ok(())
+    }
+
+    /// Hands the side thread what is pending and waits until it has applied
+    /// everything and let go of its tables; from then on this `Tx` writes
+    /// aside at once. Called before this thread opens a table written aside,
+    /// so a read sees every earlier write and the two threads never hold the
+    /// same table.
+    fn end_side(&self) {
+        let Some(sink) = self.side.borrow_mut().take() else {
+            return;
+        };
+        let SideSink {
+            pending,
+            to_thread,
+            done,
+        } = sink;
+        let _ = to_thread.send(pending);
+        drop(to_thread);
+        let outcome = done
+            .recv()
+            .unwrap_or_else(|_| Err(ServiceError::storage("the side writer thread panicked")));
+        if let Err(e) = outcome {
+            self.side_failed.borrow_mut().get_or_insert(e);
+        }
+    }
+}
+
+/// Tables whose writes go through [`Tx::aside`].
+fn written_aside(table: &str) -> bool {
+    matches!(
+        table,
+        "member_status_names"
+            | "member_statuses"
+            | "member_roles"
+            | "member_groups"
+            | "member_words"
+            | "audit"
+            | "outbox"
+            | "outbox_statuses"
+            | "outbox_due"
+    )
+}
+
+/// One write handed to the side thread.
+type SideWrite = Box<dyn FnOnce(&Tx<'_>) -> Result<(), ServiceError> + Send>;
+
+/// Side writes travel in chunks: one channel message per write would cost
+/// about as much as the smallest of them.
+const SIDE_CHUNK: usize = 256;
+
+struct SideSink {
+    pending: Vec<SideWrite>,
+    to_thread: mpsc::Sender<Vec<SideWrite>>,
+    /// The side thread's outcome, sent once it has dropped its tables.
+    done: mpsc::Receiver<Result<(), ServiceError>>,
+}
+
+/// Runs `work` on this thread while a second thread applies its
+/// [`Tx::aside`] writes to the same transaction (redb lets the tables of one
+/// write transaction be written from several threads). For long batches,
+/// where those writes are a third of the work: the importer's.
+///
+/// `work`'s error comes first; otherwise a failed side write is the result.
+pub fn with_side_thread<T>(
+    txn: &WriteTransaction,
+    work: impl FnOnce(&Tx<'_>) -> Result<T, ServiceError>,
+) -> Result<T, ServiceError> {
+    std::thread::scope(|scope| {
+        let (to_thread, chunks) = mpsc::channel::<Vec<SideWrite>>();
+        let (report, done) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("roster-side-writer".into())
+            .spawn_scoped(scope, move || {
+                let apply = || -> Result<(), ServiceError> {
+                    let tx = Tx::new(txn);
+                    for chunk in chunks {
+                        for write in chunk {
+                            write(&tx)?;
+                        }
+                    }
+                    Ok(())
+                };
+                let _ = report.send(apply());
+            })
+            .map_err(ServiceError::storage)?;
+        let main = Tx::new(txn);
+        *main.side.borrow_mut() = Some(SideSink {
+            pending: Vec::with_capacity(SIDE_CHUNK),
+            to_thread,
+            done,
+        });
+        let outcome = work(&main);
+        main.end_side();
+        let side = main.side_failed.take();
+        drop(main);
+        let out = outcome?;
+        side.map_or(Ok(out), Err)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata};
+
+    use super::*;
+
+    fn db() -> (tempfile::TempDir, Database) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = Database::create(dir.path().join("db")).expect("db");
+        (dir, db)
+    }
+
+    #[test]
+    fn side_writes_land_in_order_in_the_same_commit() {
+        let (_dir, db) = db();
+        let txn = db.begin_write().expect("txn");
+        let out = with_side_thread(&txn, |tx| {
+            for i in 0..1000u64 {
+                tx.meta()?.insert(format!("main{i}").as_str(), i)?;
+                // Later writes of one key win: order is kept.
+                tx.aside(move |tx| {
+                    tx.import_jobs()?.insert(7, i.to_string().as_bytes())?;
+                    Ok(())
+                })?;
+            }
+            Ok("done")
+        })
+        .expect("work and side writes");
+        assert_eq!(out, "done");
+        txn.commit().expect("commit");
+        let read = db.begin_read().expect("read");
+        assert_eq!(
+            read.open_table(META).expect("meta").len().expect("len"),
+            1000
+        );
+        let jobs = read.open_table(IMPORT_JOBS).expect("jobs");
+        let last = jobs.get(7).expect("get").expect("written aside");
+        assert_eq!(last.value(), b"999");
+    }
+
+    #[test]
+    fn a_failed_side_write_fails_the_work_and_a_failed_work_comes_first() {
+        let (_dir, db) = db();
+        let txn = db.begin_write().expect("txn");
+        let side_fails = with_side_thread(&txn, |tx| {
+            tx.aside(|_| Err(ServiceError::storage("disk full aside")))?;
+            Ok(())
+        });
+        assert!(
+            matches!(&side_fails, Err(e) if e.to_string().contains("disk full aside")),
+            "{side_fails:?}"
+        );
+        let both_fail = with_side_thread(&txn, |tx| -> Result<(), ServiceError> {
+            tx.aside(|_| Err(ServiceError::storage("aside")))?;
+            Err(ServiceError::BadRequest("the work's own refusal".into()))
+        });
+        assert!(
+            matches!(&both_fail, Err(ServiceError::BadRequest(m)) if m.contains("own refusal")),
+            "{both_fail:?}"
+        );
+    }
+
+    #[test]
+    fn without_a_side_thread_aside_writes_at_once() {
+        let (_dir, db) = db();
+        let txn = db.begin_write().expect("txn");
+        let tx = Tx::new(&txn);
+        tx.aside(|tx| {
+            tx.meta()?.insert("now", 1)?;
+            Ok(())
+        })
+        .expect("aside");
+        let now = tx
+            .meta()
+            .expect("meta")
+            .get("now")
+            .expect("get")
+            .map(|v| v.value());
+        assert_eq!(now, Some(1));
+    }
+
+    #[test]
+    fn reading_a_table_written_aside_first_waits_for_the_side_writes() {
+        let (_dir, db) = db();
+        let txn = db.begin_write().expect("txn");
+        let seen = with_side_thread(&txn, |tx| {
+            for i in 0..1000u128 {
+                tx.aside(move |tx| {
+                    tx.audit()?.insert((1, i), b"event".as_slice())?;
+                    Ok(())
+                })?;
+            }
+            let seen = tx.audit()?.len()?;
+            // Writing aside after the read happens at once, on this thread.
+            tx.aside(|tx| {
+                tx.audit()?.insert((1, 1000), b"event".as_slice())?;
+                Ok(())
+            })?;
+            Ok(seen)
+        })
+        .expect("no table is held by both threads");
+        assert_eq!(seen, 1000);
+        txn.commit().expect("commit");
+        let read = db.begin_read().expect("read");
+        assert_eq!(
+            read.open_table(AUDIT).expect("audit").len().expect("len"),
+            1001
+        );
     }
 }

@@ -599,31 +599,38 @@ impl RowReader {
         let lines = LineNumbers::after_header(&reader);
         let columns =
             ColumnMap::from_header(&record).map_err(|e| Unreadable::Refused(e.to_string()))?;
-        let mut seen = SeenEmails::default();
-        let before_window = order.whole_windows(done);
-        let mut skipped = 0;
-        while skipped < before_window {
-            match reader.read_byte_record(&mut record) {
-                Ok(true) if ColumnMap::is_blank(&record) => continue,
-                Ok(true) => {
-                    seen.first_line(&columns.email_of(&record), lines.of(&record));
-                    skipped += 1;
-                }
-                _ => break,
-            }
-        }
-        let rows = Self {
+        let mut rows = Self {
             reader,
             again: csv_reader(BufReader::with_capacity(REREAD_BUFFER, again)),
             record,
             columns,
-            seen,
+            seen: SeenEmails::default(),
             lines,
             batch_rows,
             order,
-            skip: usize::try_from(done - skipped).unwrap_or(usize::MAX),
+            skip: 0,
         };
+        let before_window = order.whole_windows(done);
+        let mut passed = 0;
+        while passed < before_window && matches!(rows.next_record(), Ok(true)) {
+            let line = rows.lines.of(&rows.record);
+            rows.seen
+                .first_line(&rows.columns.email_of(&rows.record), line);
+            passed += 1;
+        }
+        rows.skip = usize::try_from(done - passed).unwrap_or(usize::MAX);
         Ok((rows, opened))
+    }
+
+    /// Reads the next record that is not a blank line into `self.record`;
+    /// `false` at the end of the file.
+    fn next_record(&mut self) -> csv::Result<bool> {
+        loop {
+            match self.reader.read_byte_record(&mut self.record) {
+                Ok(true) if ColumnMap::is_blank(&self.record) => {}
+                read => return read,
+            }
+        }
     }
 
     /// Reads, checks and sends batches until the file ends, a read fails
@@ -663,7 +670,7 @@ impl RowReader {
         let mut placed =
             Vec::with_capacity(usize::try_from(self.order.window).unwrap_or(usize::MAX));
         while (placed.len() as u64) < self.order.window {
-            match self.reader.read_byte_record(&mut self.record) {
+            match self.next_record() {
                 Ok(false) => break,
                 Err(e) => {
                     let failure = ReadRow {
@@ -673,7 +680,6 @@ impl RowReader {
                     };
                     return (placed, Some(failure));
                 }
-                Ok(true) if ColumnMap::is_blank(&self.record) => {}
                 Ok(true) => {
                     let line = self.lines.of(&self.record);
                     let key = Email::key_of(&self.columns.email_of(&self.record));

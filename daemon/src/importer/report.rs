@@ -105,12 +105,21 @@ pub fn mark_skipped(path: &Path, note: &str) -> io::Result<u64> {
 
 /// Puts a report written a window at a time (each window's rows in the
 /// order they were applied) back in file-line order. A window's rows are
-/// one stretch of the report: it is read back in one piece and its lines
-/// copied out as they are, sorted by line (16 bytes a row besides the
-/// stretch itself: about 60 MB for a window of a million rows). Lines that
-/// belong to no row (line 0: notes on the whole file) stay after the rows.
-/// Sorting a sorted report changes nothing, so a restart may do it again.
+/// one stretch of the report: each row's line, offset and length are held
+/// (16 bytes a row), then the lines are copied out by line number, a group
+/// of at most [`REORDER_BUFFER`] bytes at a time, each group gathered in one
+/// forward pass over the stretch. Lines that belong to no row (line 0: notes
+/// on the whole file) stay after the rows. Sorting a sorted report changes
+/// nothing, so a restart may do it again.
 pub fn order_by_line(path: &Path, window: u64) -> io::Result<()> {
+    order_by_line_within(path, window, REORDER_BUFFER)
+}
+
+/// Most bytes of report lines held at once while reordering (the row index
+/// comes on top: 16 MB for a window of a million rows).
+const REORDER_BUFFER: usize = 16 << 20;
+
+fn order_by_line_within(path: &Path, window: u64, buffer: usize) -> io::Result<()> {
     let window = usize::try_from(window).unwrap_or(usize::MAX).max(1);
     let tmp = path.with_extension("ordered.tmp");
     let mut reader = csv::Reader::from_reader(BufReader::new(File::open(path)?));
@@ -133,10 +142,10 @@ pub fn order_by_line(path: &Path, window: u64) -> io::Result<()> {
             .unwrap_or(u64::MAX);
         block.push(line, rec.position().map_or(0, csv::Position::byte))?;
         if block.rows.len() == window {
-            block.copy_in_line_order(&mut stretches, reader.position().byte(), &mut out)?;
+            block.copy_in_line_order(&mut stretches, reader.position().byte(), buffer, &mut out)?;
         }
     }
-    block.copy_in_line_order(&mut stretches, reader.position().byte(), &mut out)?;
+    block.copy_in_line_order(&mut stretches, reader.position().byte(), buffer, &mut out)?;
     out.into_inner()
         .map_err(|e| io::Error::other(e.to_string()))?
         .sync_all()?;
@@ -172,32 +181,74 @@ impl Window {
             .ok_or_else(|| io::Error::other("a window of the report spans more than 4 GB"))
     }
 
-    /// Reads the stretch that ends at `end` and copies its lines to `out`
-    /// sorted by line (a stable sort: lines that belong to no row keep
-    /// their order after the rows); empties the window.
+    /// Copies the lines of the stretch that ends at `end` to `out` sorted by
+    /// line (a stable sort: lines that belong to no row keep their order
+    /// after the rows), `buffer` bytes of them at a time; empties the window.
     fn copy_in_line_order(
         &mut self,
         from: &mut File,
         end: u64,
+        buffer: usize,
         out: &mut impl Write,
     ) -> io::Result<()> {
         let Some(last) = self.rows.len().checked_sub(1) else {
             return Ok(());
         };
-        let len = self.offset_of(end)?;
-        self.rows[last].2 = len - self.rows[last].1;
-        let mut stretch = vec![0; len as usize];
-        from.seek(SeekFrom::Start(self.start))?;
-        from.read_exact(&mut stretch)?;
+        let stretch_len = self.offset_of(end)?;
+        self.rows[last].2 = stretch_len - self.rows[last].1;
         self.rows.sort_by_key(|(line, _, _)| *line);
-        for &(_, offset, len) in &self.rows {
-            let row = &stretch[offset as usize..(offset + len) as usize];
+        let mut stretch = BufReader::with_capacity(1 << 20, &mut *from);
+        let mut rest = self.rows.as_slice();
+        while !rest.is_empty() {
+            let mut bytes = 0;
+            let taken = rest
+                .iter()
+                .take_while(|(_, _, len)| {
+                    bytes += *len as usize;
+                    bytes <= buffer
+                })
+                .count()
+                .max(1);
+            let (group, later) = rest.split_at(taken);
+            self.copy_group(&mut stretch, group, out)?;
+            rest = later;
+        }
+        self.rows.clear();
+        Ok(())
+    }
+
+    /// Gathers a group of rows (in line order) in one forward pass over the
+    /// stretch, then writes them in line order.
+    fn copy_group(
+        &self,
+        stretch: &mut BufReader<&mut File>,
+        group: &[(u64, u32, u32)],
+        out: &mut impl Write,
+    ) -> io::Result<()> {
+        let mut places = Vec::with_capacity(group.len());
+        let mut total = 0usize;
+        for (_, _, len) in group {
+            places.push(total);
+            total += *len as usize;
+        }
+        let mut lines = vec![0; total];
+        let mut by_offset: Vec<usize> = (0..group.len()).collect();
+        by_offset.sort_unstable_by_key(|&i| group[i].1);
+        stretch.seek(SeekFrom::Start(self.start))?;
+        let mut at = 0u32;
+        for i in by_offset {
+            let (_, offset, len) = group[i];
+            stretch.seek_relative(i64::from(offset - at))?;
+            stretch.read_exact(&mut lines[places[i]..places[i] + len as usize])?;
+            at = offset + len;
+        }
+        for (i, (_, _, len)) in group.iter().enumerate() {
+            let row = &lines[places[i]..places[i] + *len as usize];
             out.write_all(row)?;
             if !row.ends_with(b"\n") {
                 out.write_all(b"\n")?;
             }
         }
-        self.rows.clear();
         Ok(())
     }
 }
@@ -343,6 +394,10 @@ mod tests {
         );
         assert_eq!(rows[5].message, "bad, \"quoted\"\nmessage");
         order_by_line(&path, 3).expect("order again");
+        assert_eq!(std::fs::read(&path).expect("read"), once);
+        // Gathered a line or two at a time, the same report comes out.
+        report_in_windows(&path);
+        order_by_line_within(&path, 3, 40).expect("order in small groups");
         assert_eq!(std::fs::read(&path).expect("read"), once);
     }
 

@@ -582,6 +582,26 @@ async fn kill_9_during_a_200k_row_import_applies_every_row_exactly_once() {
     let at_kill = poll("a third of the rows", Duration::from_secs(300), || {
         progress(&d).filter(|rows| *rows >= (ROWS / 3) as u64)
     });
+    // The first window (lines 2 to 50,001) is applied, in e-mail order: a
+    // running job's report still lists its rows by line.
+    let jobs = d.roster_json(&["imports", "list"]);
+    let id = jobs[0]["id"].as_str().expect("job id").to_string();
+    let first = d.roster_json(&[
+        "imports",
+        "show",
+        &id,
+        "--outcome",
+        "invited",
+        "--limit",
+        "5",
+    ]);
+    let lines: Vec<u64> = first["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .filter_map(|r| r["line"].as_u64())
+        .collect();
+    assert_eq!(lines, [2, 3, 4, 5, 6], "{first}");
     d.kill9();
     d.restart();
     let job = tokio::task::block_in_place(|| wait_job(&d, "default", "bulk.csv", 1));

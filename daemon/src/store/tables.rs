@@ -227,7 +227,7 @@ pub fn with_side_thread<T>(
     std::thread::scope(|scope| {
         let (to_thread, chunks) = mpsc::channel::<Vec<SideWrite>>();
         let (report, done) = mpsc::channel();
-        std::thread::Builder::new()
+        let side = std::thread::Builder::new()
             .name("roster-side-writer".into())
             .spawn_scoped(scope, move || {
                 let apply = || -> Result<(), ServiceError> {
@@ -250,10 +250,13 @@ pub fn with_side_thread<T>(
         });
         let outcome = work(&main);
         main.end_side();
-        let side = main.side_failed.take();
+        // Joined here, a panic on the side thread is the error `end_side`
+        // saw; left to the scope, it would panic this thread too.
+        let _ = side.join();
+        let side_failed = main.side_failed.take();
         drop(main);
         let out = outcome?;
-        side.map_or(Ok(out), Err)
+        side_failed.map_or(Ok(out), Err)
     })
 }
 
@@ -316,6 +319,20 @@ mod tests {
         assert!(
             matches!(&both_fail, Err(ServiceError::BadRequest(m)) if m.contains("own refusal")),
             "{both_fail:?}"
+        );
+    }
+
+    #[test]
+    fn a_panic_on_the_side_thread_is_an_error_not_a_second_panic() {
+        let (_dir, db) = db();
+        let txn = db.begin_write().expect("txn");
+        let outcome = with_side_thread(&txn, |tx| {
+            tx.aside(|_| panic!("a bug in a side write"))?;
+            Ok(())
+        });
+        assert!(
+            matches!(&outcome, Err(e) if e.to_string().contains("side writer thread panicked")),
+            "{outcome:?}"
         );
     }
 

@@ -130,49 +130,25 @@ pub fn delete(tx: &Tx<'_>, old: &MemberRecord) -> Result<(), ServiceError> {
 fn index(tx: &Tx<'_>, m: &MemberRecord, old: Option<&MemberRecord>) -> Result<(), ServiceError> {
     let ws = m.workspace.as_u128();
     let id = m.id.as_u128();
-    let name_key = m.name_key();
     let same = |f: &dyn Fn(&MemberRecord) -> bool| old.is_some_and(f);
-    let mut listing = ListingEntries::default();
     if !same(&|o| o.email_key() == m.email_key()) {
         tx.member_emails()?
             .insert((ws, m.email_key().as_str()), id)?;
     }
-    if !same(&|o| o.name_key() == name_key && o.status == m.status) {
-        listing.status_name = Some((m.status.code(), name_key));
-    }
-    if !same(&|o| o.status == m.status) {
-        listing.status = Some(m.status.code());
-    }
-    if !same(&|o| o.role == m.role) {
-        listing.role = Some(m.role.code());
-    }
     if !same(&|o| o.status == m.status && o.role == m.role) {
         add_count(tx, ws, m.status.code(), m.role.code(), 1)?;
-    }
-    for g in &m.groups {
-        if !same(&|o| o.groups.contains(g)) {
-            listing.groups.push(g.as_u128());
-        }
     }
     if let Some(ext) = &m.external_id
         && !same(&|o| o.external_id.as_ref() == Some(ext))
     {
         tx.member_external_ids()?.insert((ws, ext.as_str()), id)?;
     }
-    if !same(&|o| o.name == m.name && o.email == m.email) {
-        let old_words = old
-            .map(|o| search_words(&o.name, &o.email))
-            .unwrap_or_default();
-        listing.words = search_words(&m.name, &m.email)
-            .difference(&old_words)
-            .cloned()
-            .collect();
-    }
     if let Some(inv) = &m.invitation
         && !same(&|o| o.invitation.as_ref().map(|i| i.id) == Some(inv.id))
     {
         tx.invitations()?.insert(inv.id.as_u128(), (ws, id))?;
     }
+    let listing = ListingEntries::not_shared(m, old, search_words);
     if !listing.is_empty() {
         tx.aside(move |tx| listing.insert(tx, ws, id))?;
     }
@@ -183,50 +159,26 @@ fn index(tx: &Tx<'_>, m: &MemberRecord, old: Option<&MemberRecord>) -> Result<()
 fn unindex(tx: &Tx<'_>, m: &MemberRecord, new: Option<&MemberRecord>) -> Result<(), ServiceError> {
     let ws = m.workspace.as_u128();
     let id = m.id.as_u128();
-    let name_key = m.name_key();
     let kept = |f: &dyn Fn(&MemberRecord) -> bool| new.is_some_and(f);
-    let mut listing = ListingEntries::default();
     if !kept(&|n| n.email_key() == m.email_key()) {
         tx.member_emails()?.remove((ws, m.email_key().as_str()))?;
     }
-    if !kept(&|n| n.name_key() == name_key && n.status == m.status) {
-        listing.status_name = Some((m.status.code(), name_key));
-    }
-    if !kept(&|n| n.status == m.status) {
-        listing.status = Some(m.status.code());
-    }
-    if !kept(&|n| n.role == m.role) {
-        listing.role = Some(m.role.code());
-    }
     if !kept(&|n| n.status == m.status && n.role == m.role) {
         add_count(tx, ws, m.status.code(), m.role.code(), -1)?;
-    }
-    for g in &m.groups {
-        if !kept(&|n| n.groups.contains(g)) {
-            listing.groups.push(g.as_u128());
-        }
     }
     if let Some(ext) = &m.external_id
         && !kept(&|n| n.external_id.as_ref() == Some(ext))
     {
         tx.member_external_ids()?.remove((ws, ext.as_str()))?;
     }
-    // Every word, not only the kept ones: an index written by an earlier
-    // version holds the covered words too.
-    if !kept(&|n| n.name == m.name && n.email == m.email) {
-        let new_words = new
-            .map(|n| search_words(&n.name, &n.email))
-            .unwrap_or_default();
-        listing.words = all_search_words(&m.name, &m.email)
-            .difference(&new_words)
-            .cloned()
-            .collect();
-    }
     if let Some(inv) = &m.invitation
         && !kept(&|n| n.invitation.as_ref().map(|i| i.id) == Some(inv.id))
     {
         tx.invitations()?.remove(inv.id.as_u128())?;
     }
+    // Every word, not only the kept ones: an index written by an earlier
+    // version holds the covered words too.
+    let listing = ListingEntries::not_shared(m, new, all_search_words);
     if !listing.is_empty() {
         tx.aside(move |tx| listing.remove(tx, ws, id))?;
     }
@@ -236,7 +188,6 @@ fn unindex(tx: &Tx<'_>, m: &MemberRecord, new: Option<&MemberRecord>) -> Result<
 /// One member's entries in the indexes that only listings and searches
 /// read, which the write itself never looks at: they can be written aside
 /// ([`Tx::aside`]).
-#[derive(Default)]
 struct ListingEntries {
     /// Stored status and name key.
     status_name: Option<(u8, String)>,
@@ -247,6 +198,41 @@ struct ListingEntries {
 }
 
 impl ListingEntries {
+    /// The entries of `m` that `other` (the member before or after the
+    /// change, if any) does not share; `words_of` gives `m`'s words.
+    fn not_shared(
+        m: &MemberRecord,
+        other: Option<&MemberRecord>,
+        words_of: fn(&str, &str) -> BTreeSet<String>,
+    ) -> Self {
+        let shared = |f: &dyn Fn(&MemberRecord) -> bool| other.is_some_and(f);
+        let name_key = m.name_key();
+        let words = if shared(&|o| o.name == m.name && o.email == m.email) {
+            Vec::new()
+        } else {
+            let other_words = other
+                .map(|o| search_words(&o.name, &o.email))
+                .unwrap_or_default();
+            words_of(&m.name, &m.email)
+                .difference(&other_words)
+                .cloned()
+                .collect()
+        };
+        let name_shared = shared(&|o| o.name_key() == name_key && o.status == m.status);
+        Self {
+            status_name: (!name_shared).then_some((m.status.code(), name_key)),
+            status: (!shared(&|o| o.status == m.status)).then_some(m.status.code()),
+            role: (!shared(&|o| o.role == m.role)).then_some(m.role.code()),
+            groups: m
+                .groups
+                .iter()
+                .filter(|g| !shared(&|o| o.groups.contains(g)))
+                .map(|g| g.as_u128())
+                .collect(),
+            words,
+        }
+    }
+
     fn is_empty(&self) -> bool {
         self.status_name.is_none()
             && self.status.is_none()

@@ -36,7 +36,7 @@ macro_rules! tables {
                     let cell = &self.open.$field;
                     if cell.get().is_none() {
                         if written_aside(stringify!($field)) {
-                            self.end_side();
+                            self.end_side()?;
                         }
                         let _ = cell.set(RefCell::new(self.txn.open_table($def)?));
                     }
@@ -122,8 +122,6 @@ pub struct Tx<'t> {
     open: OpenTables<'t>,
     /// Where [`Tx::aside`] sends writes while a side thread applies them.
     side: RefCell<Option<SideSink>>,
-    /// Why the side thread stopped, if it failed.
-    side_failed: RefCell<Option<ServiceError>>,
 }
 
 impl<'t> Tx<'t> {
@@ -133,7 +131,6 @@ impl<'t> Tx<'t> {
             txn,
             open: OpenTables::default(),
             side: RefCell::new(None),
-            side_failed: RefCell::new(None),
         }
     }
 
@@ -163,10 +160,10 @@ impl<'t> Tx<'t> {
     /// everything and let go of its tables; from then on this `Tx` writes
     /// aside at once. Called before this thread opens a table written aside,
     /// so a read sees every earlier write and the two threads never hold the
-    /// same table.
-    fn end_side(&self) {
+    /// same table. A failed side write is the answer (once).
+    fn end_side(&self) -> Result<(), ServiceError> {
         let Some(sink) = self.side.borrow_mut().take() else {
-            return;
+            return Ok(());
         };
         let SideSink {
             pending,
@@ -175,12 +172,8 @@ impl<'t> Tx<'t> {
         } = sink;
         let _ = to_thread.send(pending);
         drop(to_thread);
-        let outcome = done
-            .recv()
-            .unwrap_or_else(|_| Err(ServiceError::storage("the side writer thread panicked")));
-        if let Err(e) = outcome {
-            self.side_failed.borrow_mut().get_or_insert(e);
-        }
+        done.recv()
+            .unwrap_or_else(|_| Err(ServiceError::storage("the side writer thread panicked")))
     }
 }
 
@@ -249,14 +242,13 @@ pub fn with_side_thread<T>(
             done,
         });
         let outcome = work(&main);
-        main.end_side();
+        let side_outcome = main.end_side();
         // Joined here, a panic on the side thread is the error `end_side`
         // saw; left to the scope, it would panic this thread too.
         let _ = side.join();
-        let side_failed = main.side_failed.take();
         drop(main);
         let out = outcome?;
-        side_failed.map_or(Ok(out), Err)
+        side_outcome.map(|()| out)
     })
 }
 

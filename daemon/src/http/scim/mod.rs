@@ -98,11 +98,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
             post(search_all_types).fallback(method_not_allowed),
         )
         .fallback(no_such_endpoint)
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            require_scim_token,
-        ))
-        .layer(middleware::from_fn_with_state(state, limit_in_flight))
+        .layer(middleware::from_fn_with_state(state, admit))
 }
 
 fn read_only(r: MethodRouter<AppState>) -> MethodRouter<AppState> {
@@ -196,8 +192,10 @@ fn ok(body: Value) -> ScimResult {
     })
 }
 
-async fn limit_in_flight(State(s): State<AppState>, req: Request, next: Next) -> Response {
-    let Ok(_permit) = s.scim.in_flight.clone().try_acquire_owned() else {
+/// The one middleware of every SCIM request (one layer, because each layer
+/// costs a boxed future per request): the overload check, then the token.
+async fn admit(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    let Ok(_permit) = s.scim.in_flight.try_acquire() else {
         let mut resp = ScimFailure(ScimError::new(
             429,
             None,
@@ -211,10 +209,10 @@ async fn limit_in_flight(State(s): State<AppState>, req: Request, next: Next) ->
             .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         return resp;
     };
-    next.run(req).await
+    require_scim_token(&s, req, next).await
 }
 
-async fn require_scim_token(State(s): State<AppState>, mut req: Request, next: Next) -> Response {
+async fn require_scim_token(s: &AppState, mut req: Request, next: Next) -> Response {
     let presented = super::bearer_token(req.headers());
     let refuse = |detail: &str| {
         let mut resp = ScimFailure(ScimError::new(401, None, detail)).into_response();

@@ -13,9 +13,12 @@ use redb::{Table, TableDefinition, WriteTransaction};
 use crate::error::ServiceError;
 
 /// Declares each table once: its definition (named after the accessor, which
-/// is also its name in the file) and its accessor on [`Tx`].
+/// is also its name in the file), its accessor on [`Tx`], and, marked
+/// `written aside`, that [`Tx::aside`] writes may touch it.
 macro_rules! tables {
-    ($( $(#[$doc:meta])* $def:ident, $field:ident: $key:ty => $value:ty; )*) => {
+    (@aside) => { false };
+    (@aside aside) => { true };
+    ($( $(#[$doc:meta])* $def:ident, $field:ident: $key:ty => $value:ty $(, written $how:ident)?; )*) => {
         $(
             $(#[$doc])*
             pub const $def: TableDefinition<'static, $key, $value> =
@@ -33,9 +36,16 @@ macro_rules! tables {
                 /// The table, opened on first use and kept open until the
                 /// transaction ends; borrowed until the guard is dropped.
                 pub fn $field(&self) -> Result<RefMut<'_, Table<'t, $key, $value>>, ServiceError> {
+                    const WRITTEN_ASIDE: bool = tables!(@aside $($how)?);
                     let cell = &self.open.$field;
                     if cell.get().is_none() {
-                        if written_aside(stringify!($field)) {
+                        if self.on_side_thread && !WRITTEN_ASIDE {
+                            return Err(ServiceError::storage(concat!(
+                                "a write aside opened the ", stringify!($field),
+                                " table, which is not marked `written aside` in tables!"
+                            )));
+                        }
+                        if WRITTEN_ASIDE {
                             self.end_side()?;
                         }
                         let _ = cell.set(RefCell::new(self.txn.open_table($def)?));
@@ -69,17 +79,17 @@ tables! {
     MEMBER_EMAILS, member_emails: (u128, &'static str) => u128;
     /// (workspace, stored status, name key, member): name order, one run per
     /// status (merged for the unfiltered list).
-    MEMBER_STATUS_NAMES, member_status_names: (u128, u8, &'static str, u128) => ();
+    MEMBER_STATUS_NAMES, member_status_names: (u128, u8, &'static str, u128) => (), written aside;
     /// (workspace, stored status, member): status filter in creation order.
-    MEMBER_STATUSES, member_statuses: (u128, u8, u128) => ();
+    MEMBER_STATUSES, member_statuses: (u128, u8, u128) => (), written aside;
     /// (workspace, role, member): role filter in creation order.
-    MEMBER_ROLES, member_roles: (u128, u8, u128) => ();
+    MEMBER_ROLES, member_roles: (u128, u8, u128) => (), written aside;
     /// (workspace, group, member): group membership.
-    MEMBER_GROUPS, member_groups: (u128, u128, u128) => ();
+    MEMBER_GROUPS, member_groups: (u128, u128, u128) => (), written aside;
     /// (workspace, externalId) → member: identity-provider lookups.
     MEMBER_EXTERNAL_IDS, member_external_ids: (u128, &'static str) => u128;
     /// (workspace, search word, member): prefix search over name words and e-mail parts.
-    MEMBER_WORDS, member_words: (u128, &'static str, u128) => ();
+    MEMBER_WORDS, member_words: (u128, &'static str, u128) => (), written aside;
     /// (workspace, stored status, role) → count: the last-admin guard and totals.
     MEMBER_COUNTS, member_counts: (u128, u8, u8) => u64;
 
@@ -97,14 +107,14 @@ tables! {
     TOKEN_HASHES, token_hashes: &'static [u8] => u128;
 
     /// (workspace, event) → audit record; append-only.
-    AUDIT, audit: (u128, u128) => &'static [u8];
+    AUDIT, audit: (u128, u128) => &'static [u8], written aside;
 
     /// (workspace, message) → outbox record.
-    OUTBOX, outbox: (u128, u128) => &'static [u8];
+    OUTBOX, outbox: (u128, u128) => &'static [u8], written aside;
     /// (workspace, mail status, message): listing and retrying by status.
-    OUTBOX_STATUSES, outbox_statuses: (u128, u8, u128) => ();
+    OUTBOX_STATUSES, outbox_statuses: (u128, u8, u128) => (), written aside;
     /// (due at ms, message) → workspace: the queue of messages to send.
-    OUTBOX_DUE, outbox_due: (i64, u128) => u128;
+    OUTBOX_DUE, outbox_due: (i64, u128) => u128, written aside;
 
     /// Import job id → job record (CSV drop folder and uploads).
     IMPORT_JOBS, import_jobs: u128 => &'static [u8];
@@ -122,6 +132,9 @@ pub struct Tx<'t> {
     open: OpenTables<'t>,
     /// Where [`Tx::aside`] sends writes while a side thread applies them.
     side: RefCell<Option<SideSink>>,
+    /// This `Tx` is the side thread's: it may open only tables marked
+    /// `written aside`, the ones the main thread leaves to it.
+    on_side_thread: bool,
 }
 
 impl<'t> Tx<'t> {
@@ -131,6 +144,7 @@ impl<'t> Tx<'t> {
             txn,
             open: OpenTables::default(),
             side: RefCell::new(None),
+            on_side_thread: false,
         }
     }
 
@@ -177,22 +191,6 @@ impl<'t> Tx<'t> {
     }
 }
 
-/// Tables whose writes go through [`Tx::aside`].
-fn written_aside(table: &str) -> bool {
-    matches!(
-        table,
-        "member_status_names"
-            | "member_statuses"
-            | "member_roles"
-            | "member_groups"
-            | "member_words"
-            | "audit"
-            | "outbox"
-            | "outbox_statuses"
-            | "outbox_due"
-    )
-}
-
 /// One write handed to the side thread.
 type SideWrite = Box<dyn FnOnce(&Tx<'_>) -> Result<(), ServiceError> + Send>;
 
@@ -224,7 +222,10 @@ pub fn with_side_thread<T>(
             .name("roster-side-writer".into())
             .spawn_scoped(scope, move || {
                 let apply = || -> Result<(), ServiceError> {
-                    let tx = Tx::new(txn);
+                    let tx = Tx {
+                        on_side_thread: true,
+                        ..Tx::new(txn)
+                    };
                     for chunk in chunks {
                         for write in chunk {
                             write(&tx)?;
@@ -273,7 +274,7 @@ mod tests {
                 tx.meta()?.insert(format!("main{i}").as_str(), i)?;
                 // Later writes of one key win: order is kept.
                 tx.aside(move |tx| {
-                    tx.import_jobs()?.insert(7, i.to_string().as_bytes())?;
+                    tx.outbox()?.insert((1, 7), i.to_string().as_bytes())?;
                     Ok(())
                 })?;
             }
@@ -287,8 +288,8 @@ mod tests {
             read.open_table(META).expect("meta").len().expect("len"),
             1000
         );
-        let jobs = read.open_table(IMPORT_JOBS).expect("jobs");
-        let last = jobs.get(7).expect("get").expect("written aside");
+        let outbox = read.open_table(OUTBOX).expect("outbox");
+        let last = outbox.get((1, 7)).expect("get").expect("written aside");
         assert_eq!(last.value(), b"999");
     }
 
@@ -374,5 +375,19 @@ mod tests {
             read.open_table(AUDIT).expect("audit").len().expect("len"),
             1001
         );
+    }
+
+    #[test]
+    fn a_write_aside_to_a_table_not_marked_so_is_refused() {
+        let (_dir, db) = db();
+        let txn = db.begin_write().expect("txn");
+        let outcome = with_side_thread(&txn, |tx| {
+            tx.aside(|tx| {
+                tx.meta()?.insert("written aside by mistake", 1)?;
+                Ok(())
+            })
+        });
+        let err = outcome.expect_err("the side thread may not open meta");
+        assert!(err.to_string().contains("meta table"), "{err}");
     }
 }

@@ -14,6 +14,26 @@ pub fn arg(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
+/// Stops the benchmark before it starts when the temporary directory (where
+/// its databases and files go) has less than `needed_gb` free: on a full
+/// disk rosterd fails its writes, and a run would end with no figure and
+/// nothing in its log, which cannot be written either.
+pub fn require_free_space(needed_gb: f64) {
+    let dir = std::env::temp_dir();
+    let Ok(stat) = nix::sys::statvfs::statvfs(&dir) else {
+        return;
+    };
+    let free_gb =
+        stat.blocks_available() as f64 * stat.fragment_size() as f64 / (1u64 << 30) as f64;
+    if free_gb < needed_gb {
+        eprintln!(
+            "this run needs about {needed_gb:.1} GB free in {} and there are {free_gb:.1} GB: free some space or set TMPDIR to a larger disk",
+            dir.display()
+        );
+        std::process::exit(2);
+    }
+}
+
 /// The `p` quantile (0–1) of sorted latencies; zero when there are none.
 pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let idx = ((sorted.len().max(1) as f64 - 1.0) * p).round() as usize;

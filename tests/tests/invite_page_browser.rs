@@ -73,21 +73,39 @@ async fn a_person_opens_the_link_clicks_accept_and_is_in() {
             body.contains("Barbara Liskov"),
             "the page names the invitee: {body}"
         );
-        browser
+        // Chromium may answer the click itself with "aborted by navigation":
+        // the navigation it started is the point of the click.
+        match browser
             .find(Locator::Css("button#accept"))
             .await?
             .click()
-            .await?;
+            .await
+        {
+            Err(e) if !aborted_by_navigation(&e) => return Err(e),
+            _ => {}
+        }
         // Wait for the success page's own heading: the form page's h1 can still be found
-        // (and then go stale) while the POST navigation is in flight.
-        let done = browser
-            .wait()
-            .at_most(Duration::from_secs(20))
-            .for_element(Locator::XPath("//h1[normalize-space()=\"You're in\"]"))
-            .await?
-            .text()
-            .await?;
-        let page = browser.find(Locator::Css("main")).await?.text().await?;
+        // (and then go stale) while the POST navigation is in flight, and a
+        // command sent during that navigation is aborted by it.
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        let (done, page) = loop {
+            let read = async {
+                let done = browser
+                    .find(Locator::XPath("//h1[normalize-space()=\"You're in\"]"))
+                    .await?
+                    .text()
+                    .await?;
+                let page = browser.find(Locator::Css("main")).await?.text().await?;
+                Ok::<_, fantoccini::error::CmdError>((done, page))
+            };
+            match read.await {
+                Ok(found) => break found,
+                Err(e) if std::time::Instant::now() < deadline && still_navigating(&e) => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => return Err(e),
+            }
+        };
         Ok::<_, fantoccini::error::CmdError>((done, page))
     }
     .await;
@@ -98,4 +116,14 @@ async fn a_person_opens_the_link_clicks_accept_and_is_in() {
 
     let member = d.roster_json(&["users", "show", "barbara@example.com"]);
     assert_eq!(member["status"], "active");
+}
+
+/// Chromium's answer to a command that a page navigation interrupted.
+fn aborted_by_navigation(e: &fantoccini::error::CmdError) -> bool {
+    e.to_string().contains("aborted by navigation")
+}
+
+/// Errors that only mean the success page is not there yet.
+fn still_navigating(e: &fantoccini::error::CmdError) -> bool {
+    aborted_by_navigation(e) || e.is_no_such_element() || e.is_stale_element_reference()
 }

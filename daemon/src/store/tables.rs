@@ -2,8 +2,9 @@
 //! that opens each of them at most once.
 //!
 //! Ids are UUIDv7 stored as `u128`, so key order is creation order. Records
-//! are JSON bytes (easy to migrate); indexes are composite keys with `()`
-//! values, scoped by workspace id first so one workspace is one key range.
+//! are MessagePack bytes (see `records`; JSON records of early versions still
+//! read); indexes are composite keys, most with `()` values, scoped by
+//! workspace id first so one workspace is one key range.
 
 use std::cell::{OnceCell, RefCell, RefMut};
 use std::sync::mpsc;

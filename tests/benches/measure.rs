@@ -15,20 +15,23 @@ pub fn arg(name: &str, default: usize) -> usize {
 }
 
 /// Stops the benchmark before it starts when the temporary directory (where
-/// its databases and files go) has less than `needed_gb` free: on a full
-/// disk rosterd fails its writes, and a run would end with no figure and
-/// nothing in its log, which cannot be written either.
-pub fn require_free_space(needed_gb: f64) {
+/// its databases and files go) has less than 1 GB plus `bytes_each` for each
+/// of `items` free: on a full disk rosterd fails its writes, and a run would
+/// end with no figure and nothing in its log, which cannot be written either.
+pub fn require_free_space(items: usize, bytes_each: u64) {
+    const GB: f64 = 1e9;
     let dir = std::env::temp_dir();
     let Ok(stat) = nix::sys::statvfs::statvfs(&dir) else {
         return;
     };
-    let free_gb =
-        stat.blocks_available() as f64 * stat.fragment_size() as f64 / (1u64 << 30) as f64;
-    if free_gb < needed_gb {
+    let needed = GB + items as f64 * bytes_each as f64;
+    let free = stat.blocks_available() as f64 * stat.fragment_size() as f64;
+    if free < needed {
         eprintln!(
-            "this run needs about {needed_gb:.1} GB free in {} and there are {free_gb:.1} GB: free some space or set TMPDIR to a larger disk",
-            dir.display()
+            "this run needs about {:.1} GB free in {} and there are {:.1} GB: free some space or set TMPDIR to a larger disk",
+            needed / GB,
+            dir.display(),
+            free / GB
         );
         std::process::exit(2);
     }

@@ -308,7 +308,7 @@ async fn main() {
     let sync = arg("--sync", 100_000);
     let compare = arg("--compare-users", 10_000);
     // About 2 KB a SCIM user (no outbox), plus the bare baseline's table.
-    measure::require_free_space(1.0 + (members + sync) as f64 * 3e3 / 1e9);
+    measure::require_free_space(members + sync, 3_000);
     println!("roster SCIM benchmarks (release rosterd, HTTP on loopback, 2 cores)");
 
     let d = Daemon::start(DaemonOptions::default());

@@ -23,6 +23,7 @@ use std::time::Duration;
 use redb::{Database, WriteTransaction};
 use tokio::sync::oneshot;
 
+use super::snapshot::Snapshots;
 use super::tables::Tx;
 use crate::error::ServiceError;
 
@@ -85,19 +86,32 @@ pub struct WriteQueue {
 struct Counters {
     commits: AtomicU64,
     checkpoints: AtomicU64,
+    /// Told of every commit, before its jobs are answered.
+    snapshots: Arc<Snapshots>,
+}
+
+impl Counters {
+    fn committed(&self) {
+        self.commits.fetch_add(1, Ordering::Relaxed);
+        self.snapshots.committed();
+    }
 }
 
 impl WriteQueue {
     /// Starts the writer thread over `db`. It ends when every queue handle
     /// is dropped.
-    pub fn start(db: Arc<Database>) -> Self {
-        Self::start_saving_after(db, CHECKPOINT_AFTER_IDLE)
+    /// `snapshots` hears of every commit before its jobs are answered.
+    pub fn start(db: Arc<Database>, snapshots: Arc<Snapshots>) -> Self {
+        Self::start_saving_after(db, CHECKPOINT_AFTER_IDLE, snapshots)
     }
 
     /// [`WriteQueue::start`] with the pause after which the allocator state is saved.
-    fn start_saving_after(db: Arc<Database>, idle: Duration) -> Self {
+    fn start_saving_after(db: Arc<Database>, idle: Duration, snapshots: Arc<Snapshots>) -> Self {
         let (jobs, rx) = mpsc::channel::<Message>();
-        let counters = Arc::new(Counters::default());
+        let counters = Arc::new(Counters {
+            snapshots,
+            ..Counters::default()
+        });
         let counted = counters.clone();
         std::thread::Builder::new()
             .name("roster-writer".into())
@@ -194,7 +208,7 @@ fn writer_loop(
                 Err(_) => break,
             }
         }
-        run_batch(db, batch, &counters.commits);
+        run_batch(db, batch, counters);
         unsaved = true;
         if stop.is_some() {
             return stop;
@@ -220,7 +234,7 @@ const MIN_RERUN_BUDGET: usize = 64;
 ///
 /// These commits skip quick repair; [`checkpoint`] saves the allocator
 /// state once writes pause.
-fn run_batch(db: &Database, batch: Vec<Box<dyn Job>>, commits: &AtomicU64) {
+fn run_batch(db: &Database, batch: Vec<Box<dyn Job>>, counters: &Counters) {
     let mut todo = VecDeque::from([batch]);
     while let Some(mut batch) = todo.pop_front() {
         let budget = (2 * batch.len()).max(MIN_RERUN_BUDGET);
@@ -238,7 +252,7 @@ fn run_batch(db: &Database, batch: Vec<Box<dyn Job>>, commits: &AtomicU64) {
                 txn.set_quick_repair(false);
                 match txn.commit() {
                     Ok(()) => {
-                        commits.fetch_add(1, Ordering::Relaxed);
+                        counters.committed();
                         tracing::trace!(jobs = batch.len(), "batch committed");
                         batch.into_iter().for_each(|j| j.finish(Ok(())));
                     }
@@ -252,7 +266,7 @@ fn run_batch(db: &Database, batch: Vec<Box<dyn Job>>, commits: &AtomicU64) {
                 // Not a refusal but a fault: every job finds out on its own.
                 let rest = todo.drain(..).flatten();
                 for job in std::iter::once(refused).chain(batch).chain(rest) {
-                    run_alone(db, job, commits);
+                    run_alone(db, job, counters);
                 }
                 return;
             }
@@ -300,7 +314,7 @@ fn checkpoint(db: &Database, counters: &Counters) {
     }
 }
 
-fn run_alone(db: &Database, job: Box<dyn Job>, commits: &AtomicU64) {
+fn run_alone(db: &Database, job: Box<dyn Job>, counters: &Counters) {
     let txn = match super::begin_write(db) {
         Ok(txn) => txn,
         Err(e) => return job.finish(Err(ServiceError::storage(e))),
@@ -312,7 +326,7 @@ fn run_alone(db: &Database, job: Box<dyn Job>, commits: &AtomicU64) {
         None => {
             let outcome = txn.commit().map_err(ServiceError::storage);
             if outcome.is_ok() {
-                commits.fetch_add(1, Ordering::Relaxed);
+                counters.committed();
                 tracing::trace!(jobs = 1, "batch committed");
             }
             job.finish(outcome);
@@ -458,7 +472,7 @@ mod tests {
     fn fresh_queue_saving_after(idle: Duration) -> (tempfile::TempDir, Arc<Database>, WriteQueue) {
         let dir = tempfile::tempdir().expect("tempdir");
         let db = Arc::new(Database::create(dir.path().join("db")).expect("db"));
-        let queue = WriteQueue::start_saving_after(db.clone(), idle);
+        let queue = WriteQueue::start_saving_after(db.clone(), idle, Arc::default());
         (dir, db, queue)
     }
 

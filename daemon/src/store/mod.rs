@@ -6,6 +6,7 @@ pub mod keys;
 pub mod members;
 pub mod migrate;
 pub mod records;
+pub mod snapshot;
 pub mod tables;
 
 use std::path::Path;
@@ -15,6 +16,8 @@ use redb::{Database, ReadTransaction, ReadableDatabase};
 
 use crate::error::ServiceError;
 pub use batch::WriteQueue;
+pub use snapshot::Snapshot;
+use snapshot::Snapshots;
 pub use tables::Tx;
 
 /// The database and its writer.
@@ -22,6 +25,7 @@ pub use tables::Tx;
 pub struct Store {
     db: Arc<Database>,
     writes: WriteQueue,
+    snapshots: Arc<Snapshots>,
 }
 
 impl Store {
@@ -39,8 +43,13 @@ impl Store {
             .create(path)?;
         let db = Arc::new(db);
         migrate::run(&db)?;
-        let writes = WriteQueue::start(db.clone());
-        Ok(Self { db, writes })
+        let snapshots = Arc::new(Snapshots::default());
+        let writes = WriteQueue::start(db.clone(), snapshots.clone());
+        Ok(Self {
+            db,
+            writes,
+            snapshots,
+        })
     }
 
     /// Stops the writer and closes the database cleanly (so the next start
@@ -96,6 +105,18 @@ impl Store {
         run(&txn)
     }
 
+    /// Runs a point read on the calling thread against the [`Snapshot`]
+    /// shared with other point reads until the next commit: no transaction
+    /// to begin and no table to open when one is current. It holds every
+    /// write acknowledged before the call.
+    pub fn read_shared<F, T>(&self, run: F) -> Result<T, ServiceError>
+    where
+        F: FnOnce(&Snapshot) -> Result<T, ServiceError>,
+    {
+        let snapshot = self.snapshots.current(&self.db)?;
+        run(&snapshot)
+    }
+
     /// Runs a use case in a durable write transaction (see [`batch`]).
     pub async fn write<F, T>(&self, run: F) -> Result<T, ServiceError>
     where
@@ -121,6 +142,7 @@ impl Store {
         match outcome {
             Ok(out) => {
                 txn.commit()?;
+                self.snapshots.committed();
                 Ok(out)
             }
             Err(e) => {

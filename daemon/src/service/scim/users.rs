@@ -17,10 +17,10 @@ use crate::service::members::{
     guard_last_admin, insert_member, remove_record, unarchive_record, write_change,
 };
 use crate::service::{Services, outbox, workspaces};
-use crate::store::Tx;
 use crate::store::members;
 use crate::store::records::{MemberRecord, WorkspaceRecord, decode, version_of};
 use crate::store::tables::*;
+use crate::store::{Snapshot, Tx};
 
 /// What a PUT or PATCH asks of a User.
 enum UserChange {
@@ -91,9 +91,9 @@ impl Services {
         let id = parse_id("User", id)?;
         let ws = scope.workspace_id;
         let (model, _, base) = self.scim_settings();
-        self.store.read_now(move |txn| {
-            let t = RenderTables::open(txn, model)?;
-            let (m, version) = members::get_versioned(&t.members, ws, id.as_u128())?
+        self.store.read_shared(|s| {
+            let t = RenderTables::of(s, model)?;
+            let (m, version) = members::get_versioned(t.members, ws, id.as_u128())?
                 .ok_or_else(|| user_not_found(id))?;
             t.renderer(base, model, ws).render(&m, version, false)
         })
@@ -108,14 +108,10 @@ impl Services {
         let ws = scope.workspace_id;
         let (model, _, base) = self.scim_settings();
         // Index lookups (how IdPs find a user) are point reads; the rest scan.
-        if q.filter
-            .as_ref()
-            .and_then(|f| f.lookup(ResourceKind::User))
-            .is_some()
-        {
+        if let Some(lookup) = q.filter.as_ref().and_then(|f| f.lookup(ResourceKind::User)) {
             return self
                 .store
-                .read_now(move |txn| list_users(txn, ws, model, base, q));
+                .read_shared(|s| lookup_users(s, ws, model, base, &lookup, &q));
         }
         self.store
             .read(move |txn| list_users(txn, ws, model, base, q))
@@ -350,22 +346,21 @@ fn user_not_found(id: Uuid) -> ServiceError {
 /// A read-only table of stored records.
 type RecordTable<K> = ReadOnlyTable<K, &'static [u8]>;
 
-/// The tables Users are read and rendered from in a read transaction.
-struct RenderTables {
-    members: RecordTable<(u128, u128)>,
-    groups: RecordTable<(u128, u128)>,
+/// The tables Users are read and rendered from.
+struct RenderTables<'t> {
+    members: &'t RecordTable<(u128, u128)>,
+    groups: &'t RecordTable<(u128, u128)>,
     /// Only the status model that reads accounts opens them.
-    accounts: Option<RecordTable<u128>>,
+    accounts: Option<&'t RecordTable<u128>>,
 }
 
-impl RenderTables {
-    fn open(txn: &ReadTransaction, model: StatusModel) -> Result<Self, ServiceError> {
+impl<'t> RenderTables<'t> {
+    /// The tables of a shared snapshot (opened there once).
+    fn of(s: &'t Snapshot, model: StatusModel) -> Result<Self, ServiceError> {
         Ok(Self {
-            members: txn.open_table(MEMBERS)?,
-            groups: txn.open_table(GROUPS)?,
-            accounts: accounts_needed(model)
-                .then(|| txn.open_table(ACCOUNTS))
-                .transpose()?,
+            members: s.members()?,
+            groups: s.groups()?,
+            accounts: accounts_needed(model).then(|| s.accounts()).transpose()?,
         })
     }
 
@@ -374,11 +369,63 @@ impl RenderTables {
         base: String,
         model: StatusModel,
         ws: Uuid,
-    ) -> UserRenderer<'_, RecordTable<(u128, u128)>, RecordTable<u128>> {
-        UserRenderer::new(base, model, ws, &self.groups, self.accounts.as_ref())
+    ) -> UserRenderer<'t, RecordTable<(u128, u128)>, RecordTable<u128>> {
+        UserRenderer::new(base, model, ws, self.groups, self.accounts)
     }
 }
 
+/// A filter that names users by index (userName, externalId, id, and
+/// or-lists of them): how identity providers find a user. Most such lookups
+/// find nobody (the provider looks before it creates), so the tables that
+/// render a User are touched only for a hit.
+fn lookup_users(
+    s: &Snapshot,
+    ws: Uuid,
+    model: StatusModel,
+    base: String,
+    lookup: &Lookup,
+    q: &ScimQuery,
+) -> Result<ScimPage, ServiceError> {
+    let w = ws.as_u128();
+    let mut ids: Vec<u128> = Vec::new();
+    match lookup {
+        Lookup::UserName(vals) => {
+            let emails = s.member_emails()?;
+            for v in vals {
+                ids.extend(members::id_by_email(emails, ws, &Email::key_of(v))?);
+            }
+        }
+        Lookup::ExternalId(vals) => {
+            let ext = s.member_external_ids()?;
+            for v in vals {
+                ids.extend(ext.get((w, v.as_str()))?.map(|x| x.value()));
+            }
+        }
+        Lookup::Id(vals) => ids.extend(
+            vals.iter()
+                .filter_map(|v| Uuid::parse_str(v).ok())
+                .map(|u| u.as_u128()),
+        ),
+        Lookup::DisplayName(_) => {}
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    let mut docs = Vec::new();
+    if ids.is_empty() {
+        return Ok(page(docs, q, ResourceKind::User));
+    }
+    let t = RenderTables::of(s, model)?;
+    let mut r = t.renderer(base, model, ws);
+    for id in ids {
+        if let Some((m, version)) = members::get_versioned(t.members, ws, id)? {
+            docs.push(r.render(&m, version, false)?);
+        }
+    }
+    Ok(page(docs, q, ResourceKind::User))
+}
+
+/// Every other listing: the members of the workspace in creation order,
+/// filtered and sorted as asked.
 fn list_users(
     txn: &ReadTransaction,
     ws: Uuid,
@@ -387,48 +434,16 @@ fn list_users(
     q: ScimQuery,
 ) -> Result<ScimPage, ServiceError> {
     let w = ws.as_u128();
-    // Index lookups: userName, externalId, id (and or-lists of them). Most
-    // of an identity provider's lookups find nobody (it looks before it
-    // creates), so the tables that render a User are opened only for a hit.
-    if let Some(lookup) = q.filter.as_ref().and_then(|f| f.lookup(ResourceKind::User)) {
-        let mut ids: Vec<u128> = Vec::new();
-        match &lookup {
-            Lookup::UserName(vals) => {
-                let emails = txn.open_table(MEMBER_EMAILS)?;
-                for v in vals {
-                    ids.extend(members::id_by_email(&emails, ws, &Email::key_of(v))?);
-                }
-            }
-            Lookup::ExternalId(vals) => {
-                let ext = txn.open_table(MEMBER_EXTERNAL_IDS)?;
-                for v in vals {
-                    ids.extend(ext.get((w, v.as_str()))?.map(|x| x.value()));
-                }
-            }
-            Lookup::Id(vals) => ids.extend(
-                vals.iter()
-                    .filter_map(|v| Uuid::parse_str(v).ok())
-                    .map(|u| u.as_u128()),
-            ),
-            Lookup::DisplayName(_) => {}
-        }
-        ids.sort_unstable();
-        ids.dedup();
-        let mut docs = Vec::new();
-        if ids.is_empty() {
-            return Ok(page(docs, &q, ResourceKind::User));
-        }
-        let t = RenderTables::open(txn, model)?;
-        let mut r = t.renderer(base, model, ws);
-        for id in ids {
-            if let Some((m, version)) = members::get_versioned(&t.members, ws, id)? {
-                docs.push(r.render(&m, version, false)?);
-            }
-        }
-        return Ok(page(docs, &q, ResourceKind::User));
-    }
-    let t = RenderTables::open(txn, model)?;
-    let (members_t, mut r) = (&t.members, t.renderer(base, model, ws));
+    let (members, groups) = (txn.open_table(MEMBERS)?, txn.open_table(GROUPS)?);
+    let accounts = accounts_needed(model)
+        .then(|| txn.open_table(ACCOUNTS))
+        .transpose()?;
+    let t = RenderTables {
+        members: &members,
+        groups: &groups,
+        accounts: accounts.as_ref(),
+    };
+    let (members_t, mut r) = (t.members, t.renderer(base, model, ws));
     // No filter, no sort: creation order, rendering only the page.
     if q.filter.is_none() && q.sort_by.is_none() {
         let total = members::count_all(&txn.open_table(MEMBER_COUNTS)?, ws)? as usize;

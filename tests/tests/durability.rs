@@ -110,6 +110,40 @@ fn failed_mail_is_kept_with_its_error_and_can_be_retried() {
     assert!(mail[0].link().is_some());
 }
 
+/// A 2 MiB transparent huge page counts in full in the resident set however
+/// little of it is used; rosterd declines them so its memory is what it uses.
+#[test]
+fn rosterd_declines_transparent_huge_pages() {
+    let d = Daemon::start(DaemonOptions::default());
+    for i in 0..50 {
+        d.roster_ok(&[
+            "invite",
+            "--name",
+            &format!("Page {i}"),
+            "--email",
+            &format!("page{i}@example.com"),
+            "--role",
+            "end-user",
+        ]);
+    }
+    let pid = d.pid().expect("rosterd runs");
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    match status.lines().find(|l| l.starts_with("THP_enabled:")) {
+        Some(line) => assert_eq!(line.split_whitespace().nth(1), Some("0"), "{line}"),
+        // Kernels before 6.7 do not report the flag; none may be in use then.
+        None => {
+            let rollup =
+                std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).expect("smaps_rollup");
+            let huge = rollup
+                .lines()
+                .find(|l| l.starts_with("AnonHugePages:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .unwrap_or("0");
+            assert_eq!(huge, "0", "{rollup}");
+        }
+    }
+}
+
 #[test]
 fn sigterm_stops_cleanly_and_data_is_kept() {
     let mut d = Daemon::start(DaemonOptions::default());

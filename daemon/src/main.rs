@@ -32,7 +32,7 @@ struct Args {
 
 /// mimalloc asks for transparent huge pages, and a 2 MiB page counts in
 /// full in the resident set however little of it is used: a 1M-row import
-/// peaked at 266–303 MB with them and 227–250 MB without, at the same speed
+/// peaked at 266–303 MB with them and 227–252 MB without, at the same speed
 /// (SCIM lookups too). The kernel may refuse (an old one); that costs only
 /// the memory.
 fn without_huge_pages() {

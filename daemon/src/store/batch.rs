@@ -81,7 +81,8 @@ pub struct WriteQueue {
     counters: Arc<Counters>,
 }
 
-/// What the writer has committed, for tests and diagnostics.
+/// What each commit updates: its counts (for tests and diagnostics) and the
+/// point reads' shared snapshot, which goes stale.
 #[derive(Default)]
 struct Counters {
     commits: AtomicU64,

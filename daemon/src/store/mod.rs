@@ -56,6 +56,7 @@ impl Store {
     /// needs no repair), waiting up to `grace` for readers to finish.
     pub fn close(self, grace: std::time::Duration) {
         self.writes.stop();
+        self.snapshots.forget();
         let deadline = std::time::Instant::now() + grace;
         let mut db = self.db;
         loop {

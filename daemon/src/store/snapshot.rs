@@ -53,6 +53,13 @@ impl Snapshots {
     /// Called after every commit, before the writers hear of it.
     pub fn committed(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
+        self.forget();
+    }
+
+    /// Drops the shared snapshot (reads in progress keep theirs): after a
+    /// commit, and before the database closes, so no read transaction of
+    /// ours outlives it.
+    pub fn forget(&self) {
         let stale = self.lock().take();
         drop(stale);
     }

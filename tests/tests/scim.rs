@@ -265,6 +265,20 @@ async fn entra_style_provisioning_cycle() {
         "ToolJet's role attribute is honoured"
     );
     assert_eq!(p["emails"].as_array().map(Vec::len), Some(2));
+    // Entra matches by work e-mail with a sub-attribute after a value path:
+    // outside RFC 7644's grammar, but what it sends.
+    let bywork = entra
+        .filter_users(r#"emails[type eq "work"].value eq "GRACE@example.com""#)
+        .await;
+    assert_eq!(bywork["totalResults"], 1, "{bywork}");
+    assert_eq!(bywork["Resources"][0]["id"], id.as_str());
+    let byhome = entra
+        .filter_users(r#"emails[type eq "work"].value eq "grace@home.example""#)
+        .await;
+    assert_eq!(
+        byhome["totalResults"], 0,
+        "a home address is not a work one"
+    );
     let shown = d.roster_json(&["users", "show", "grace@example.com"]);
     assert_eq!(shown["name"], "Rear Admiral Hopper");
     assert_eq!(shown["role"], "admin");

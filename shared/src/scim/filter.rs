@@ -44,14 +44,13 @@ impl ScimFilter {
                 ),
             ));
         }
-        super::filter_shapes::parse(text.trim())
-            .map(Self)
-            .map_err(|e| {
-                ScimError::bad(
-                    ScimType::InvalidFilter,
-                    format!("the filter {text:?} is not valid SCIM filter syntax: {e}"),
-                )
-            })
+        let folded = super::filter_sub_attr::fold(text.trim());
+        super::filter_shapes::parse(&folded).map(Self).map_err(|e| {
+            ScimError::bad(
+                ScimType::InvalidFilter,
+                format!("the filter {text:?} is not valid SCIM filter syntax: {e}"),
+            )
+        })
     }
 
     /// Whether a resource document matches.
@@ -351,6 +350,20 @@ mod tests {
                 false,
             ),
             (r#"roles[value eq "builder"]"#, true),
+            // Entra ID's form, outside RFC 7644's grammar.
+            (
+                r#"emails[type eq "work"].value eq "BJensen@example.com""#,
+                true,
+            ),
+            (
+                r#"emails[type eq "home"].value eq "bjensen@example.com""#,
+                false,
+            ),
+            (
+                r#"emails[type eq "home"].value pr and active eq true"#,
+                true,
+            ),
+            (r#"emails[type eq "other"].value pr"#, false),
             (r#"meta.lastModified gt "2026-01-01T00:00:00Z""#, true),
             (r#"meta.lastModified lt "2026-01-01T00:00:00Z""#, false),
             (r#"meta.lastModified ge "2026-05-13T04:42:34.000Z""#, true),

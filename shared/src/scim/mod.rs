@@ -9,6 +9,7 @@
 pub mod error;
 pub mod filter;
 mod filter_shapes;
+mod filter_sub_attr;
 pub mod group;
 pub mod patch;
 pub mod projection;

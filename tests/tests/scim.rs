@@ -351,6 +351,72 @@ async fn entra_style_provisioning_cycle() {
 }
 
 #[tokio::test]
+async fn entra_finds_users_by_a_work_email_other_than_their_user_name() {
+    let d = Daemon::start(DaemonOptions::default());
+    let entra = Scim::new(&d, "entra");
+    let (s, ada) = entra
+        .post(
+            "/Users",
+            json!({
+                "userName": "ada@contoso.onmicrosoft.com", "active": true,
+                "emails": [{"primary": true, "type": "work", "value": "Ada@Contoso.com"}],
+            }),
+        )
+        .await;
+    assert_eq!(s, 201, "{ada}");
+    let id = ada["id"].as_str().expect("id").to_string();
+    d.roster_ok(&[
+        "invite",
+        "--name",
+        "Bob Byte",
+        "--email",
+        "bob@example.com",
+        "--role",
+        "builder",
+    ]);
+    let work = |address: &str| format!(r#"emails[type eq "work"].value eq "{address}""#);
+    let found = entra.filter_users(&work("ADA@contoso.com")).await;
+    assert_eq!(found["totalResults"], 1, "{found}");
+    assert_eq!(found["Resources"][0]["id"], id.as_str());
+    let bob = entra.filter_users(&work("bob@example.com")).await;
+    assert_eq!(
+        bob["totalResults"], 1,
+        "an invited member's address is its work e-mail: {bob}"
+    );
+    assert_eq!(bob["Resources"][0]["userName"], "bob@example.com");
+    let upn = entra
+        .filter_users(r#"emails.value eq "ada@contoso.onmicrosoft.com""#)
+        .await;
+    assert_eq!(
+        upn["totalResults"], 0,
+        "the userName is not among Ada's emails: {upn}"
+    );
+
+    // The work address changes: the old one finds nobody, the new one Ada.
+    let (s, _) = entra
+        .patch(&format!("/Users/{id}"), json!([
+            {"op": "Replace", "path": "emails[type eq \"work\"].value", "value": "ada@fabrikam.com"},
+        ]))
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        entra.filter_users(&work("ada@contoso.com")).await["totalResults"],
+        0
+    );
+    let moved = entra.filter_users(&work("ada@fabrikam.com")).await;
+    assert_eq!(moved["Resources"][0]["id"], id.as_str(), "{moved}");
+
+    let (s, _, _) = entra
+        .call(reqwest::Method::DELETE, &format!("/Users/{id}"), None)
+        .await;
+    assert_eq!(s, 204);
+    assert_eq!(
+        entra.filter_users(&work("ada@fabrikam.com")).await["totalResults"],
+        0
+    );
+}
+
+#[tokio::test]
 async fn refusals_are_scim_errors_and_change_nothing() {
     let d = Daemon::start(DaemonOptions::default());
     let idp = Scim::new(&d, "idp");

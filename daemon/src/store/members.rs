@@ -61,6 +61,42 @@ fn all_search_words(name: &str, email: &str) -> BTreeSet<String> {
     words
 }
 
+/// The keys of a member's SCIM `emails` values other than its own
+/// address, which `member_emails` finds already.
+pub fn other_email_keys(m: &MemberRecord) -> BTreeSet<String> {
+    let Some(profile) = m.scim.as_ref().filter(|p| !p.emails.is_empty()) else {
+        return BTreeSet::new();
+    };
+    let own = m.email_key();
+    profile
+        .emails
+        .iter()
+        .map(|e| roster_shared::Email::key_of(&e.value))
+        .filter(|k| *k != own)
+        .collect()
+}
+
+/// The members whose address or SCIM `emails` values include `value`
+/// (case-insensitively), in creation order.
+pub fn ids_holding_email<E, V>(
+    emails: &E,
+    values: &V,
+    workspace: Uuid,
+    value: &str,
+) -> Result<BTreeSet<u128>, ServiceError>
+where
+    E: for<'a> ReadableTable<(u128, &'static str), u128>,
+    V: for<'a> ReadableTable<(u128, &'static str, u128), ()>,
+{
+    let key = roster_shared::Email::key_of(value);
+    let w = workspace.as_u128();
+    let mut ids: BTreeSet<u128> = id_by_email(emails, workspace, &key)?.into_iter().collect();
+    for entry in values.range((w, key.as_str(), 0)..=(w, key.as_str(), u128::MAX))? {
+        ids.insert(entry?.0.value().2);
+    }
+    Ok(ids)
+}
+
 /// Reads one member by id.
 pub fn get<T>(members: &T, workspace: Uuid, id: u128) -> Result<Option<MemberRecord>, ServiceError>
 where
@@ -148,6 +184,11 @@ fn index(tx: &Tx<'_>, m: &MemberRecord, old: Option<&MemberRecord>) -> Result<()
     {
         tx.invitations()?.insert(inv.id.as_u128(), (ws, id))?;
     }
+    let old_values = old.map(other_email_keys).unwrap_or_default();
+    for key in other_email_keys(m).difference(&old_values) {
+        tx.member_email_values()?
+            .insert((ws, key.as_str(), id), ())?;
+    }
     let listing = ListingEntries::not_shared(m, old, search_words);
     if !listing.is_empty() {
         tx.aside(move |tx| listing.insert(tx, ws, id))?;
@@ -175,6 +216,10 @@ fn unindex(tx: &Tx<'_>, m: &MemberRecord, new: Option<&MemberRecord>) -> Result<
         && !kept(&|n| n.invitation.as_ref().map(|i| i.id) == Some(inv.id))
     {
         tx.invitations()?.remove(inv.id.as_u128())?;
+    }
+    let kept_values = new.map(other_email_keys).unwrap_or_default();
+    for key in other_email_keys(m).difference(&kept_values) {
+        tx.member_email_values()?.remove((ws, key.as_str(), id))?;
     }
     // Every word, not only the kept ones: an index written by an earlier
     // version holds the covered words too.

@@ -5,16 +5,17 @@
 
 use redb::{Database, ReadableTable, WriteTransaction};
 
+use super::records::{MemberRecord, decode};
 use super::tables::*;
 use crate::error::ServiceError;
 
 /// The schema this build reads and writes.
-pub const CURRENT_VERSION: u64 = 2;
+pub const CURRENT_VERSION: u64 = 3;
 
 type Step = fn(&WriteTransaction) -> Result<(), ServiceError>;
 
 /// Step `i` takes the schema from version `i` to `i + 1`.
-const STEPS: &[Step] = &[create_tables_v1, add_import_jobs_v2];
+const STEPS: &[Step] = &[create_tables_v1, add_import_jobs_v2, index_email_values_v3];
 
 /// Brings the database to [`CURRENT_VERSION`], refusing newer ones.
 pub fn run(db: &Database) -> Result<(), ServiceError> {
@@ -75,6 +76,22 @@ fn add_import_jobs_v2(txn: &WriteTransaction) -> Result<(), ServiceError> {
     Ok(())
 }
 
+/// Version 3: the index of SCIM `emails` values, built from the members
+/// already stored (Microsoft Entra ID finds users by a work e-mail).
+fn index_email_values_v3(txn: &WriteTransaction) -> Result<(), ServiceError> {
+    let members = txn.open_table(MEMBERS)?;
+    let mut values = txn.open_table(MEMBER_EMAIL_VALUES)?;
+    for entry in members.iter()? {
+        let (key, record) = entry?;
+        let (ws, id) = key.value();
+        let m: MemberRecord = decode(record.value())?;
+        for email in super::members::other_email_keys(&m) {
+            values.insert((ws, email.as_str(), id), ())?;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,7 +128,7 @@ mod tests {
         txn.commit().expect("commit");
         run(&db).expect("migrate");
         let txn = db.begin_write().expect("txn");
-        assert_eq!(read_version(&txn).expect("version"), 2);
+        assert_eq!(read_version(&txn).expect("version"), CURRENT_VERSION);
         let slugs = txn.open_table(WORKSPACE_SLUGS).expect("slugs");
         assert_eq!(slugs.get("kept").expect("get").map(|v| v.value()), Some(7));
         assert!(
@@ -119,6 +136,67 @@ mod tests {
                 .expect("jobs")
                 .is_empty()
                 .expect("empty")
+        );
+    }
+
+    #[test]
+    fn a_version_2_database_gains_the_index_of_scim_email_values() {
+        use super::super::records::encode_member;
+        use redb::ReadableDatabase;
+        use roster_shared::scim::user::ScimEmail;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = Database::create(dir.path().join("db.redb")).expect("create");
+        let txn = db.begin_write().expect("txn");
+        create_tables_v1(&txn).expect("v1 tables");
+        add_import_jobs_v2(&txn).expect("v2 tables");
+        txn.open_table(META)
+            .expect("meta")
+            .insert("schema_version", 2)
+            .expect("version");
+        let mut m = super::super::records::tests::member();
+        let own = m.email.clone();
+        if let Some(p) = m.scim.as_mut() {
+            p.emails = vec![
+                ScimEmail {
+                    value: "Ada@Work.example".into(),
+                    kind: Some("work".into()),
+                    primary: Some(true),
+                },
+                ScimEmail {
+                    value: own,
+                    kind: Some("other".into()),
+                    primary: None,
+                },
+            ];
+        }
+        txn.open_table(MEMBERS)
+            .expect("members")
+            .insert(
+                (m.workspace.as_u128(), m.id.as_u128()),
+                encode_member(&m).expect("encode").as_slice(),
+            )
+            .expect("row");
+        txn.commit().expect("commit");
+        run(&db).expect("migrate");
+        let txn = db.begin_read().expect("read");
+        let values = txn.open_table(MEMBER_EMAIL_VALUES).expect("values");
+        let entries: Vec<(u128, String, u128)> = values
+            .iter()
+            .expect("iter")
+            .map(|e| {
+                let (k, _) = e.expect("entry");
+                let (ws, key, id) = k.value();
+                (ws, key.to_string(), id)
+            })
+            .collect();
+        assert_eq!(
+            entries,
+            vec![(
+                m.workspace.as_u128(),
+                "ada@work.example".to_string(),
+                m.id.as_u128()
+            )],
+            "the member's own address is left to member_emails"
         );
     }
 

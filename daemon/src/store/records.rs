@@ -232,11 +232,12 @@ pub struct ImportJobRecord {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use roster_shared::scim::user::ScimEmail;
 
-    fn member() -> MemberRecord {
+    /// A member with every field set, for tests of what stores them.
+    pub(crate) fn member() -> MemberRecord {
         MemberRecord {
             id: Uuid::now_v7(),
             workspace: Uuid::now_v7(),

@@ -89,6 +89,9 @@ tables! {
     MEMBER_GROUPS, member_groups: (u128, u128, u128) => (), written aside;
     /// (workspace, externalId) → member: identity-provider lookups.
     MEMBER_EXTERNAL_IDS, member_external_ids: (u128, &'static str) => u128;
+    /// (workspace, e-mail key, member) for each SCIM `emails` value that is
+    /// not the member's own address: with `member_emails`, who holds a value.
+    MEMBER_EMAIL_VALUES, member_email_values: (u128, &'static str, u128) => ();
     /// (workspace, search word, member): prefix search over name words and e-mail parts.
     MEMBER_WORDS, member_words: (u128, &'static str, u128) => (), written aside;
     /// (workspace, stored status, role) → count: the last-admin guard and totals.

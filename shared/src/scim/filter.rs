@@ -89,6 +89,52 @@ impl ScimFilter {
         walk(&self.0, name)
     }
 
+    /// The e-mail address every User this filter matches must hold among
+    /// its `emails` values (`emails.value eq "…"`, `emails[type eq "work"
+    /// and value eq "…"]`, or either inside an `and`): an index narrows the
+    /// search to the members holding it, and the filter decides among them.
+    /// Microsoft Entra ID finds users this way when its matching attribute
+    /// is an e-mail.
+    pub fn email_value(&self) -> Option<String> {
+        fn is_emails(p: &AttrPath) -> bool {
+            p.name.eq_ignore_ascii_case("emails")
+                && p.uri
+                    .as_deref()
+                    .is_none_or(|u| u.eq_ignore_ascii_case(super::USER_SCHEMA))
+        }
+        fn inside(f: &ValFilter) -> Option<String> {
+            match f {
+                ValFilter::Attr(AttrExp::Comparison(p, CompareOp::Eq, CompValue::Str(v)))
+                    if p.uri.is_none()
+                        && p.sub_attr.is_none()
+                        && p.name.eq_ignore_ascii_case("value") =>
+                {
+                    Some(v.clone())
+                }
+                ValFilter::And(items) => items.as_slice().iter().find_map(inside),
+                _ => None,
+            }
+        }
+        fn term(f: &Filter) -> Option<String> {
+            match f {
+                Filter::Attr(AttrExp::Comparison(p, CompareOp::Eq, CompValue::Str(v)))
+                    if is_emails(p)
+                        && p.sub_attr
+                            .as_deref()
+                            .is_none_or(|s| s.eq_ignore_ascii_case("value")) =>
+                {
+                    Some(v.clone())
+                }
+                Filter::ValuePath(vp) if is_emails(&vp.attr) && vp.attr.sub_attr.is_none() => {
+                    inside(&vp.filter)
+                }
+                Filter::And(items) => items.as_slice().iter().find_map(term),
+                _ => None,
+            }
+        }
+        term(&self.0)
+    }
+
     /// The index lookup that answers this filter exactly, if there is one.
     pub fn lookup(&self, kind: ResourceKind) -> Option<Lookup> {
         let terms: Vec<&AttrExp> = match &self.0 {
@@ -436,6 +482,27 @@ mod tests {
         );
         assert_eq!(p(r#"userName co "a""#).lookup(ResourceKind::User), None);
         assert_eq!(p(r#"displayName eq "a""#).lookup(ResourceKind::User), None);
+        let email = |f: &str| p(f).email_value();
+        for f in [
+            r#"emails[type eq "work"].value eq "a@b.c""#,
+            r#"emails.value eq "a@b.c""#,
+            r#"EMAILS eq "a@b.c" and active eq true"#,
+            r#"emails[value eq "a@b.c" and type eq "work"]"#,
+            r#"active eq true and urn:ietf:params:scim:schemas:core:2.0:User:emails[type eq "work"].value eq "a@b.c""#,
+        ] {
+            assert_eq!(email(f).as_deref(), Some("a@b.c"), "{f}");
+        }
+        for f in [
+            r#"emails[type eq "work"].value ne "a@b.c""#,
+            r#"emails[type eq "work"].value eq "a@b.c" or active eq true"#,
+            r#"not (emails.value eq "a@b.c")"#,
+            r#"emails[type eq "work" or value eq "a@b.c"]"#,
+            r#"emails.type eq "a@b.c""#,
+            r#"urn:example:ext:emails.value eq "a@b.c""#,
+            r#"userName eq "a@b.c""#,
+        ] {
+            assert_eq!(email(f), None, "{f}");
+        }
         assert!(p(r#"members[value eq "x"]"#).mentions("MEMBERS"));
         assert!(p(r#"displayName eq "members" or not (members.value pr)"#).mentions("members"));
         assert!(!p(r#"displayName eq "members""#).mentions("members"));

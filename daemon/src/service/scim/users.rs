@@ -467,15 +467,35 @@ fn list_users(
         });
     }
     let mut docs = Vec::new();
-    for entry in members_t.range((w, 0)..=(w, u128::MAX))? {
-        let (_, v) = entry?;
-        let m: MemberRecord = decode(v.value())?;
-        let doc = r.render(&m, version_of(v.value()), false)?;
+    let mut consider = |stored: &[u8]| -> Result<(), ServiceError> {
+        let m: MemberRecord = decode(stored)?;
+        let doc = r.render(&m, version_of(stored), false)?;
         if q.filter
             .as_ref()
             .is_none_or(|f| f.matches(&doc, ResourceKind::User))
         {
             docs.push(doc);
+        }
+        Ok(())
+    };
+    // A filter that needs an e-mail value (Entra ID's matching by work
+    // e-mail) can only match the members holding it: read those, not all.
+    match q.filter.as_ref().and_then(|f| f.email_value()) {
+        Some(value) => {
+            let (emails, values) = (
+                txn.open_table(MEMBER_EMAILS)?,
+                txn.open_table(MEMBER_EMAIL_VALUES)?,
+            );
+            for id in members::ids_holding_email(&emails, &values, ws, &value)? {
+                if let Some(v) = members_t.get((w, id))? {
+                    consider(v.value())?;
+                }
+            }
+        }
+        None => {
+            for entry in members_t.range((w, 0)..=(w, u128::MAX))? {
+                consider(entry?.1.value())?;
+            }
         }
     }
     Ok(page(docs, &q, ResourceKind::User))

@@ -5,9 +5,12 @@
 //! 2. `GET /Users?filter=userName eq "…"` with 64 connections at M members,
 //!    beside a bare axum handler doing one redb read (a separate process of
 //!    this binary, same client, same run);
-//! 3. a 100,000-user Okta-style initial sync (filter, then create) with 16
+//! 3. Okta's import walk at M members: a page of 100 at nine tenths of the
+//!    list on its own, then the 1,000 pages after it, each requested after
+//!    the one before (as Okta pages);
+//! 4. a 100,000-user Okta-style initial sync (filter, then create) with 16
 //!    clients into a second workspace;
-//! 4. the same filter workload (8 connections: its server does not keep up
+//! 5. the same filter workload (8 connections: its server does not keep up
 //!    with 64) against the Python reference server `scim2-server` (PyPI)
 //!    holding `--compare-users` users.
 //!
@@ -131,6 +134,50 @@ async fn filter_load(
         percentile(&lat, 0.5),
         percentile(&lat, 0.99),
     )
+}
+
+/// Okta's import walk (see the module doc): one page far into the list,
+/// then the pages after it in turn, one connection.
+async fn paging(t: &Target, members: usize) {
+    const PAGE: usize = 100;
+    const PAGES: usize = 1_000;
+    let client = reqwest::Client::new();
+    let get = |start: usize| {
+        let request = client
+            .get(format!("{}/Users?startIndex={start}&count={PAGE}", t.base))
+            .bearer_auth(&t.token);
+        async move {
+            let began = Instant::now();
+            let body: serde_json::Value = request
+                .send()
+                .await
+                .expect("page")
+                .json()
+                .await
+                .expect("page JSON");
+            let got = body["Resources"].as_array().map_or(0, Vec::len);
+            (began.elapsed(), got)
+        }
+    };
+    let first = members / 10 * 9 + 1;
+    let (alone, got) = get(first).await;
+    assert_eq!(got, PAGE.min(members + 1 - first), "a full page");
+    let mut lat = Vec::with_capacity(PAGES);
+    let mut start = first + PAGE;
+    while lat.len() < PAGES && start <= members {
+        let (took, got) = get(start).await;
+        assert!(got > 0, "a page at {start} of {members}");
+        lat.push(took);
+        start += PAGE;
+    }
+    lat.sort_unstable();
+    println!(
+        "Okta import paging at {members} members, {PAGE} a page: startIndex {first} alone {}; the {} pages after it, each after the one before: p50 {}, p99 {}",
+        ms(alone),
+        lat.len(),
+        ms(percentile(&lat, 0.5)),
+        ms(percentile(&lat, 0.99))
+    );
 }
 
 /// Addresses the wrk script cycles through (a sample of the users).
@@ -391,7 +438,10 @@ async fn main() {
     }
     drop(_bare);
 
-    // 3. Okta-style initial sync into a second workspace: filter, then create.
+    // 3. Okta's import: pages of 100 deep into the list.
+    paging(&roster, members).await;
+
+    // 4. Okta-style initial sync into a second workspace: filter, then create.
     d.roster_ok(&["workspaces", "create", "okta"]);
     d.roster_ok(&["workspaces", "set", "okta", "--scim-creates-active", "true"]);
     let okta = Target {
@@ -409,7 +459,7 @@ async fn main() {
         sync as f64 / elapsed.as_secs_f64()
     );
 
-    // 4. scim2-server (Python, in memory) with the same filter workload.
+    // 5. scim2-server (Python, in memory) with the same filter workload.
     let Some(exe) = scim2_server() else {
         println!(
             "scim2-server: not installed (bash .ci/run installs it into target/scim-venv, or set E2E_SCIM2_SERVER)"

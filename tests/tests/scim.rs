@@ -416,6 +416,78 @@ async fn entra_finds_users_by_a_work_email_other_than_their_user_name() {
     );
 }
 
+/// The ids of a page of the unfiltered Users list.
+async fn page_ids(scim: &Scim, start: usize, count: usize) -> Vec<String> {
+    let (s, b) = scim
+        .get(&format!(
+            "/Users?startIndex={start}&count={count}&attributes=userName"
+        ))
+        .await;
+    assert_eq!(s, 200, "{b}");
+    b["Resources"]
+        .as_array()
+        .map(|rs| {
+            rs.iter()
+                .filter_map(|r| r["id"].as_str())
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn okta_import_pages_follow_each_other_through_removals_and_additions() {
+    let d = Daemon::start(DaemonOptions::default());
+    d.roster_ok(&[
+        "workspaces",
+        "set",
+        "default",
+        "--scim-creates-active",
+        "true",
+    ]);
+    let okta = Scim::new(&d, "okta");
+    let create = |i: usize| {
+        let okta = &okta;
+        async move {
+            let (s, b) = okta
+                .post("/Users", json!({"userName": format!("p{i}@example.com")}))
+                .await;
+            assert_eq!(s, 201, "{b}");
+        }
+    };
+    for i in 0..250 {
+        create(i).await;
+    }
+    let whole = page_ids(&okta, 1, 1000).await;
+    assert_eq!(whole.len(), 250);
+    let mut walked = Vec::new();
+    for start in [1, 101, 201] {
+        walked.extend(page_ids(&okta, start, 100).await);
+    }
+    assert_eq!(
+        walked, whole,
+        "pages of 100 are the list in order, each user once"
+    );
+
+    // New users go last: the page after 200 now holds them too.
+    for i in 250..255 {
+        create(i).await;
+    }
+    let whole = page_ids(&okta, 1, 1000).await;
+    assert_eq!(page_ids(&okta, 201, 100).await, whole[200..].to_vec());
+
+    // A removal on the first page moves everyone after it up one place.
+    let gone = whole[10].clone();
+    let (s, _, _) = okta
+        .call(reqwest::Method::DELETE, &format!("/Users/{gone}"), None)
+        .await;
+    assert_eq!(s, 204);
+    let whole = page_ids(&okta, 1, 1000).await;
+    assert_eq!(whole.len(), 254);
+    assert_eq!(page_ids(&okta, 101, 100).await, whole[100..200].to_vec());
+    assert_eq!(page_ids(&okta, 201, 100).await, whole[200..].to_vec());
+}
+
 #[tokio::test]
 async fn refusals_are_scim_errors_and_change_nothing() {
     let d = Daemon::start(DaemonOptions::default());

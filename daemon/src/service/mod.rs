@@ -57,6 +57,7 @@ pub struct Services {
     events: broadcast::Sender<ChangeEvent>,
     mail_wakeup: Arc<Notify>,
     token_cache: Arc<tokens::TokenCache>,
+    page_cursors: Arc<scim::cursors::PageCursors>,
 }
 
 impl Services {
@@ -70,6 +71,7 @@ impl Services {
             events,
             mail_wakeup: Arc::new(Notify::new()),
             token_cache: Arc::default(),
+            page_cursors: Arc::default(),
         }
     }
 

@@ -155,12 +155,26 @@ pub fn put(
     Ok(())
 }
 
-/// Removes a member and all its index entries.
+/// Removes a member and all its index entries, and counts the removal.
 pub fn delete(tx: &Tx<'_>, old: &MemberRecord) -> Result<(), ServiceError> {
     unindex(tx, old, None)?;
-    tx.members()?
-        .remove((old.workspace.as_u128(), old.id.as_u128()))?;
+    let w = old.workspace.as_u128();
+    tx.members()?.remove((w, old.id.as_u128()))?;
+    let mut removals = tx.member_removals()?;
+    let before = removals.get(w)?.map(|v| v.value()).unwrap_or(0);
+    removals.insert(w, before + 1)?;
     Ok(())
+}
+
+/// How many members of a workspace have ever been removed.
+pub fn removals<T>(table: &T, workspace: Uuid) -> Result<u64, ServiceError>
+where
+    T: ReadableTable<u128, u64>,
+{
+    Ok(table
+        .get(workspace.as_u128())?
+        .map(|v| v.value())
+        .unwrap_or(0))
 }
 
 fn index(tx: &Tx<'_>, m: &MemberRecord, old: Option<&MemberRecord>) -> Result<(), ServiceError> {

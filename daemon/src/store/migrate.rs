@@ -10,12 +10,17 @@ use super::tables::*;
 use crate::error::ServiceError;
 
 /// The schema this build reads and writes.
-pub const CURRENT_VERSION: u64 = 3;
+pub const CURRENT_VERSION: u64 = 4;
 
 type Step = fn(&WriteTransaction) -> Result<(), ServiceError>;
 
 /// Step `i` takes the schema from version `i` to `i + 1`.
-const STEPS: &[Step] = &[create_tables_v1, add_import_jobs_v2, index_email_values_v3];
+const STEPS: &[Step] = &[
+    create_tables_v1,
+    add_import_jobs_v2,
+    index_email_values_v3,
+    count_removals_v4,
+];
 
 /// Brings the database to [`CURRENT_VERSION`], refusing newer ones.
 pub fn run(db: &Database) -> Result<(), ServiceError> {
@@ -89,6 +94,12 @@ fn index_email_values_v3(txn: &WriteTransaction) -> Result<(), ServiceError> {
             values.insert((ws, email.as_str(), id), ())?;
         }
     }
+    Ok(())
+}
+
+/// Version 4: removals counted per workspace (SCIM page positions).
+fn count_removals_v4(txn: &WriteTransaction) -> Result<(), ServiceError> {
+    txn.open_table(MEMBER_REMOVALS)?;
     Ok(())
 }
 

@@ -94,6 +94,11 @@ tables! {
     MEMBER_EMAIL_VALUES, member_email_values: (u128, &'static str, u128) => ();
     /// (workspace, search word, member): prefix search over name words and e-mail parts.
     MEMBER_WORDS, member_words: (u128, &'static str, u128) => (), written aside;
+    /// Workspace → how many of its members have ever been removed: a removal
+    /// moves every later member up one place in creation order (new members
+    /// only ever go last), so a remembered page position holds while this
+    /// stays the same.
+    MEMBER_REMOVALS, member_removals: u128 => u64;
     /// (workspace, stored status, role) → count: the last-admin guard and totals.
     MEMBER_COUNTS, member_counts: (u128, u8, u8) => u64;
 

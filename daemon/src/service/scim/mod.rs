@@ -2,6 +2,7 @@
 //! The HTTP layer parses and projects; everything here is one read snapshot
 //! or one write transaction (with audit events and, where due, invite mail).
 
+pub mod cursors;
 pub mod groups;
 pub mod render;
 pub mod users;

@@ -1,5 +1,7 @@
 //! SCIM Users: create, read, list, replace, patch, delete.
 
+use std::ops::Bound;
+
 use redb::{ReadOnlyTable, ReadTransaction, ReadableTable};
 use roster_shared::api::ValidInvite;
 use roster_shared::scim::user::{ScimUserInput, resolve_metadata};
@@ -8,6 +10,7 @@ use roster_shared::{Email, Role, StatusModel, StoredStatus};
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::cursors::PageCursors;
 use super::render::{UserRenderer, accounts_needed, member_version};
 use super::{ScimPage, ScimQuery, ScimScope, Written, check_if_match, page, parse_id};
 use crate::clock;
@@ -113,8 +116,9 @@ impl Services {
                 .store
                 .read_shared(|s| lookup_users(s, ws, model, base, &lookup, &q));
         }
+        let cursors = self.page_cursors.clone();
         self.store
-            .read(move |txn| list_users(txn, ws, model, base, q))
+            .read(move |txn| list_users(txn, ws, model, base, q, &cursors))
             .await
     }
 
@@ -432,6 +436,7 @@ fn list_users(
     model: StatusModel,
     base: String,
     q: ScimQuery,
+    cursors: &PageCursors,
 ) -> Result<ScimPage, ServiceError> {
     let w = ws.as_u128();
     let (members, groups) = (txn.open_table(MEMBERS)?, txn.open_table(GROUPS)?);
@@ -444,20 +449,33 @@ fn list_users(
         accounts: accounts.as_ref(),
     };
     let (members_t, mut r) = (t.members, t.renderer(base, model, ws));
-    // No filter, no sort: creation order, rendering only the page.
+    // No filter, no sort: creation order, rendering only the page, which
+    // starts after the previous page's last member when that page was
+    // served (see `cursors`) instead of stepping over all before it.
     if q.filter.is_none() && q.sort_by.is_none() {
         let total = members::count_all(&txn.open_table(MEMBER_COUNTS)?, ws)? as usize;
+        let removals = members::removals(&txn.open_table(MEMBER_REMOVALS)?, ws)?;
         let mut docs = Vec::new();
         if q.count > 0 {
+            let to = Bound::Included((w, u128::MAX));
+            let (from, skip) = match cursors.find(ws, q.start_index, removals) {
+                Some(after) => (Bound::Excluded((w, after)), 0),
+                None => (Bound::Included((w, 0)), q.start_index - 1),
+            };
+            let mut last = None;
             for entry in members_t
-                .range((w, 0)..=(w, u128::MAX))?
-                .skip(q.start_index - 1)
+                .range::<(u128, u128)>((from, to))?
+                .skip(skip)
                 .take(q.count)
             {
-                let (_, v) = entry?;
+                let (k, v) = entry?;
+                last = Some(k.value().1);
                 let m: MemberRecord = decode(v.value())?;
                 let doc = r.render(&m, version_of(v.value()), false)?;
                 docs.push(q.project(doc, ResourceKind::User));
+            }
+            if let Some(after) = last.filter(|_| docs.len() == q.count) {
+                cursors.remember(ws, q.start_index + q.count, after, removals);
             }
         }
         return Ok(ScimPage {

@@ -6,7 +6,7 @@
 //!    beside a bare axum handler doing one redb read (a separate process of
 //!    this binary, same client, same run);
 //! 3. Okta's import walk at M members: a page of 100 at nine tenths of the
-//!    list on its own, then the 1,000 pages after it, each requested after
+//!    list on its own, then the pages after it (up to 1,000), each requested after
 //!    the one before (as Okta pages);
 //! 4. a 100,000-user Okta-style initial sync (filter, then create) with 16
 //!    clients into a second workspace;

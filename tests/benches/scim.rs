@@ -359,13 +359,7 @@ async fn main() {
     println!("roster SCIM benchmarks (release rosterd, HTTP on loopback, 2 cores)");
 
     let d = Daemon::start(DaemonOptions::default());
-    d.roster_ok(&[
-        "workspaces",
-        "set",
-        "default",
-        "--scim-creates-active",
-        "true",
-    ]);
+    d.make_sso_managed("default");
     let token = |ws: &str| {
         d.roster_ok(&["scim-token", "create", "--workspace", ws, "--name", "bench"])
             .lines()
@@ -443,7 +437,7 @@ async fn main() {
 
     // 4. Okta-style initial sync into a second workspace: filter, then create.
     d.roster_ok(&["workspaces", "create", "okta"]);
-    d.roster_ok(&["workspaces", "set", "okta", "--scim-creates-active", "true"]);
+    d.make_sso_managed("okta");
     let okta = Target {
         base: roster.base.clone(),
         token: token("okta"),

@@ -207,6 +207,18 @@ impl Daemon {
             .expect("running roster")
     }
 
+    /// Makes a workspace SSO-managed (`--scim-creates-active true`): users
+    /// an identity provider creates are active at once, and get no mail.
+    pub fn make_sso_managed(&self, workspace: &str) {
+        self.roster_ok(&[
+            "workspaces",
+            "set",
+            workspace,
+            "--scim-creates-active",
+            "true",
+        ]);
+    }
+
     /// Runs `roster` and insists on success; returns stdout.
     pub fn roster_ok(&self, args: &[&str]) -> String {
         let out = self.roster(args);

@@ -438,13 +438,7 @@ async fn page_ids(scim: &Scim, start: usize, count: usize) -> Vec<String> {
 #[tokio::test]
 async fn okta_import_pages_follow_each_other_through_removals_and_additions() {
     let d = Daemon::start(DaemonOptions::default());
-    d.roster_ok(&[
-        "workspaces",
-        "set",
-        "default",
-        "--scim-creates-active",
-        "true",
-    ]);
+    d.make_sso_managed("default");
     let okta = Scim::new(&d, "okta");
     let create = |i: usize| {
         let okta = &okta;

@@ -122,16 +122,25 @@ mod tests {
         assert_eq!(read_version(&txn).expect("version"), CURRENT_VERSION);
     }
 
+    /// A database as an older build left it: the first `version` steps
+    /// run, and a transaction open to put that build's data in.
+    fn database_at(dir: &tempfile::TempDir, version: u64) -> (Database, WriteTransaction) {
+        let db = Database::create(dir.path().join("db.redb")).expect("create");
+        let txn = db.begin_write().expect("txn");
+        for step in &STEPS[..version as usize] {
+            step(&txn).expect("older step");
+        }
+        txn.open_table(META)
+            .expect("meta")
+            .insert("schema_version", version)
+            .expect("version");
+        (db, txn)
+    }
+
     #[test]
     fn a_version_1_database_gains_the_import_jobs_table_and_keeps_its_data() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let db = Database::create(dir.path().join("db.redb")).expect("create");
-        let txn = db.begin_write().expect("txn");
-        create_tables_v1(&txn).expect("v1 tables");
-        txn.open_table(META)
-            .expect("meta")
-            .insert("schema_version", 1)
-            .expect("version");
+        let (db, txn) = database_at(&dir, 1);
         txn.open_table(WORKSPACE_SLUGS)
             .expect("slugs")
             .insert("kept", 7)
@@ -156,14 +165,7 @@ mod tests {
         use redb::ReadableDatabase;
         use roster_shared::scim::user::ScimEmail;
         let dir = tempfile::tempdir().expect("tempdir");
-        let db = Database::create(dir.path().join("db.redb")).expect("create");
-        let txn = db.begin_write().expect("txn");
-        create_tables_v1(&txn).expect("v1 tables");
-        add_import_jobs_v2(&txn).expect("v2 tables");
-        txn.open_table(META)
-            .expect("meta")
-            .insert("schema_version", 2)
-            .expect("version");
+        let (db, txn) = database_at(&dir, 2);
         let mut m = super::super::records::tests::member();
         let own = m.email.clone();
         if let Some(p) = m.scim.as_mut() {

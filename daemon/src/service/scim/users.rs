@@ -454,9 +454,9 @@ fn list_users(
     // served (see `cursors`) instead of stepping over all before it.
     if q.filter.is_none() && q.sort_by.is_none() {
         let total = members::count_all(&txn.open_table(MEMBER_COUNTS)?, ws)? as usize;
-        let removals = members::removals(&txn.open_table(MEMBER_REMOVALS)?, ws)?;
         let mut docs = Vec::new();
         if q.count > 0 {
+            let removals = members::removals(&txn.open_table(MEMBER_REMOVALS)?, ws)?;
             let to = Bound::Included((w, u128::MAX));
             let (from, skip) = match cursors.find(ws, q.start_index, removals) {
                 Some(after) => (Bound::Excluded((w, after)), 0),

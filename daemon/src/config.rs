@@ -315,6 +315,7 @@ impl Config {
                 "invites.rate_limit_per_minute must be at least 1".into(),
             ));
         }
+        self.make_paths_absolute()?;
         if self.imports.batch_rows == 0 {
             return Err(ConfigError::Invalid(
                 "imports.batch_rows must be at least 1".into(),
@@ -327,6 +328,29 @@ impl Config {
             .is_some_and(|u| u.trim().is_empty())
         {
             self.smtp.url = None;
+        }
+        Ok(())
+    }
+
+    /// Resolves relative paths against the directory rosterd starts in, once:
+    /// file-system events name files by absolute path, and a drop folder
+    /// given as `--data-dir data` must still recognise its own files.
+    fn make_paths_absolute(&mut self) -> Result<(), ConfigError> {
+        let absolute = |p: &Path| {
+            std::path::absolute(p).map_err(|e| {
+                ConfigError::Invalid(format!("the path {} cannot be resolved: {e}", p.display()))
+            })
+        };
+        self.data_dir = absolute(&self.data_dir)?;
+        for path in [
+            &mut self.imports.dir,
+            &mut self.invites.key_file,
+            &mut self.smtp.password_file,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            *path = absolute(path)?;
         }
         Ok(())
     }
@@ -419,6 +443,22 @@ mod tests {
             let err = Config::load(Some(Path::new("bad.toml")), FlagOverrides::default())
                 .expect_err("unknown key");
             assert!(err.to_string().contains("hots"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn relative_paths_are_resolved_against_the_starting_directory() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("ROSTER_IMPORTS_DIR", "drop");
+            let flags = FlagOverrides {
+                data_dir: Some(PathBuf::from("data")),
+                ..FlagOverrides::default()
+            };
+            let c = Config::load(None, flags).map_err(|e| e.to_string())?;
+            assert_eq!(c.data_dir, jail.directory().join("data"));
+            assert_eq!(c.imports_dir(), jail.directory().join("drop"));
+            assert!(c.socket_path().is_absolute());
             Ok(())
         });
     }

@@ -225,6 +225,7 @@ async fn main() {
                 ("ROSTER_SMTP_POOL_SIZE".into(), "128".into()),
                 ("ROSTER_SMTP_CONCURRENCY".into(), "128".into()),
             ],
+            ..DaemonOptions::default()
         });
         let (elapsed, _) = invite_range(&d, invites, members).await;
         println!(

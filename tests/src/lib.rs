@@ -65,6 +65,9 @@ pub fn free_port() -> u16 {
 pub struct DaemonOptions {
     pub smtp_url: Option<String>,
     pub env: Vec<(String, String)>,
+    /// Start in the temp dir with `--data-dir data`, as an admin who types
+    /// a relative path does.
+    pub relative_data_dir: bool,
 }
 
 /// A running `rosterd`, stopped (SIGKILL) on drop.
@@ -90,9 +93,14 @@ impl Daemon {
 
     fn spawn(&mut self) {
         let mut cmd = Command::new(bin("rosterd"));
-        cmd.arg("--data-dir")
-            .arg(self.data_dir())
-            .arg("--listen")
+        if self.opts.relative_data_dir {
+            cmd.current_dir(self.dir.path())
+                .arg("--data-dir")
+                .arg("data");
+        } else {
+            cmd.arg("--data-dir").arg(self.data_dir());
+        }
+        cmd.arg("--listen")
             .arg(format!("127.0.0.1:{}", self.port))
             .env_remove("ROSTER_SMTP_URL")
             .env("RUST_LOG", "info")

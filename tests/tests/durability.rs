@@ -78,6 +78,7 @@ fn failed_mail_is_kept_with_its_error_and_can_be_retried() {
     let d = Daemon::start(DaemonOptions {
         smtp_url: Some(format!("smtp://127.0.0.1:{smtp_port}")),
         env: vec![("ROSTER_OUTBOX_MAX_ATTEMPTS".into(), "2".into())],
+        ..DaemonOptions::default()
     });
     d.roster_ok(&[
         "invite",

@@ -497,6 +497,28 @@ fn a_workspace_subfolder_imports_into_that_workspace() {
 }
 
 #[test]
+fn a_relative_data_dir_still_imports_dropped_files() {
+    let d = Daemon::start(DaemonOptions {
+        relative_data_dir: true,
+        ..DaemonOptions::default()
+    });
+    drop_file(
+        &d,
+        "",
+        "rel.csv",
+        b"email,name,role\nrel@example.com,Rel,builder\n",
+    );
+    let job = wait_job(&d, "default", "rel.csv", 1);
+    assert_eq!(job["status"], "done", "{job}");
+    assert_eq!(job["counts"]["invited"], 1, "{job}");
+    assert!(
+        d.data_dir()
+            .join("imports/processed/rel.csv.report.csv")
+            .is_file()
+    );
+}
+
+#[test]
 fn all_or_nothing_applies_nothing_when_any_row_fails() {
     let d = Daemon::start(DaemonOptions {
         env: vec![("ROSTER_IMPORTS_MODE".into(), "all-or-nothing".into())],

@@ -522,6 +522,12 @@ async fn refusals_are_scim_errors_and_change_nothing() {
         (400, Some("invalidFilter")),
         "{bad}"
     );
+    // One sentence that says where and what, not the parser's states.
+    assert_eq!(
+        bad["detail"],
+        "the filter \"userName eq\" is not valid SCIM filter syntax: the comparison ends at `eq` (character 10): a value is missing",
+        "{bad}"
+    );
     let (s, bad) = idp
         .post("/Users", json!({"userName": "not-an-email"}))
         .await;

@@ -48,7 +48,10 @@ impl ScimFilter {
         super::filter_shapes::parse(&folded).map(Self).map_err(|e| {
             ScimError::bad(
                 ScimType::InvalidFilter,
-                format!("the filter {text:?} is not valid SCIM filter syntax: {e}"),
+                format!(
+                    "the filter {text:?} is not valid SCIM filter syntax: {}",
+                    super::parse_error::explain(&folded, &e)
+                ),
             )
         })
     }

@@ -11,6 +11,7 @@ pub mod filter;
 mod filter_shapes;
 mod filter_sub_attr;
 pub mod group;
+mod parse_error;
 pub mod patch;
 pub mod projection;
 pub mod schema;

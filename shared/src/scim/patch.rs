@@ -95,7 +95,10 @@ fn parse_op(i: usize, op: &Value) -> Result<PatchOp, ScimError> {
         Some(Value::String(p)) => Some(p.trim().parse::<PatchPath>().map_err(|e| {
             ScimError::bad(
                 ScimType::InvalidPath,
-                format!("operation {n} has path {p:?}, which is not a valid attribute path: {e}"),
+                format!(
+                    "operation {n} has path {p:?}, which is not a valid attribute path: {}",
+                    super::parse_error::explain(p.trim(), &e)
+                ),
             )
         })?),
         Some(_) => {

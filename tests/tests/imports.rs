@@ -519,6 +519,35 @@ fn a_relative_data_dir_still_imports_dropped_files() {
 }
 
 #[test]
+fn semicolon_and_tab_separated_files_from_spreadsheets_import() {
+    let d = Daemon::start(DaemonOptions::default());
+    d.roster_ok(&["groups", "create", "Vertrieb"]);
+    d.roster_ok(&["groups", "create", "Einkauf"]);
+    // Excel with German settings: BOM, CRLF, `;` between columns, a `,`
+    // inside a name, ToolJet's `|` between groups.
+    let german = "\u{feff}First Name;Last Name;Email;User Role;Group\r\n\
+                  J\u{fc}rgen;M\u{fc}ller, Dr.;juergen@example.de;Builder;Vertrieb|Einkauf\r\n\
+                  Anna;Schmidt;anna@example.de;End User;\r\n";
+    drop_file(&d, "", "mitarbeiter.csv", german.as_bytes());
+    let job = wait_job(&d, "default", "mitarbeiter.csv", 1);
+    assert_eq!(job["counts"]["invited"], 2, "{job}");
+    let j = member(&d, "default", "juergen@example.de");
+    assert_eq!(j["name"], "J\u{fc}rgen M\u{fc}ller, Dr.", "{j}");
+    assert_eq!(j["role"], "builder", "{j}");
+    assert_eq!(j["groups"].as_array().map(Vec::len), Some(2), "{j}");
+
+    drop_file(
+        &d,
+        "",
+        "export.csv",
+        b"name\temail\trole\nTab Person\ttab@example.com\tadmin\n",
+    );
+    let job = wait_job(&d, "default", "export.csv", 1);
+    assert_eq!(job["counts"]["invited"], 1, "{job}");
+    assert_eq!(member(&d, "default", "tab@example.com")["role"], "admin");
+}
+
+#[test]
 fn all_or_nothing_applies_nothing_when_any_row_fails() {
     let d = Daemon::start(DaemonOptions {
         env: vec![("ROSTER_IMPORTS_MODE".into(), "all-or-nothing".into())],

@@ -57,7 +57,7 @@ pub enum HeaderError {
     #[error("the header row is not valid UTF-8; save the file as UTF-8 CSV")]
     NotUtf8,
     #[error(
-        "the header has no e-mail column; the first line must name the columns, e.g. name,email,role,groups,metadata or ToolJet's First Name,Last Name,Email,User Role,Group"
+        "the header has no e-mail column; the first line must name the columns, separated by commas, semicolons or tabs, e.g. name,email,role,groups,metadata or ToolJet's First Name,Last Name,Email,User Role,Group"
     )]
     NoEmail,
     #[error("columns \"{first}\" and \"{second}\" both give {what}; keep one")]

@@ -24,6 +24,7 @@ use roster_shared::api::{ImportCounts, ImportMode, ImportStatus, RowOutcome, Sou
 use uuid::Uuid;
 
 use super::columns::ColumnMap;
+use super::delimiter;
 use super::paths::{ImportDirs, free_names};
 use super::report::{self, ReportWriter};
 
@@ -470,11 +471,13 @@ impl LineNumbers {
     }
 }
 
-/// The csv reader every pass over an imported file uses.
-fn csv_reader(from: BufReader<File>) -> csv::Reader<BufReader<File>> {
+/// The csv reader every pass over an imported file uses; `delimiter` is
+/// the file's own (see [`delimiter`]).
+fn csv_reader(from: BufReader<File>, delimiter: u8) -> csv::Reader<BufReader<File>> {
     csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
+        .delimiter(delimiter)
         .from_reader(from)
 }
 
@@ -581,7 +584,9 @@ impl RowReader {
         let opened = FileState::of(&file);
         // Its own open file (a clone would share the offset).
         let again = open(path)?;
-        let mut reader = csv_reader(BufReader::with_capacity(1 << 18, file));
+        let delimiter = delimiter::of_file(&file)
+            .map_err(|e| Unreadable::Refused(format!("the file cannot be read: {e}")))?;
+        let mut reader = csv_reader(BufReader::with_capacity(1 << 18, file), delimiter);
         let mut record = ByteRecord::new();
         match reader.read_byte_record(&mut record) {
             Ok(true) if !ColumnMap::is_blank(&record) => {}
@@ -601,7 +606,7 @@ impl RowReader {
             ColumnMap::from_header(&record).map_err(|e| Unreadable::Refused(e.to_string()))?;
         let mut rows = Self {
             reader,
-            again: csv_reader(BufReader::with_capacity(REREAD_BUFFER, again)),
+            again: csv_reader(BufReader::with_capacity(REREAD_BUFFER, again), delimiter),
             record,
             columns,
             seen: SeenEmails::default(),

@@ -4,6 +4,7 @@
 //! the file, so no file is ever lost or imported twice.
 
 pub mod columns;
+pub mod delimiter;
 pub mod job;
 pub mod paths;
 pub mod report;

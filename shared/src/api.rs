@@ -578,9 +578,15 @@ impl ImportCounts {
 
     /// One line for logs and the CLI.
     pub fn summary(&self) -> String {
+        let plural =
+            |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
         let mut s = format!(
-            "{} rows: {} invited, {} updated, {} unchanged, {} errors",
-            self.rows, self.invited, self.updated, self.unchanged, self.errors
+            "{}: {} invited, {} updated, {} unchanged, {}",
+            plural(self.rows, "row", "rows"),
+            self.invited,
+            self.updated,
+            self.unchanged,
+            plural(self.errors, "error", "errors")
         );
         if self.skipped > 0 {
             s.push_str(&format!(", {} skipped", self.skipped));
@@ -662,6 +668,23 @@ mod tests {
             metadata: Some(serde_json::json!({"apiKey": "abc"})),
             hidden_keys: vec!["apiKey".into()],
         }
+    }
+
+    #[test]
+    fn an_import_summary_counts_in_words() {
+        let mut counts = ImportCounts::default();
+        counts.add(RowOutcome::Invited);
+        counts.add(RowOutcome::Error);
+        assert_eq!(
+            counts.summary(),
+            "2 rows: 1 invited, 0 updated, 0 unchanged, 1 error"
+        );
+        counts.add(RowOutcome::Error);
+        counts.add(RowOutcome::Skipped);
+        assert_eq!(
+            counts.summary(),
+            "4 rows: 1 invited, 0 updated, 0 unchanged, 2 errors, 1 skipped"
+        );
     }
 
     #[test]

@@ -233,6 +233,9 @@ async fn entra_style_provisioning_cycle() {
             "displayName": "Grace Hopper",
             "emails": [{"primary": true, "type": "work", "value": "grace@example.com"}],
             "roles": [{"primary": "True", "type": "WindowsAzureActiveDirectoryRole", "value": "builder"}],
+            "title": "Computer Scientist", "preferredLanguage": "en-US",
+            "phoneNumbers": [{"type": "mobile", "value": "+1 555 0100"}],
+            "addresses": [{"type": "work", "locality": "Arlington", "region": "VA", "country": "US"}],
             "meta": {"resourceType": "User"}, "id": "client-chosen",
             "urn:example:unknown": {"x": 1},
         }))
@@ -241,6 +244,10 @@ async fn entra_style_provisioning_cycle() {
     let id = u["id"].as_str().expect("id").to_string();
     assert_ne!(id, "client-chosen", "id is read-only");
     assert_eq!(u["roles"][0]["value"], "builder");
+    // What Entra's default mapping sends beyond roster's own fields reads back.
+    assert_eq!(u["title"], "Computer Scientist", "{u}");
+    assert_eq!(u["preferredLanguage"], "en-US", "{u}");
+    assert_eq!(u["addresses"][0]["locality"], "Arlington", "{u}");
 
     // Entra's PATCH: capitalised ops, string booleans, URN-qualified no-path keys,
     // a manager as a bare id, filtered e-mail paths.
@@ -253,9 +260,19 @@ async fn entra_style_provisioning_cycle() {
             {"op": "Replace", "path": "emails[type eq \"work\"].value", "value": "grace@example.com"},
             {"op": "Add", "path": "emails[type eq \"home\"].value", "value": "grace@home.example"},
             {"op": "Replace", "path": "urn:ietf:params:scim:schemas:extension:tooljet:User:2.0:role", "value": "Admin"},
+            {"op": "Add", "path": "phoneNumbers[type eq \"work\"].value", "value": "+1 555 0199"},
+            {"op": "Replace", "path": "title", "value": "Rear Admiral"},
         ]))
         .await;
     assert_eq!(s, 200, "PATCH answers 200 with the resource: {p}");
+    assert_eq!(p["title"], "Rear Admiral", "{p}");
+    assert_eq!(
+        p["phoneNumbers"],
+        json!([{"type": "mobile", "value": "+1 555 0100"}, {"type": "work", "value": "+1 555 0199"}]),
+        "an add to a filtered path that matches nothing creates the entry: {p}"
+    );
+    let titled = entra.filter_users(r#"title sw "rear""#).await;
+    assert_eq!(titled["totalResults"], 1, "{titled}");
     assert_eq!(p["displayName"], "Rear Admiral Hopper");
     assert_eq!(p[ENTERPRISE]["department"], "Navy");
     assert_eq!(p[ENTERPRISE]["manager"]["value"], boss_id.as_str());

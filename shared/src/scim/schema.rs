@@ -56,6 +56,10 @@ pub struct AttrDef {
     pub canonical: &'static [&'static str],
     pub reference_types: &'static [&'static str],
     pub sub: &'static [AttrDef],
+    /// Kept exactly as the client wrote it and returned as it is: an
+    /// attribute roster stores for identity providers but gives no meaning
+    /// (a title, phone numbers). User reading keeps every such attribute.
+    pub kept: bool,
 }
 
 impl AttrDef {
@@ -73,6 +77,7 @@ impl AttrDef {
             canonical: &[],
             reference_types: &[],
             sub: &[],
+            kept: false,
         }
     }
     const fn string(name: &'static str, description: &'static str) -> Self {
@@ -99,6 +104,10 @@ impl AttrDef {
         a.reference_types = types;
         a.case_exact = true;
         a
+    }
+    const fn kept(mut self) -> Self {
+        self.kept = true;
+        self
     }
     const fn multi(mut self) -> Self {
         self.multi = true;
@@ -227,16 +236,49 @@ const EXTERNAL_ID: AttrDef = AttrDef::string(
 )
 .exact();
 
-const NAME_SUB: &[AttrDef] = &[
+/// The parts of `name`.
+pub const NAME_SUB: &[AttrDef] = &[
     AttrDef::string(
         "formatted",
         "The full name; when given without parts it is the member's name.",
     ),
     AttrDef::string("familyName", "Family name."),
     AttrDef::string("givenName", "Given name."),
+    AttrDef::string("middleName", "Middle name.").kept(),
+    AttrDef::string("honorificPrefix", "Honorific prefix, e.g. Ms.").kept(),
+    AttrDef::string("honorificSuffix", "Honorific suffix, e.g. III").kept(),
 ];
 const EMAIL_SUB: &[AttrDef] = &[
     AttrDef::string("value", "E-mail address."),
+    AttrDef::string("type", "work, home or other.").canonical(&["work", "home", "other"]),
+    AttrDef::boolean("primary", "The primary address."),
+];
+const PHONE_SUB: &[AttrDef] = &[
+    AttrDef::string("value", "Phone number."),
+    AttrDef::string("display", "The number as people read it."),
+    AttrDef::string("type", "work, home, mobile, fax, pager or other.")
+        .canonical(&["work", "home", "mobile", "fax", "pager", "other"]),
+    AttrDef::boolean("primary", "The primary number."),
+];
+const IM_SUB: &[AttrDef] = &[
+    AttrDef::string("value", "Instant messaging address."),
+    AttrDef::string("display", "The address as people read it."),
+    AttrDef::string("type", "The messaging service, e.g. xmpp or skype."),
+    AttrDef::boolean("primary", "The primary address."),
+];
+const PHOTO_SUB: &[AttrDef] = &[
+    AttrDef::reference("value", "URL of the image.", &["external"]),
+    AttrDef::string("display", "What the image shows."),
+    AttrDef::string("type", "photo or thumbnail.").canonical(&["photo", "thumbnail"]),
+    AttrDef::boolean("primary", "The primary image."),
+];
+const ADDRESS_SUB: &[AttrDef] = &[
+    AttrDef::string("formatted", "The whole address as it is shown."),
+    AttrDef::string("streetAddress", "Street, house number, P.O. box."),
+    AttrDef::string("locality", "City or locality."),
+    AttrDef::string("region", "State or region."),
+    AttrDef::string("postalCode", "Postal code."),
+    AttrDef::string("country", "Country (ISO 3166-1 alpha-2)."),
     AttrDef::string("type", "work, home or other.").canonical(&["work", "home", "other"]),
     AttrDef::boolean("primary", "The primary address."),
 ];
@@ -298,6 +340,30 @@ pub const USER: SchemaDef = SchemaDef {
         )
         .multi()
         .read_only(),
+        // Kept for identity providers and returned as written.
+        AttrDef::string("nickName", "Casual name.").kept(),
+        AttrDef::reference("profileUrl", "URL of the member's profile.", &["external"]).kept(),
+        AttrDef::string("title", "Job title.").kept(),
+        AttrDef::string(
+            "userType",
+            "Relationship to the organisation, e.g. Employee.",
+        )
+        .kept(),
+        AttrDef::string("preferredLanguage", "Preferred language, e.g. en-US.").kept(),
+        AttrDef::string("locale", "Locale for dates and numbers, e.g. en-US.").kept(),
+        AttrDef::string("timezone", "Time zone, e.g. Europe/Berlin.").kept(),
+        AttrDef::complex("phoneNumbers", "Phone numbers.", PHONE_SUB)
+            .multi()
+            .kept(),
+        AttrDef::complex("ims", "Instant messaging addresses.", IM_SUB)
+            .multi()
+            .kept(),
+        AttrDef::complex("photos", "Images of the member.", PHOTO_SUB)
+            .multi()
+            .kept(),
+        AttrDef::complex("addresses", "Physical addresses.", ADDRESS_SUB)
+            .multi()
+            .kept(),
     ],
 };
 

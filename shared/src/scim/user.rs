@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::error::ScimError;
+use super::schema::{AttrDef, AttrType, NAME_SUB, USER};
 use super::value::{get_ci, lenient_bool};
 use super::{ENTERPRISE_USER_SCHEMA, ROSTER_USER_SCHEMA, TOOLJET_USER_SCHEMA, USER_SCHEMA};
 use crate::{Email, Metadata, Role};
@@ -43,6 +44,11 @@ pub struct ScimProfile {
     pub emails: Vec<ScimEmail>,
     #[serde(default)]
     pub enterprise: Map<String, Value>,
+    /// The core attributes kept as written (see [`AttrDef::kept`]) by
+    /// their schema names; `name` holds the kept name parts. Last, so
+    /// records written before it read with it empty.
+    #[serde(default)]
+    pub kept: Map<String, Value>,
 }
 
 /// One metadata entry as SCIM sends it.
@@ -98,7 +104,12 @@ impl ScimUserInput {
             profile.formatted = string_attr(n, "formatted")?;
             profile.given_name = string_attr(n, "givenName")?;
             profile.family_name = string_attr(n, "familyName")?;
+            let parts = kept_attrs(n, NAME_SUB, "name.")?;
+            if !parts.is_empty() {
+                profile.kept.insert("name".into(), Value::Object(parts));
+            }
         }
+        profile.kept.extend(kept_attrs(o, USER.attributes, "")?);
         profile.display_name = string_attr(o, "displayName")?;
         profile.emails = emails(o)?;
         if let Some(ent) = extension(o, ENTERPRISE_USER_SCHEMA)? {
@@ -183,6 +194,99 @@ fn string_attr(o: &Map<String, Value>, name: &str) -> Result<Option<String>, Sci
         }
         Some(other) => Err(ScimError::invalid_value(format!(
             "{name} must be a string, not {other}"
+        ))),
+    }
+}
+
+/// The attributes among `defs` marked kept, checked against their types;
+/// `path` prefixes names in errors.
+fn kept_attrs(
+    o: &Map<String, Value>,
+    defs: &[AttrDef],
+    path: &str,
+) -> Result<Map<String, Value>, ScimError> {
+    let mut out = Map::new();
+    for def in defs.iter().filter(|d| d.kept) {
+        let value = if def.ty == AttrType::Complex && def.multi {
+            kept_list(o, def, path)?
+        } else {
+            simple_value(o, def, path)?
+        };
+        if let Some(v) = value {
+            out.insert(def.name.to_string(), v);
+        }
+    }
+    Ok(out)
+}
+
+/// A multi-valued complex attribute: each entry keeps the sub-attributes
+/// the schema names; a single object counts as a list of one.
+fn kept_list(
+    o: &Map<String, Value>,
+    def: &AttrDef,
+    path: &str,
+) -> Result<Option<Value>, ScimError> {
+    let name = format!("{path}{}", def.name);
+    let items: Vec<&Value> = match get_ci(o, def.name) {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Array(a)) => a.iter().filter(|v| !v.is_null()).collect(),
+        Some(v @ Value::Object(_)) => vec![v],
+        Some(_) => {
+            return Err(ScimError::invalid_value(format!(
+                "{name} must be a list of objects"
+            )));
+        }
+    };
+    if items.len() > MAX_EMAILS {
+        return Err(ScimError::invalid_value(format!(
+            "more than {MAX_EMAILS} entries in {name}"
+        )));
+    }
+    let mut entries = Vec::with_capacity(items.len());
+    for item in items {
+        let m = item.as_object().ok_or_else(|| {
+            ScimError::invalid_value(format!("each entry of {name} must be an object"))
+        })?;
+        let mut entry = Map::new();
+        for sub in def.sub {
+            if let Some(v) = simple_value(m, sub, &format!("{name}."))? {
+                entry.insert(sub.name.to_string(), v);
+            }
+        }
+        if !entry.is_empty() {
+            entries.push(Value::Object(entry));
+        }
+    }
+    Ok((!entries.is_empty()).then_some(Value::Array(entries)))
+}
+
+/// A string or boolean attribute by its definition; booleans may come as
+/// strings (`"False"`), as some clients send them.
+fn simple_value(
+    o: &Map<String, Value>,
+    def: &AttrDef,
+    path: &str,
+) -> Result<Option<Value>, ScimError> {
+    let name = || format!("{path}{}", def.name);
+    match (get_ci(o, def.name), def.ty) {
+        (None | Some(Value::Null), _) => Ok(None),
+        (Some(v), AttrType::Boolean) => {
+            lenient_bool(v)
+                .map(|b| Some(Value::Bool(b)))
+                .ok_or_else(|| {
+                    ScimError::invalid_value(format!("{} must be true or false, not {v}", name()))
+                })
+        }
+        (Some(Value::String(text)), _) if text.chars().count() > MAX_ATTR_CHARS => {
+            Err(ScimError::invalid_value(format!(
+                "{} is longer than {MAX_ATTR_CHARS} characters",
+                name()
+            )))
+        }
+        (Some(Value::String(text)), _) => Ok(Some(Value::String(text.clone()))),
+        (Some(other), _) => Err(ScimError::invalid_value(format!(
+            "{} must be a string, not {other}",
+            name()
         ))),
     }
 }
@@ -476,6 +580,12 @@ impl ScimUserView<'_> {
                 "version": self.version,
             },
         });
+        for (key, value) in &p.kept {
+            match (key.as_str(), value) {
+                ("name", Value::Object(parts)) => name.extend(parts.clone()),
+                _ => doc[key.as_str()] = value.clone(),
+            }
+        }
         if !name.is_empty() {
             doc["name"] = Value::Object(name);
         }
@@ -563,6 +673,13 @@ mod tests {
         assert_eq!(again.profile, input.profile);
         assert_eq!(again.email, input.email);
         assert_eq!(out["name"]["formatted"], "Ms. Barbara J Jensen, III");
+        // Attributes roster gives no meaning read back as written.
+        let rfc = rfc_full_user();
+        for kept in ["nickName", "profileUrl", "userType"] {
+            assert_eq!(out[kept], rfc[kept], "{kept}");
+        }
+        assert_eq!(out["name"], rfc["name"]);
+        assert_eq!(again.profile, input.profile);
         assert_eq!(
             out[ENTERPRISE_USER_SCHEMA]["manager"]["value"],
             "26118915-6090-4610-87e4-49d8ca9f808d"
@@ -573,6 +690,92 @@ mod tests {
         );
         assert_eq!(out["meta"]["location"], "https://h/scim/v2/Users/m1");
         assert!(get_ci(out.as_object().expect("object"), "schemas").is_some());
+    }
+
+    #[test]
+    fn entra_phone_numbers_addresses_and_title_are_kept() {
+        let doc = json!({
+            "userName": "kim@contoso.com",
+            "Title": "Engineer",
+            "preferredLanguage": "de-DE",
+            "phoneNumbers": [
+                {"type": "work", "value": "+49 30 1234", "Primary": "True"},
+                {"type": "mobile", "value": "+49 170 1234", "extension": "dropped"},
+            ],
+            "addresses": {"type": "work", "locality": "Berlin", "country": "DE"},
+        });
+        let u = ScimUserInput::from_doc(&doc).expect("valid");
+        assert_eq!(u.profile.kept["title"], "Engineer");
+        assert_eq!(u.profile.kept["preferredLanguage"], "de-DE");
+        assert_eq!(
+            u.profile.kept["phoneNumbers"],
+            json!([
+                {"type": "work", "value": "+49 30 1234", "primary": true},
+                {"type": "mobile", "value": "+49 170 1234"},
+            ])
+        );
+        assert_eq!(
+            u.profile.kept["addresses"],
+            json!([{"type": "work", "locality": "Berlin", "country": "DE"}])
+        );
+        // The stored form reads back (records are positional MessagePack).
+        let bytes = rmp_serde::to_vec(&u.profile).expect("encode");
+        let back: ScimProfile = rmp_serde::from_slice(&bytes).expect("decode");
+        assert_eq!(back, u.profile);
+    }
+
+    #[test]
+    fn kept_attributes_of_the_wrong_shape_are_refused_by_name() {
+        for (doc, want) in [
+            (json!({"title": 7}), "title must be a string, not 7"),
+            (
+                json!({"phoneNumbers": "555"}),
+                "phoneNumbers must be a list of objects",
+            ),
+            (
+                json!({"phoneNumbers": [{"value": 555}]}),
+                "phoneNumbers.value must be a string, not 555",
+            ),
+            (
+                json!({"addresses": [{"primary": "maybe"}]}),
+                "addresses.primary must be true or false, not \"maybe\"",
+            ),
+            (
+                json!({"name": {"middleName": ["J"]}}),
+                "name.middleName must be a string, not [\"J\"]",
+            ),
+        ] {
+            let mut doc = doc;
+            doc["userName"] = json!("x@example.com");
+            let e = ScimUserInput::from_doc(&doc).expect_err("refused");
+            assert_eq!(e.status, 400, "{doc}");
+            assert!(e.detail.contains(want), "{} for {doc}", e.detail);
+        }
+    }
+
+    #[test]
+    fn records_written_before_kept_attributes_still_read() {
+        #[derive(Serialize)]
+        struct Before {
+            formatted: Option<String>,
+            given_name: Option<String>,
+            family_name: Option<String>,
+            display_name: Option<String>,
+            emails: Vec<ScimEmail>,
+            enterprise: Map<String, Value>,
+        }
+        let old = Before {
+            formatted: Some("Ada".into()),
+            given_name: None,
+            family_name: None,
+            display_name: None,
+            emails: Vec::new(),
+            enterprise: Map::new(),
+        };
+        let bytes = rmp_serde::to_vec(&old).expect("encode");
+        let read: ScimProfile = rmp_serde::from_slice(&bytes).expect("decode");
+        assert_eq!(read.formatted.as_deref(), Some("Ada"));
+        assert!(read.kept.is_empty());
     }
 
     #[test]

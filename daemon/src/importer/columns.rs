@@ -54,7 +54,9 @@ impl Meaning {
 /// Why a header cannot be used; the whole file fails with this sentence.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HeaderError {
-    #[error("the header row is not valid UTF-8; save the file as UTF-8 CSV")]
+    #[error(
+        "the header row is not valid UTF-8; save the file as UTF-8 CSV (in Excel: Save As, \"CSV UTF-8 (Comma delimited)\")"
+    )]
     NotUtf8,
     #[error(
         "the header has no e-mail column; the first line must name the columns, separated by commas, semicolons or tabs, e.g. name,email,role,groups,metadata or ToolJet's First Name,Last Name,Email,User Role,Group"
@@ -77,7 +79,9 @@ pub enum HeaderError {
 pub enum RowError {
     #[error("the row has {got} fields but the header has {want}; quote fields that contain commas")]
     Width { got: usize, want: usize },
-    #[error("the row is not valid UTF-8 text")]
+    #[error(
+        "the row is not valid UTF-8 text (a file saved as Excel's plain \"CSV\" uses the computer's legacy encoding); save the file as \"CSV UTF-8\" and drop it again"
+    )]
     NotUtf8,
 }
 

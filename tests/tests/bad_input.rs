@@ -378,6 +378,17 @@ fn an_unreachable_daemon_is_one_clear_line() {
         err.contains("cannot reach rosterd at /nonexistent/rosterd.sock"),
         "{err}"
     );
+    // A --url without its scheme is named as such, not "builder error".
+    let out = std::process::Command::new(roster_e2e::bin("roster"))
+        .args(["--url", "127.0.0.1:8080", "--token", "t", "users", "list"])
+        .output()
+        .expect("roster");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        err.trim(),
+        "roster: --url 127.0.0.1:8080 is not an http:// or https:// URL; write it like https://roster.example.com or http://127.0.0.1:8080"
+    );
 }
 
 #[tokio::test]

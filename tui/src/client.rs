@@ -46,6 +46,21 @@ pub fn default_socket() -> PathBuf {
         .join("rosterd.sock")
 }
 
+/// Refuses a `--url` that is not an absolute http(s) URL, before any
+/// request can fail with the HTTP library's own words.
+fn check_url(base: &str) -> Result<(), ClientError> {
+    let refused = || {
+        ClientError::Usage(format!(
+            "--url {base} is not an http:// or https:// URL; write it like https://roster.example.com or http://127.0.0.1:8080"
+        ))
+    };
+    let url = reqwest::Url::parse(base).map_err(|_| refused())?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(refused());
+    }
+    Ok(())
+}
+
 /// A client bound to one daemon.
 #[derive(Clone)]
 pub struct Client {
@@ -66,7 +81,10 @@ impl Client {
                 builder.unix_socket(path.clone()).build(),
                 "http://rosterd".to_string(),
             ),
-            Endpoint::Url { base, .. } => (builder.build(), base.trim_end_matches('/').to_string()),
+            Endpoint::Url { base, .. } => {
+                check_url(base)?;
+                (builder.build(), base.trim_end_matches('/').to_string())
+            }
         };
         let http =
             http.map_err(|e| ClientError::Usage(format!("cannot set up the HTTP client: {e}")))?;

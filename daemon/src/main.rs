@@ -2,7 +2,6 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
 use clap::Parser;
 use rosterd::config::{Config, FlagOverrides};
 
@@ -78,8 +77,9 @@ async fn main() -> anyhow::Result<()> {
             _ = tokio::signal::ctrl_c() => {}
         }
     };
-    rosterd::run(config, listeners, shutdown)
-        .await
-        .context("rosterd stopped")?;
+    if let Err(e) = rosterd::run(config, listeners, shutdown).await {
+        eprintln!("rosterd: {e}");
+        std::process::exit(1);
+    }
     Ok(())
 }

@@ -17,6 +17,18 @@ pub enum MailTransport {
     Files(AsyncFileTransport<Tokio1Executor>),
 }
 
+/// The host part of an SMTP URL (after the scheme and any user, before a
+/// port, path or query); empty when there is none.
+fn host_of(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    host_port
+        .rsplit_once(':')
+        .filter(|(_, port)| port.chars().all(|c| c.is_ascii_digit()))
+        .map_or(host_port, |(host, _)| host)
+}
+
 /// Why the transport could not be set up.
 #[derive(Debug, thiserror::Error)]
 pub enum TransportError {
@@ -51,6 +63,11 @@ impl MailTransport {
             url: redact(url),
             reason,
         };
+        if host_of(url).is_empty() {
+            return Err(bad(
+                "it names no server; write smtp://host:port or smtps://user@host:465".into(),
+            ));
+        }
         let mut builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
             .map_err(|e| bad(e.to_string()))?
             .timeout(Some(Duration::from_secs(smtp.timeout_secs)))
@@ -158,5 +175,32 @@ mod tests {
             Some("bob@corp")
         );
         assert_eq!(user_of("smtp://127.0.0.1:25"), None);
+    }
+
+    #[test]
+    fn a_url_without_a_server_is_refused_by_name() {
+        for (url, host) in [
+            ("smtp://", ""),
+            ("smtp://:25", ""),
+            ("smtps://bob@:465", ""),
+            (
+                "smtp://mail.example.com:587?tls=required",
+                "mail.example.com",
+            ),
+            ("smtps://bob:pw@mail.example.com", "mail.example.com"),
+        ] {
+            assert_eq!(host_of(url), host, "{url}");
+        }
+        let smtp = SmtpConfig {
+            url: Some("smtp://".into()),
+            ..SmtpConfig::default()
+        };
+        let e = MailTransport::from_config(&smtp, std::env::temp_dir())
+            .err()
+            .expect("refused");
+        assert_eq!(
+            e.to_string(),
+            "smtp.url \"smtp://\" is not usable: it names no server; write smtp://host:port or smtps://user@host:465"
+        );
     }
 }

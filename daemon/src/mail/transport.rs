@@ -17,16 +17,14 @@ pub enum MailTransport {
     Files(AsyncFileTransport<Tokio1Executor>),
 }
 
-/// The host part of an SMTP URL (after the scheme and any user, before a
-/// port, path or query); empty when there is none.
-fn host_of(url: &str) -> &str {
-    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    host_port
-        .rsplit_once(':')
-        .filter(|(_, port)| port.chars().all(|c| c.is_ascii_digit()))
-        .map_or(host_port, |(host, _)| host)
+/// The host an SMTP URL names, read as lettre reads the URL: empty when it
+/// names none, `None` when it is no URL at all (lettre says why).
+fn host_of(url: &str) -> Option<String> {
+    match url::Url::parse(url) {
+        Ok(u) => Some(u.host_str().unwrap_or_default().to_string()),
+        Err(url::ParseError::EmptyHost) => Some(String::new()),
+        Err(_) => None,
+    }
 }
 
 /// Why the transport could not be set up.
@@ -63,7 +61,7 @@ impl MailTransport {
             url: redact(url),
             reason,
         };
-        if host_of(url).is_empty() {
+        if host_of(url).is_some_and(|h| h.is_empty()) {
             return Err(bad(
                 "it names no server; write smtp://host:port or smtps://user@host:465".into(),
             ));
@@ -189,7 +187,7 @@ mod tests {
             ),
             ("smtps://bob:pw@mail.example.com", "mail.example.com"),
         ] {
-            assert_eq!(host_of(url), host, "{url}");
+            assert_eq!(host_of(url).as_deref(), Some(host), "{url}");
         }
         let smtp = SmtpConfig {
             url: Some("smtp://".into()),

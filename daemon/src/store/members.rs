@@ -160,9 +160,9 @@ pub fn delete(tx: &Tx<'_>, old: &MemberRecord) -> Result<(), ServiceError> {
     unindex(tx, old, None)?;
     let w = old.workspace.as_u128();
     tx.members()?.remove((w, old.id.as_u128()))?;
-    let mut removals = tx.member_removals()?;
-    let before = removals.get(w)?.map(|v| v.value()).unwrap_or(0);
-    removals.insert(w, before + 1)?;
+    let mut table = tx.member_removals()?;
+    let before = removals(&*table, old.workspace)?;
+    table.insert(w, before + 1)?;
     Ok(())
 }
 

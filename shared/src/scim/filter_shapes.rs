@@ -58,15 +58,14 @@ fn split(text: &str) -> Option<(String, Vec<String>)> {
     let mut rest = text;
     while let Some(open) = rest.find('"') {
         shape.push_str(&rest[..=open]);
-        let after = &rest[open + 1..];
-        let close = after.find('"')?;
-        let literal = &after[..close];
+        let end = super::filter_sub_attr::string_end(rest, open)?;
+        let literal = &rest[open + 1..end - 1];
         if literal.contains('\\') {
             return None;
         }
         literals.push(literal.to_string());
         shape.push('"');
-        rest = &after[close + 1..];
+        rest = &rest[end..];
     }
     shape.push_str(rest);
     Some((shape, literals))

@@ -9,8 +9,9 @@
 
 use std::borrow::Cow;
 
-/// Comparison operators of RFC 7644 §3.4.2.2 that take a value.
-const VALUE_OPS: [&str; 9] = ["eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le"];
+/// Comparison operators of RFC 7644 §3.4.2.2 that take a value (`pr`
+/// takes none), in the RFC's order.
+pub(super) const VALUE_OPS: [&str; 9] = ["eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le"];
 
 /// `text` with every `attr[filter].sub op value` folded into
 /// `attr[(filter) and sub op value]`.
@@ -64,8 +65,9 @@ pub fn fold(text: &str) -> Cow<'_, str> {
     }
 }
 
-/// The byte after the string literal that opens at `start`.
-fn string_end(text: &str, start: usize) -> Option<usize> {
+/// The byte after the string literal that opens at `start` (escapes
+/// stepped over); `None` when it is not closed.
+pub(super) fn string_end(text: &str, start: usize) -> Option<usize> {
     let bytes = text.as_bytes();
     let mut i = start + 1;
     while i < bytes.len() {

@@ -8,8 +8,7 @@
 
 use scim_v2::filter::ParseError;
 
-/// The comparison operators, in the order RFC 7644 lists them.
-const OPERATORS: [&str; 10] = ["eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le", "pr"];
+use super::filter_sub_attr::VALUE_OPS;
 
 /// Why `text` did not parse, as one sentence without a final full stop.
 pub fn explain(text: &str, e: &ParseError) -> String {
@@ -37,8 +36,8 @@ pub fn explain(text: &str, e: &ParseError) -> String {
                 format!("the comparison ends at `{token}` (character {at}): a value is missing")
             } else if expects("eq") {
                 format!(
-                    "`{token}` at character {at} is not an operator: use {}",
-                    OPERATORS.join(", ")
+                    "`{token}` at character {at} is not an operator: use {}, pr",
+                    VALUE_OPS.join(", ")
                 )
             } else if expects("StringLit") {
                 format!(
@@ -69,7 +68,7 @@ fn column(text: &str, byte: usize) -> usize {
 }
 
 fn is_operator(token: &str) -> bool {
-    OPERATORS.iter().any(|op| op.eq_ignore_ascii_case(token))
+    token.eq_ignore_ascii_case("pr") || VALUE_OPS.iter().any(|op| op.eq_ignore_ascii_case(token))
 }
 
 /// The grammar's token names as a reader's list: `a, b or c`.

@@ -405,3 +405,38 @@ async fn the_invite_page_is_rate_limited() {
     assert_eq!(&statuses[..5], &[404; 5]);
     assert_eq!(statuses[7], 429, "{statuses:?}");
 }
+
+#[test]
+fn a_bad_setting_stops_rosterd_with_one_line_naming_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("rosterd.toml");
+    std::fs::write(&config, "[imports]\nmode = \"sometimes\"\n").expect("config file");
+    let data = dir.path().join("data");
+    let start = |env: &[(&str, &str)], with_file: bool| {
+        let mut cmd = std::process::Command::new(roster_e2e::bin("rosterd"));
+        cmd.arg("--data-dir").arg(&data);
+        if with_file {
+            cmd.arg("--config").arg(&config);
+        }
+        cmd.envs(env.iter().copied());
+        cmd.output().expect("rosterd")
+    };
+
+    let out = start(&[], true);
+    assert!(!out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        format!(
+            "rosterd: configuration: imports.mode in {} must be one of `best-effort`, `all-or-nothing` (found `sometimes`)",
+            config.display()
+        )
+    );
+
+    let out = start(&[("ROSTER_INVITES_EXPIRY_HOURS", "a week")], false);
+    assert!(!out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "rosterd: configuration: ROSTER_INVITES_EXPIRY_HOURS must be a whole number, 0 or more (found string \"a week\")"
+    );
+    assert!(!data.exists(), "a refused start creates no data directory");
+}

@@ -8,6 +8,8 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use roster_shared::StatusModel;
 use serde::{Deserialize, Serialize};
 
+mod explain;
+
 /// Environment variables with the `ROSTER_` prefix that are not settings
 /// (secrets and client-side variables), so they are never read as keys.
 const NON_SETTING_VARS: &[&str] = &["SMTP_PASSWORD", "SOCKET", "URL", "TOKEN", "CONFIG"];
@@ -282,7 +284,7 @@ impl Config {
             .merge(Serialized::defaults(flags));
         let mut config: Config = figment
             .extract()
-            .map_err(|e| ConfigError::Invalid(one_line(&e)))?;
+            .map_err(|e| ConfigError::Invalid(explain::explain(&e)))?;
         config.finish()?;
         Ok(config)
     }
@@ -403,14 +405,6 @@ fn env_provider() -> Env {
             lower.into()
         })
         .split(".")
-}
-
-fn one_line(e: &figment::Error) -> String {
-    e.clone()
-        .into_iter()
-        .map(|e| e.to_string())
-        .collect::<Vec<_>>()
-        .join("; ")
 }
 
 #[cfg(test)]

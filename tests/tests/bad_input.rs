@@ -26,6 +26,7 @@ fn the_cli_refuses_bad_input_with_one_clear_line_and_changes_nothing() {
     let long_email = format!("{}@example.com", "a".repeat(250));
     let long_name = "n".repeat(101);
     let big_value = format!(r#"{{"k":"{}"}}"#, "v".repeat(2001));
+    let data_dir = d.data_dir().display().to_string();
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (
             vec![
@@ -198,6 +199,14 @@ fn the_cli_refuses_bad_input_with_one_clear_line_and_changes_nothing() {
             "workspace \"nope\" does not exist",
         ),
         (vec!["workspaces", "create", "Bad Slug"], "slug"),
+        (
+            vec!["import", data_dir.as_str()],
+            "is a directory; give the CSV file to import",
+        ),
+        (
+            vec!["import", "/dev/null"],
+            "/dev/null is not a regular file; give the CSV file to import",
+        ),
     ];
     for (args, want) in &cases {
         let err = d.roster_err(args);

@@ -55,6 +55,24 @@ pub async fn import(ctx: &Ctx, args: ImportArgs) -> Result<(), ClientError> {
     let file = tokio::fs::File::open(&args.file)
         .await
         .map_err(|e| ClientError::Usage(format!("cannot read {}: {e}", args.file.display())))?;
+    // A directory opens fine and only fails once the upload reads it, as a
+    // transport error; a FIFO or device would stream without end.
+    let kind = file
+        .metadata()
+        .await
+        .map_err(|e| ClientError::Usage(format!("cannot read {}: {e}", args.file.display())))?
+        .file_type();
+    if !kind.is_file() {
+        let what = if kind.is_dir() {
+            "a directory"
+        } else {
+            "not a regular file"
+        };
+        return Err(ClientError::Usage(format!(
+            "{} is {what}; give the CSV file to import",
+            args.file.display()
+        )));
+    }
     let query = UploadImportQuery {
         workspace: ctx.workspace.clone(),
         name,

@@ -1,5 +1,6 @@
 //! Rendering: a pure function of the state. One file per screen.
 
+mod cells;
 mod confirm;
 mod detail;
 mod help;

@@ -5,9 +5,13 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Row, Table, TableState};
 
+use super::cells;
 use super::theme::Theme;
 use crate::state::{Mode, State};
 use crate::strings;
+
+/// Blank cells between two columns.
+const COLUMN_SPACING: u16 = 1;
 
 /// Draws the filters line and the table into `area`.
 pub fn draw(state: &State, theme: Theme, frame: &mut Frame, area: Rect) {
@@ -25,22 +29,7 @@ pub fn draw(state: &State, theme: Theme, frame: &mut Frame, area: Rect) {
     let wide = area.width >= 110;
     let short = time::macros::format_description!("[month]-[day] [hour]:[minute]");
     let header = vec!["NAME", "E-MAIL", "ROLE", "STATUS", "GROUPS", "LAST INVITE"];
-    let rows = state.members.iter().map(|m| {
-        let invited = match m.last_invite_sent_at {
-            Some(_) if wide => crate::cli::output::when(m.last_invite_sent_at),
-            Some(t) => t.format(&short).unwrap_or_default(),
-            None => "-".into(),
-        };
-        Row::new(vec![
-            m.name.clone(),
-            m.email.clone(),
-            m.role.as_str().to_string(),
-            m.status.to_string(),
-            m.groups.join(", "),
-            invited,
-        ])
-    });
-    let widths: Vec<Constraint> = vec![
+    let widths = [
         Constraint::Fill(4),
         Constraint::Fill(4),
         Constraint::Length(8),
@@ -48,10 +37,29 @@ pub fn draw(state: &State, theme: Theme, frame: &mut Frame, area: Rect) {
         Constraint::Fill(2),
         Constraint::Length(if wide { 16 } else { 11 }),
     ];
+    let columns = cells::column_widths(&widths, COLUMN_SPACING, table.width);
+    let rows = state.members.iter().map(|m| {
+        let invited = match m.last_invite_sent_at {
+            Some(_) if wide => crate::cli::output::when(m.last_invite_sent_at),
+            Some(t) => t.format(&short).unwrap_or_default(),
+            None => "-".into(),
+        };
+        Row::new(cells::fit_row(
+            &[
+                m.name.clone(),
+                m.email.clone(),
+                m.role.as_str().to_string(),
+                m.status.to_string(),
+                m.groups.join(", "),
+                invited,
+            ],
+            &columns,
+        ))
+    });
     let table_widget = Table::new(rows, widths)
         .header(Row::new(header).style(theme.header()))
         .row_highlight_style(theme.selected())
-        .column_spacing(1);
+        .column_spacing(COLUMN_SPACING);
     let mut ts = TableState::default()
         .with_offset(state.offset)
         .with_selected(Some(state.selected).filter(|_| !state.members.is_empty()));

@@ -327,6 +327,10 @@ pub struct ReceivedMail {
     pub subject: String,
     pub text: String,
     pub html: String,
+    /// The Message-ID header, without its angle brackets (empty if none).
+    pub message_id: String,
+    /// The Auto-Submitted header as sent (empty if none).
+    pub auto_submitted: String,
 }
 
 impl ReceivedMail {
@@ -428,6 +432,12 @@ impl SmtpServer {
                 subject: msg.subject().unwrap_or_default().to_string(),
                 text: msg.body_text(0).map(|t| t.into_owned()).unwrap_or_default(),
                 html: msg.body_html(0).map(|t| t.into_owned()).unwrap_or_default(),
+                message_id: msg.message_id().unwrap_or_default().to_string(),
+                auto_submitted: msg
+                    .header_raw("Auto-Submitted")
+                    .unwrap_or_default()
+                    .trim()
+                    .to_string(),
             });
         }
         out

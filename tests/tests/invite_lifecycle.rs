@@ -65,6 +65,15 @@ async fn invite_mail_link_accept_and_the_used_link_is_void() {
         mail.text
     );
     assert!(mail.text.contains("expires on"), "mail states the expiry");
+    assert!(
+        mail.message_id.ends_with("@localhost") && mail.message_id.len() > 20,
+        "the mail has a Message-ID of the sender's domain: {:?}",
+        mail.message_id
+    );
+    assert_eq!(
+        mail.auto_submitted, "auto-generated",
+        "out-of-office replies are told not to answer"
+    );
     let link = mail.link().expect("mail carries a link");
     assert!(mail.html.contains(&link), "HTML part carries the same link");
     assert!(link.starts_with(&format!("{}/invite/", d.base_url())));
@@ -166,6 +175,10 @@ async fn resend_archive_unarchive_and_the_last_admin() {
             .iter()
             .all(|m| m.link().as_deref() == Some(a1.as_str())),
         "resend sends the current link"
+    );
+    assert_ne!(
+        mails[0].message_id, mails[1].message_id,
+        "a resend is a message of its own"
     );
 
     // Archive voids the link; unarchive brings Alan back to invited with a new one.

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::PoolConfig;
 use lettre::transport::smtp::authentication::Credentials;
@@ -89,24 +90,46 @@ impl MailTransport {
     }
 }
 
-/// Builds the invite message with a plain-text and an HTML part.
+/// What one invite mail says and to whom.
+pub struct Envelope<'a> {
+    /// The outbox message: every attempt to send it carries the same
+    /// Message-ID, so a receiver that got it before a failed reply can tell.
+    pub outbox_id: uuid::Uuid,
+    pub to_name: &'a str,
+    pub to: &'a str,
+    pub subject: &'a str,
+}
+
+/// Builds the invite message with a plain-text and an HTML part, a
+/// Message-ID of its own (spam filters mark mail without one; lettre does
+/// not add it) and `Auto-Submitted: auto-generated` (RFC 3834), so
+/// out-of-office replies do not answer it.
 pub fn build_message(
     from: &Mailbox,
-    to_name: &str,
-    to: &str,
-    subject: &str,
+    mail: &Envelope<'_>,
     text: String,
     html: String,
 ) -> Result<Message, String> {
     let to: Mailbox = Mailbox::new(
-        Some(to_name.to_string()),
-        to.parse()
-            .map_err(|e| format!("recipient {to} is not deliverable: {e}"))?,
+        Some(mail.to_name.to_string()),
+        mail.to
+            .parse()
+            .map_err(|e| format!("recipient {} is not deliverable: {e}", mail.to))?,
+    );
+    let auto_submitted = HeaderValue::new(
+        HeaderName::new_from_ascii_str("Auto-Submitted"),
+        "auto-generated".to_string(),
     );
     Message::builder()
+        .message_id(Some(format!(
+            "<{}@{}>",
+            mail.outbox_id.simple(),
+            from.email.domain()
+        )))
+        .raw_header(auto_submitted)
         .from(from.clone())
         .to(to)
-        .subject(subject)
+        .subject(mail.subject)
         .multipart(MultiPart::alternative_plain_html(text, html))
         .map_err(|e| e.to_string())
 }

@@ -15,7 +15,7 @@ use tokio::sync::Semaphore;
 use uuid::Uuid;
 
 use super::template::InviteMail;
-use super::transport::{MailTransport, build_message};
+use super::transport::{Envelope, MailTransport, build_message};
 use crate::clock;
 use crate::service::Services;
 use crate::service::outbox::{DueMail, RetryPolicy, SendOutcome};
@@ -116,14 +116,13 @@ async fn send_one(
         link: &link,
         expires_at: clock::to_datetime(inv.expires_at),
     };
-    let message = match build_message(
-        from,
-        &member.name,
-        &mail.message.to,
-        &mail.message.subject,
-        body.text(),
-        body.html(),
-    ) {
+    let envelope = Envelope {
+        outbox_id: mail.message.id,
+        to_name: &member.name,
+        to: &mail.message.to,
+        subject: &mail.message.subject,
+    };
+    let message = match build_message(from, &envelope, body.text(), body.html()) {
         Ok(m) => m,
         Err(e) => return SendOutcome::Failed(e),
     };

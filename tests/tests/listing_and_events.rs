@@ -147,6 +147,58 @@ async fn paging_search_filters_and_sort_happen_in_the_daemon() {
 }
 
 #[tokio::test]
+async fn search_ignores_accents_both_ways() {
+    let d = Daemon::start(DaemonOptions::default());
+    let api = d.socket_client();
+    for (name, email) in [
+        ("Zoë Ångström-Łukasiewicz", "zoe@example.com"),
+        ("Łukasz Nowak", "łukasz.nowak@example.pl"),
+        ("François Ørsted", "f.orsted@example.fr"),
+        ("Nguyễn Thị Minh", "minh@example.vn"),
+        ("Luke Skywalker", "luke@example.com"),
+    ] {
+        d.roster_ok(&[
+            "invite", "--name", name, "--email", email, "--role", "end-user",
+        ]);
+    }
+    let found = |q: &str| {
+        let api = api.clone();
+        let q = format!("q={}", urlencoding::encode(q));
+        async move {
+            let mut got = emails(&walk_all(&api, &q).await);
+            got.sort();
+            got
+        }
+    };
+    assert_eq!(
+        found("lukas").await,
+        ["zoe@example.com", "łukasz.nowak@example.pl"],
+        "typed without the stroke"
+    );
+    assert_eq!(
+        found("Łukas").await,
+        ["zoe@example.com", "łukasz.nowak@example.pl"],
+        "typed with it"
+    );
+    assert_eq!(found("luk").await.len(), 3, "Luke too");
+    assert_eq!(found("angstrom").await, ["zoe@example.com"]);
+    assert_eq!(found("orsted").await, ["f.orsted@example.fr"]);
+    assert_eq!(found("francois").await, ["f.orsted@example.fr"]);
+    assert_eq!(found("nguyen").await, ["minh@example.vn"]);
+    assert_eq!(
+        found("zoe angstrom").await,
+        ["zoe@example.com"],
+        "a phrase folds too"
+    );
+    let cli = d.roster_json(&["users", "list", "--search", "lukasiewicz"]);
+    assert_eq!(
+        cli.as_array().map(|a| a.len()),
+        Some(1),
+        "the CLI searches the same way: {cli}"
+    );
+}
+
+#[tokio::test]
 async fn group_rename_and_delete_keep_members_in_their_other_groups() {
     let d = Daemon::start(DaemonOptions::default());
     d.roster_ok(&["groups", "create", "Finance"]);

@@ -17,6 +17,7 @@ use uuid::Uuid;
 use super::views::{self, GroupNames};
 use super::{Services, workspaces};
 use crate::error::ServiceError;
+use crate::store::fold::fold;
 use crate::store::keys::{self, cursor_id, decode_cursor, encode_cursor};
 use crate::store::members::{self, search_words};
 use crate::store::records::MemberRecord;
@@ -50,8 +51,8 @@ impl Filter {
             return true;
         };
         if let Some(phrase) = &search.phrase
-            && !(m.name.to_lowercase().contains(phrase.as_str())
-                || m.email.to_lowercase().contains(phrase.as_str()))
+            && !(fold(&m.name).contains(phrase.as_str())
+                || fold(&m.email).contains(phrase.as_str()))
         {
             return false;
         }
@@ -105,7 +106,7 @@ impl Services {
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
                 .map(|s| {
-                    let lower = s.to_lowercase();
+                    let lower = fold(s);
                     match lower.split_whitespace().next() {
                         Some(first) if first.len() < lower.len() => Search {
                             prefix: first.to_string(),

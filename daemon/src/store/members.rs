@@ -6,6 +6,7 @@ use std::ops::Bound;
 use redb::ReadableTable;
 use uuid::Uuid;
 
+use super::fold::fold;
 use super::records::{MemberRecord, decode, encode_member, version_of};
 use super::tables::Tx;
 use crate::error::ServiceError;
@@ -16,7 +17,10 @@ use crate::error::ServiceError;
 /// `lovelace`). Every entry is one insert at a random place of a large index
 /// per invite, so a word is left out when a prefix search finds the member
 /// without it: when the address starts with it (`ada` for `ada.lovelace@`)
-/// or another word starts with it (`lovelace` beside `lovelace2`).
+/// or another word starts with it (`lovelace` beside `lovelace2`). Words
+/// are folded ([`fold`]: `Łukasiewicz` → `lukasiewicz`), as queries are; the
+/// e-mail index holds addresses as they are, so a folded word that differs
+/// from the address's start is never left out for it.
 pub fn search_words(name: &str, email: &str) -> BTreeSet<String> {
     let mut words = all_search_words(name, email);
     let email = roster_shared::Email::key_of(email);
@@ -40,25 +44,48 @@ pub fn search_words(name: &str, email: &str) -> BTreeSet<String> {
 /// Every word [`search_words`] starts from, before leaving out the covered
 /// ones: what an index written by earlier versions may still hold for a member.
 fn all_search_words(name: &str, email: &str) -> BTreeSet<String> {
+    words_in(name, email, fold)
+}
+
+/// The words of a name and an address, each put in search form by `form`.
+fn words_in(name: &str, email: &str, form: fn(&str) -> String) -> BTreeSet<String> {
     let mut words = BTreeSet::new();
-    let name = name.to_lowercase();
+    let name = form(name);
     words.extend(
         name.split(|c: char| !c.is_alphanumeric())
             .filter(|w| !w.is_empty())
             .map(str::to_string),
     );
-    let email = roster_shared::Email::key_of(email);
+    let key = roster_shared::Email::key_of(email);
+    let email = form(&key);
+    // The e-mail index finds the first piece of the local part, unless its
+    // search form differs from the address as stored.
+    let first_found = usize::from(email == key);
     if let Some((local, domain)) = email.split_once('@') {
         words.insert(domain.to_string());
         words.extend(
             local
                 .split(['.', '_', '-', '+'])
-                .skip(1)
+                .skip(first_found)
                 .filter(|w| !w.is_empty())
                 .map(str::to_string),
         );
     }
     words
+}
+
+/// For a member whose words change with folding (a name or address with
+/// accents): the words an index written before words were folded may hold
+/// that it must no longer, and the words it must hold. `None` when folding
+/// changes none of them.
+pub fn refolded_words(m: &MemberRecord) -> Option<(BTreeSet<String>, BTreeSet<String>)> {
+    let before = words_in(&m.name, &m.email, str::to_lowercase);
+    if before == all_search_words(&m.name, &m.email) {
+        return None;
+    }
+    let now = search_words(&m.name, &m.email);
+    let stale = before.difference(&now).cloned().collect();
+    Some((stale, now))
 }
 
 /// The keys of a member's SCIM `emails` values other than its own
@@ -404,6 +431,38 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn words_are_folded_and_an_address_that_folds_differently_keeps_its_first_piece() {
+        let w = search_words("Zoë Ångström-Łukasiewicz", "zoe@example.com");
+        assert_eq!(
+            w.into_iter().collect::<Vec<_>>(),
+            ["angstrom", "example.com", "lukasiewicz"],
+            "`zoe` is left out: the address starts with it"
+        );
+        let w = search_words("Łukasz Nowak", "łukasz.nowak@example.pl");
+        assert_eq!(
+            w.into_iter().collect::<Vec<_>>(),
+            ["example.pl", "lukasz", "nowak"],
+            "the address starts with `łukasz`, not with `lukasz`"
+        );
+    }
+
+    #[test]
+    fn only_members_with_accents_are_refolded() {
+        let mut m = crate::store::records::tests::member();
+        m.name = "Ada Lovelace".into();
+        m.email = "ada@example.com".into();
+        assert_eq!(refolded_words(&m), None);
+        m.name = "Zoë Ångström".into();
+        m.email = "zoe@example.com".into();
+        let (stale, now) = refolded_words(&m).expect("accents fold");
+        assert_eq!(stale.into_iter().collect::<Vec<_>>(), ["zoë", "ångström"]);
+        assert_eq!(
+            now.into_iter().collect::<Vec<_>>(),
+            ["angstrom", "example.com"]
+        );
+    }
 
     #[test]
     fn words_cover_name_and_email_parts() {

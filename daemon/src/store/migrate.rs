@@ -10,7 +10,7 @@ use super::tables::*;
 use crate::error::ServiceError;
 
 /// The schema this build reads and writes.
-pub const CURRENT_VERSION: u64 = 4;
+pub const CURRENT_VERSION: u64 = 5;
 
 type Step = fn(&WriteTransaction) -> Result<(), ServiceError>;
 
@@ -20,6 +20,7 @@ const STEPS: &[Step] = &[
     add_import_jobs_v2,
     index_email_values_v3,
     count_removals_v4,
+    fold_search_words_v5,
 ];
 
 /// Brings the database to [`CURRENT_VERSION`], refusing newer ones.
@@ -100,6 +101,31 @@ fn index_email_values_v3(txn: &WriteTransaction) -> Result<(), ServiceError> {
 /// Version 4: removals counted per workspace (SCIM page positions).
 fn count_removals_v4(txn: &WriteTransaction) -> Result<(), ServiceError> {
     txn.open_table(MEMBER_REMOVALS)?;
+    Ok(())
+}
+
+/// Version 5: search words without accents (`lukasiewicz` finds
+/// Łukasiewicz). Only members whose words change are rewritten.
+fn fold_search_words_v5(txn: &WriteTransaction) -> Result<(), ServiceError> {
+    let members = txn.open_table(MEMBERS)?;
+    let mut words = txn.open_table(MEMBER_WORDS)?;
+    let mut rewritten = 0u64;
+    for entry in members.iter()? {
+        let (key, record) = entry?;
+        let (ws, id) = key.value();
+        let m: MemberRecord = decode(record.value())?;
+        let Some((stale, now)) = super::members::refolded_words(&m) else {
+            continue;
+        };
+        for w in &stale {
+            words.remove((ws, w.as_str(), id))?;
+        }
+        for w in &now {
+            words.insert((ws, w.as_str(), id), ())?;
+        }
+        rewritten += 1;
+    }
+    tracing::info!(members = rewritten, "search words folded");
     Ok(())
 }
 
@@ -210,6 +236,65 @@ mod tests {
                 m.id.as_u128()
             )],
             "the member's own address is left to member_emails"
+        );
+    }
+
+    #[test]
+    fn a_version_4_database_gets_its_search_words_folded() {
+        use super::super::records::encode_member;
+        use redb::ReadableDatabase;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (db, txn) = database_at(&dir, 4);
+        let mut zoe = super::super::records::tests::member();
+        zoe.name = "Zoë Ångström".into();
+        zoe.email = "zoe@example.com".into();
+        let mut ada = super::super::records::tests::member();
+        ada.id = uuid::Uuid::from_u128(zoe.id.as_u128() + 1);
+        ada.name = "Ada Lovelace".into();
+        ada.email = "ada.lovelace@example.com".into();
+        let ws = zoe.workspace.as_u128();
+        {
+            let mut members = txn.open_table(MEMBERS).expect("members");
+            let mut words = txn.open_table(MEMBER_WORDS).expect("words");
+            // What version 4 wrote: lower-cased words, accents kept.
+            for (m, old_words) in [
+                (&zoe, &["ångström", "example.com"][..]),
+                (&ada, &["example.com", "lovelace"][..]),
+            ] {
+                members
+                    .insert(
+                        (ws, m.id.as_u128()),
+                        encode_member(m).expect("encode").as_slice(),
+                    )
+                    .expect("member");
+                for w in old_words {
+                    words.insert((ws, *w, m.id.as_u128()), ()).expect("word");
+                }
+            }
+        }
+        txn.commit().expect("commit");
+        run(&db).expect("migrate");
+        let txn = db.begin_read().expect("read");
+        let words = txn.open_table(MEMBER_WORDS).expect("words");
+        let mut entries: Vec<(String, u128)> = words
+            .iter()
+            .expect("iter")
+            .map(|e| {
+                let (k, _) = e.expect("entry");
+                let (_, word, id) = k.value();
+                (word.to_string(), id)
+            })
+            .collect();
+        entries.sort();
+        let (z, a) = (zoe.id.as_u128(), ada.id.as_u128());
+        assert_eq!(
+            entries,
+            [
+                ("angstrom".to_string(), z),
+                ("example.com".to_string(), z),
+                ("example.com".to_string(), a),
+                ("lovelace".to_string(), a),
+            ]
         );
     }
 

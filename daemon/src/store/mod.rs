@@ -2,6 +2,7 @@
 //! No business rules live here.
 
 pub mod batch;
+pub mod fold;
 pub mod keys;
 pub mod members;
 pub mod migrate;

@@ -12,6 +12,9 @@ use unicode_normalization::char::is_combining_mark;
 /// `text` lower-cased and without diacritics: the form both the word index
 /// and every search query are in.
 pub fn fold(text: &str) -> String {
+    if text.is_ascii() {
+        return text.to_ascii_lowercase();
+    }
     let mut out = String::with_capacity(text.len());
     for c in text.chars().flat_map(char::to_lowercase) {
         if c.is_ascii() {

@@ -27,7 +27,9 @@ impl Meaning {
             .flat_map(char::to_lowercase)
             .collect();
         Some(match folded.as_str() {
-            "email" | "emailaddress" | "mail" => Meaning::Email,
+            // HR systems' exports: Workday and BambooHR say "Work Email".
+            "email" | "emailaddress" | "mail" | "workemail" | "workemailaddress"
+            | "businessemail" | "primaryemail" => Meaning::Email,
             "name" | "fullname" | "displayname" => Meaning::Name,
             "firstname" | "givenname" => Meaning::FirstName,
             "lastname" | "familyname" | "surname" => Meaning::LastName,
@@ -267,6 +269,30 @@ mod tests {
         assert_eq!(row.groups, Some(vec![]));
         let map = ColumnMap::from_header(&rec(&["email"])).expect("h");
         assert_eq!(map.row(&rec(&["x@y.z"])).expect("row").groups, None);
+    }
+
+    #[test]
+    fn exports_of_hr_systems_are_read_by_their_own_column_names() {
+        let header = rec(&["Employee ID", "Full Name", "Work Email", "Department"]);
+        let map = ColumnMap::from_header(&header).expect("header");
+        let row = map
+            .row(&rec(&["E42", "Ada Lovelace", "ada@example.com", "R&D"]))
+            .expect("row");
+        assert_eq!(row.email, "ada@example.com");
+        assert_eq!(row.name.as_deref(), Some("Ada Lovelace"));
+        for email in [
+            "Work Email Address",
+            "Business E-mail",
+            "Primary_Email",
+            "E-Mail",
+        ] {
+            let map = ColumnMap::from_header(&rec(&[email])).expect(email);
+            assert_eq!(
+                map.row(&rec(&["x@y.z"])).expect("row").email,
+                "x@y.z",
+                "{email}"
+            );
+        }
     }
 
     #[test]

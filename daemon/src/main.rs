@@ -22,11 +22,21 @@ struct Args {
     #[arg(long)]
     data_dir: Option<PathBuf>,
     /// TCP address for invite pages and the token-protected admin API.
-    #[arg(long)]
+    #[arg(long, value_name = "IP:PORT", value_parser = listen_address)]
     listen: Option<std::net::SocketAddr>,
     /// Base URL that invite links start with (default: http://LISTEN).
     #[arg(long)]
     public_url: Option<String>,
+}
+
+/// `--listen` as an IP address and port; a bare port or a host name gets
+/// the form to use instead of "invalid socket address syntax".
+fn listen_address(text: &str) -> Result<std::net::SocketAddr, String> {
+    text.parse().map_err(|_| {
+        format!(
+            "use an IP address and a port, such as 127.0.0.1:8080 (this machine only) or 0.0.0.0:8080 (every interface), not \"{text}\""
+        )
+    })
 }
 
 /// mimalloc asks for transparent huge pages, and a 2 MiB page counts in

@@ -93,7 +93,7 @@ fn plain(expected: &str) -> &str {
         "u8" | "u16" | "u32" | "u64" | "u128" | "usize" => "a whole number, 0 or more",
         "i8" | "i16" | "i32" | "i64" | "i128" | "isize" => "a whole number",
         "f32" | "f64" => "a number",
-        "socket address" => "an address and port, such as 127.0.0.1:8080",
+        "socket address" => "an IP address and a port, such as 127.0.0.1:8080",
         other => other,
     }
 }
@@ -156,7 +156,7 @@ mod tests {
             (
                 Some("listen = 8080\n"),
                 ("", ""),
-                "configuration: listen in rosterd.toml must be an address and port, such as 127.0.0.1:8080 (found signed int `8080`)",
+                "configuration: listen in rosterd.toml must be an IP address and a port, such as 127.0.0.1:8080 (found signed int `8080`)",
             ),
             (
                 None,

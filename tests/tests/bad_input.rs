@@ -447,5 +447,16 @@ fn a_bad_setting_stops_rosterd_with_one_line_naming_it() {
         String::from_utf8_lossy(&out.stderr).trim(),
         "rosterd: configuration: ROSTER_INVITES_EXPIRY_HOURS must be a whole number, 0 or more (found string \"a week\")"
     );
+    let out = std::process::Command::new(roster_e2e::bin("rosterd"))
+        .args(["--listen", "8080", "--data-dir"])
+        .arg(&data)
+        .output()
+        .expect("rosterd");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("use an IP address and a port, such as 127.0.0.1:8080"),
+        "a bare port gets the form to use: {err}"
+    );
     assert!(!data.exists(), "a refused start creates no data directory");
 }

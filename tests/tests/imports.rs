@@ -373,6 +373,27 @@ fn roster_import_uploads_a_file_waits_and_prints_the_summary() {
     );
     let err = d.roster_err(&["import", "/nonexistent/file.csv"]);
     assert!(err.contains("cannot read /nonexistent/file.csv"), "{err}");
+    // A file that cannot be imported: the reason and the report on stdout,
+    // the reason as the error line, and no one-row table repeating it.
+    let no_email = dir.path().join("no-email.csv");
+    std::fs::write(&no_email, "Employee ID,Full Name\nE1,Ada\n").expect("write");
+    let out = d.roster(&["import", no_email.to_str().expect("utf-8")]);
+    assert!(!out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stdout.matches("the header has no e-mail column").count(),
+        1,
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("imports/failed/no-email.csv.report.csv"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.starts_with("roster: the file was not imported: the header has no e-mail column"),
+        "{stderr}"
+    );
     let err = d.roster_err(&[
         "import",
         path.to_str().expect("utf-8"),

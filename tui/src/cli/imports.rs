@@ -101,14 +101,15 @@ pub async fn import(ctx: &Ctx, args: ImportArgs) -> Result<(), ClientError> {
         );
         return Ok(());
     }
-    let errors = rows(ctx, &job.id, Some("error"), SHOWN_ERRORS).await?;
-    print_rows(&errors);
     if job.status == ImportStatus::Failed {
+        // Its one report line is the reason just printed.
         return Err(ClientError::Api(format!(
             "the file was not imported: {}",
             job.message.unwrap_or_default()
         )));
     }
+    let errors = rows(ctx, &job.id, Some("error"), SHOWN_ERRORS).await?;
+    print_rows(&errors);
     if job.counts.errors > 0 {
         return Err(ClientError::Api(format!(
             "{} of {} rows had errors; the full report is {}",

@@ -1,6 +1,7 @@
 //! Every kind of bad input gets a precise one-line reason and changes nothing.
 
 use roster_e2e::{Daemon, DaemonOptions};
+use std::time::Duration;
 
 fn snapshot(d: &Daemon) -> (serde_json::Value, usize) {
     let members = d.roster_json(&["users", "list", "--all"]);
@@ -459,4 +460,20 @@ fn a_bad_setting_stops_rosterd_with_one_line_naming_it() {
         "a bare port gets the form to use: {err}"
     );
     assert!(!data.exists(), "a refused start creates no data directory");
+}
+
+#[test]
+fn an_smtp_password_never_reaches_the_log_even_with_an_at_sign_in_it() {
+    let port = roster_e2e::free_port();
+    let d = Daemon::start(DaemonOptions {
+        smtp_url: Some(format!("smtp://bob:s3cr@t@127.0.0.1:{port}")),
+        ..DaemonOptions::default()
+    });
+    let log = roster_e2e::poll("the SMTP set-up line", Duration::from_secs(10), || {
+        let log = d.log();
+        log.contains("sending invite mail over SMTP").then_some(log)
+    });
+    assert!(log.contains("smtp://bob:***@127.0.0.1"), "{log}");
+    assert!(!log.contains("s3cr"), "the password leaked: {log}");
+    assert!(!log.contains("t@127"), "part of the password leaked: {log}");
 }

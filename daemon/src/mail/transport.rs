@@ -155,10 +155,10 @@ fn password(smtp: &SmtpConfig) -> Result<Option<String>, TransportError> {
         .filter(|p| !p.is_empty()))
 }
 
+/// The user named in the URL, percent-decoded (`bob%40corp` is `bob@corp`).
 fn user_of(url: &str) -> Option<String> {
-    let rest = url.split_once("://")?.1;
-    let (userinfo, _) = rest.split_once('@')?;
-    let user = userinfo.split(':').next()?;
+    let parsed = url::Url::parse(url).ok()?;
+    let user = parsed.username();
     (!user.is_empty()).then(|| {
         urlencoding::decode(user)
             .map(|u| u.into_owned())
@@ -166,17 +166,21 @@ fn user_of(url: &str) -> Option<String> {
     })
 }
 
-/// The URL with any password in it replaced, for logs.
+/// The URL with any password in it replaced, for logs and errors. Read as
+/// lettre reads it (the user part ends at the last `@`), so a password with
+/// an `@` in it is hidden whole; a URL that does not parse keeps only its
+/// scheme and what follows its last `@`.
 fn redact(url: &str) -> String {
-    match url
-        .split_once("://")
-        .and_then(|(scheme, rest)| rest.split_once('@').map(|(ui, host)| (scheme, ui, host)))
-    {
-        Some((scheme, ui, host)) => match ui.split_once(':') {
-            Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-            None => url.to_string(),
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        Ok(_) => url.to_string(),
+        Err(_) => match (url.split_once("://"), url.rsplit_once('@')) {
+            (Some((scheme, _)), Some((_, host))) => format!("{scheme}://***@{host}"),
+            _ => url.to_string(),
         },
-        None => url.to_string(),
     }
 }
 
@@ -191,6 +195,20 @@ mod tests {
             "smtps://bob:***@mail.example.com"
         );
         assert_eq!(redact("smtp://127.0.0.1:2525"), "smtp://127.0.0.1:2525");
+        // An unescaped `@` in the password: the user part ends at the last one.
+        assert_eq!(
+            redact("smtps://bob:p@ss@mail.example.com:465"),
+            "smtps://bob:***@mail.example.com:465"
+        );
+        assert_eq!(
+            redact("smtps://bob:p@ss word@mail example"),
+            "smtps://***@mail example",
+            "a URL that does not parse keeps no part of its user"
+        );
+        assert_eq!(
+            user_of("smtps://bob:p@ss@mail.example.com").as_deref(),
+            Some("bob")
+        );
         assert_eq!(
             user_of("smtps://bob%40corp@mail.example.com").as_deref(),
             Some("bob@corp")

@@ -540,6 +540,34 @@ fn a_relative_data_dir_still_imports_dropped_files() {
 }
 
 #[test]
+fn a_spreadsheet_dropped_as_xlsx_is_named_in_the_log_once_and_left_alone() {
+    let d = Daemon::start(DaemonOptions::default());
+    drop_file(&d, "", "hires.xlsx", b"PK\x03\x04 not a csv");
+    std::fs::write(incoming(&d, "").join("~$hires.xlsx"), b"lock").expect("lock file");
+    // A CSV dropped after it: once its job has ended, the watcher has looked
+    // at the folder many times.
+    drop_file(&d, "", "after.csv", b"email\nafter@example.com\n");
+    wait_job(&d, "default", "after.csv", 1);
+    let log = d.log();
+    assert_eq!(
+        log.matches("not imported: only .csv files are").count(),
+        1,
+        "named once, and the office lock file not at all: {log}"
+    );
+    assert!(log.contains("hires.xlsx"), "{log}");
+    assert!(
+        incoming(&d, "").join("hires.xlsx").is_file(),
+        "the file stays where it is"
+    );
+    assert!(
+        d.roster_json(&["imports", "list"])
+            .as_array()
+            .is_some_and(|jobs| jobs.iter().all(|j| j["file_name"] != "hires.xlsx")),
+        "no job for it"
+    );
+}
+
+#[test]
 fn semicolon_and_tab_separated_files_from_spreadsheets_import() {
     let d = Daemon::start(DaemonOptions::default());
     d.roster_ok(&["groups", "create", "Vertrieb"]);

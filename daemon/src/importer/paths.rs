@@ -105,6 +105,18 @@ pub fn is_candidate(name: &str) -> bool {
     !name.starts_with('.') && lower.ends_with(".csv") && !lower.ends_with(".part")
 }
 
+/// Whether a file that is not imported was put there to be (a spreadsheet,
+/// a text export), rather than being a hidden file, an upload in progress,
+/// or an office suite's lock file (`~$team.xlsx`, `.~lock.team.csv#`) or an
+/// editor's backup (`team.csv~`).
+pub fn is_foreign(name: &str) -> bool {
+    !is_candidate(name)
+        && !name.starts_with('.')
+        && !name.starts_with("~$")
+        && !name.ends_with('~')
+        && !name.to_lowercase().ends_with(".part")
+}
+
 /// Whether a file asks for a dry run (`*.dry-run.csv`).
 pub fn is_dry_run(name: &str) -> bool {
     name.to_lowercase().ends_with(".dry-run.csv")
@@ -145,6 +157,19 @@ mod tests {
         assert!(!is_candidate("team.csv.part"));
         assert!(!is_candidate("team.txt"));
         assert!(is_dry_run("team.Dry-Run.csv"));
+        for name in ["team.xlsx", "team.txt", "team.csv.zip", "team"] {
+            assert!(is_foreign(name), "{name}");
+        }
+        for name in [
+            "team.csv",
+            ".team.xlsx",
+            "~$team.xlsx",
+            ".~lock.team.csv#",
+            "team.csv~",
+            "team.csv.part",
+        ] {
+            assert!(!is_foreign(name), "{name}");
+        }
         assert!(!is_dry_run("team.csv"));
     }
 

@@ -3,7 +3,7 @@
 //! for `settle`. notify reports changes; a periodic rescan finds files on
 //! filesystems that report nothing (some network mounts).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -13,7 +13,7 @@ use notify::event::{CreateKind, ModifyKind, RenameMode};
 use notify::{Event, EventKind, RecursiveMode, Watcher};
 
 use super::Importer;
-use super::paths::is_candidate;
+use super::paths::{is_candidate, is_foreign};
 
 /// How often pending files are looked at again.
 const TICK: Duration = Duration::from_millis(100);
@@ -25,6 +25,15 @@ struct Pending {
     since: Instant,
     /// Renamed into place: complete by convention, claim at once.
     renamed_in: bool,
+}
+
+/// What the watcher knows of `incoming/`.
+#[derive(Default)]
+struct Folder {
+    /// Candidate files not claimed yet.
+    pending: HashMap<PathBuf, Pending>,
+    /// Files that are not imported and have been named in the log once.
+    told: HashSet<PathBuf>,
 }
 
 /// Watches until the importer stops; runs on its own thread.
@@ -43,13 +52,13 @@ pub fn watch(importer: &Importer, settle: Duration, rescan: Option<Duration>) {
         }
     };
     let mut workspaces = importer.services().subscribe();
-    let mut pending: HashMap<PathBuf, Pending> = HashMap::new();
-    scan(&incoming, &mut pending);
+    let mut folder = Folder::default();
+    scan(&incoming, &mut folder);
     let mut last_scan = Instant::now();
     tracing::info!(dir = %importer.dirs().root.display(), "watching the CSV drop folder");
     while !importer.stopping().load(Ordering::Relaxed) {
         match rx.recv_timeout(TICK) {
-            Ok(Ok(event)) => note_event(&event, &mut pending),
+            Ok(Ok(event)) => note_event(&event, &mut folder),
             Ok(Err(e)) => tracing::warn!(error = %e, "drop-folder watch error"),
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => std::thread::sleep(TICK),
@@ -60,15 +69,15 @@ pub fn watch(importer: &Importer, settle: Duration, rescan: Option<Duration>) {
             }
         }
         if rescan.is_some_and(|every| last_scan.elapsed() >= every) {
-            scan(&incoming, &mut pending);
+            scan(&incoming, &mut folder);
             last_scan = Instant::now();
         }
-        claim_ready(importer, &mut pending, settle);
+        claim_ready(importer, &mut folder, settle);
     }
 }
 
 /// Files to look at from one notify event.
-fn note_event(event: &Event, pending: &mut HashMap<PathBuf, Pending>) {
+fn note_event(event: &Event, folder: &mut Folder) {
     let renamed_in = matches!(
         event.kind,
         EventKind::Modify(ModifyKind::Name(RenameMode::To | RenameMode::Both))
@@ -87,23 +96,31 @@ fn note_event(event: &Event, pending: &mut HashMap<PathBuf, Pending>) {
                 EventKind::Create(CreateKind::Folder | CreateKind::Any)
                     | EventKind::Modify(ModifyKind::Name(_))
             ) {
-                scan(path, pending);
+                scan(path, folder);
             }
             continue;
         }
-        note(path, renamed_in, pending);
+        note(path, renamed_in, folder);
     }
 }
 
-/// Remembers one file if it is a candidate.
-fn note(path: &Path, renamed_in: bool, pending: &mut HashMap<PathBuf, Pending>) {
+/// Remembers one file if it is a candidate; names one that is not in the
+/// log, once (a spreadsheet saved as `.xlsx` would otherwise wait unseen).
+fn note(path: &Path, renamed_in: bool, folder: &mut Folder) {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy())
         .unwrap_or_default();
     if !is_candidate(&name) {
+        if is_foreign(&name) && path.is_file() && folder.told.insert(path.to_path_buf()) {
+            tracing::warn!(
+                file = %path.display(),
+                "not imported: only .csv files are (save a spreadsheet as \"CSV UTF-8\"); the file stays where it is"
+            );
+        }
         return;
     }
+    let pending = &mut folder.pending;
     let Ok(meta) = std::fs::metadata(path) else {
         pending.remove(path);
         return;
@@ -134,33 +151,33 @@ fn note(path: &Path, renamed_in: bool, pending: &mut HashMap<PathBuf, Pending>) 
 }
 
 /// Notes every file under `dir` (recursively, for the nested-folder error).
-fn scan(dir: &Path, pending: &mut HashMap<PathBuf, Pending>) {
+fn scan(dir: &Path, folder: &mut Folder) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
     for entry in entries.flatten() {
         let path = entry.path();
         match entry.file_type() {
-            Ok(t) if t.is_dir() => scan(&path, pending),
-            Ok(t) if t.is_file() => note(&path, false, pending),
+            Ok(t) if t.is_dir() => scan(&path, folder),
+            Ok(t) if t.is_file() => note(&path, false, folder),
             _ => {}
         }
     }
 }
 
 /// Claims every file that was renamed in or has settled.
-fn claim_ready(importer: &Importer, pending: &mut HashMap<PathBuf, Pending>, settle: Duration) {
-    let paths: Vec<PathBuf> = pending.keys().cloned().collect();
+fn claim_ready(importer: &Importer, folder: &mut Folder, settle: Duration) {
+    let paths: Vec<PathBuf> = folder.pending.keys().cloned().collect();
     for path in paths {
         // Re-check size and time: a growing file restarts its settle clock.
-        note(&path, false, pending);
-        let Some(p) = pending.get(&path) else {
+        note(&path, false, folder);
+        let Some(p) = folder.pending.get(&path) else {
             continue;
         };
         if !(p.renamed_in || p.since.elapsed() >= settle) {
             continue;
         }
-        pending.remove(&path);
+        folder.pending.remove(&path);
         if let Err(e) = importer.claim_dropped(&path) {
             tracing::error!(file = %path.display(), error = %e, "cannot claim a dropped file; it stays in incoming/");
         }

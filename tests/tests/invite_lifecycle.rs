@@ -185,6 +185,13 @@ async fn resend_archive_unarchive_and_the_last_admin() {
     d.roster_ok(&["archive", "alan@example.com"]);
     assert_eq!(d.status_of("alan@example.com"), "archived");
     assert_eq!(get(&a1).await.0, 404, "archiving revokes the open link");
+    // The public address itself says what it serves, in HTML.
+    let (status, home) = get(&format!("{}/", d.base_url())).await;
+    assert_eq!(status, 200);
+    assert!(
+        home.starts_with("<!doctype html>") && home.contains("ask your admin for a new one"),
+        "{home}"
+    );
     let err = d.roster_err(&["link", "alan@example.com"]);
     assert!(err.contains("archived"), "{err}");
     d.roster_ok(&["unarchive", "alan@example.com"]);

@@ -103,6 +103,17 @@ pub async fn rate_limit(State(s): State<AppState>, req: Request, next: Next) -> 
     next.run(req).await
 }
 
+/// `GET /`: an invitee who opens the public address itself (or cuts the
+/// link short) reads what it is for, not an API's JSON error.
+pub async fn home() -> Response {
+    page(
+        StatusCode::OK,
+        "roster",
+        "<p>This address serves the invitation links that roster sends by e-mail. \
+         Open the link in your invitation, or ask your admin for a new one.</p>",
+    )
+}
+
 fn dead_link(reason: DeadLink) -> Response {
     tracing::info!(?reason, "invite link refused");
     page(

@@ -108,6 +108,7 @@ pub fn tcp_router(state: AppState) -> Router {
             invite_page::rate_limit,
         ));
     Router::new()
+        .route("/", get(invite_page::home))
         .route("/healthz", get(healthz))
         .nest("/api/v1", admin)
         .nest("/scim/v2", scim::routes(state.clone()))

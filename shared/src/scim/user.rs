@@ -14,6 +14,9 @@ use crate::{Email, Metadata, Role};
 pub const MAX_ATTR_CHARS: usize = 1024;
 /// Most e-mail entries kept per user.
 pub const MAX_EMAILS: usize = 20;
+/// Most entries kept per user in each other multi-valued attribute
+/// (`phoneNumbers`, `addresses`, `ims`, `photos`).
+pub const MAX_LIST_ENTRIES: usize = 20;
 
 /// One entry of `emails`. Stored inside member records, whose encoding
 /// is positional: no field may be skipped when serialized.
@@ -245,9 +248,9 @@ fn kept_list(
             )));
         }
     };
-    if items.len() > MAX_EMAILS {
+    if items.len() > MAX_LIST_ENTRIES {
         return Err(ScimError::invalid_value(format!(
-            "more than {MAX_EMAILS} entries in {name}"
+            "more than {MAX_LIST_ENTRIES} entries in {name}"
         )));
     }
     let prefix = format!("{name}.");

@@ -253,6 +253,10 @@ pub const DEFAULT_PAGE: usize = 50;
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,
+    /// How many items the whole listing has, where the daemon knows it
+    /// without walking them (members unfiltered or by status or role).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total: Option<u64>,
 }
 
 /// The current invite link of a member.

@@ -75,6 +75,18 @@ async fn paging_search_filters_and_sort_happen_in_the_daemon() {
     let all = walk_all(&api, "limit=7").await;
     assert_eq!(all.len(), 60);
     assert_eq!(emails(&all).into_iter().collect::<HashSet<_>>().len(), 60);
+    // The size of the whole listing comes with each page where the daemon
+    // knows it: unfiltered, by status, by role; not for a search or a group.
+    for (query, total) in [
+        ("limit=7", Some(60)),
+        ("status=archived", Some(3)),
+        ("role=admin&limit=3", Some(20)),
+        ("status=invited&role=admin", Some(19)),
+        ("q=person1", None),
+        ("group=Ops", None),
+    ] {
+        assert_eq!(page(&api, query).await["total"].as_u64(), total, "{query}");
+    }
     let names: Vec<String> = all
         .iter()
         .map(|m| m["name"].as_str().unwrap_or_default().to_lowercase())

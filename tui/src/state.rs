@@ -176,6 +176,9 @@ pub struct State {
     pub role: Option<Role>,
     pub sort: MemberSort,
     pub next_cursor: Option<String>,
+    /// How many members the listing has in all, when the daemon knows
+    /// (not for a search or a group).
+    pub total: Option<u64>,
     /// The request whose answer counts (older answers are dropped).
     pub seq: u64,
     pub loading: bool,
@@ -228,6 +231,7 @@ impl State {
             role: None,
             sort: MemberSort::Name,
             next_cursor: None,
+            total: None,
             seq: 0,
             loading: false,
             error: None,
@@ -907,6 +911,7 @@ impl State {
             Ok(page) => {
                 self.error = None;
                 self.next_cursor = page.next_cursor;
+                self.total = page.total;
                 if append {
                     self.members.extend(page.items);
                     return;
@@ -971,6 +976,8 @@ pub mod tests {
         Ok(Page {
             items: range.map(member).collect(),
             next_cursor: more.then(|| "next".to_string()),
+            // A long listing as the daemon describes an unfiltered one.
+            total: more.then_some(1_234_567),
         })
     }
 
@@ -1071,6 +1078,7 @@ pub mod tests {
             result: Ok(Page {
                 items,
                 next_cursor: None,
+                total: None,
             }),
         });
         assert_eq!(s.current().map(|m| m.id.as_str()), Some("id-2"));

@@ -11,6 +11,30 @@ pub const NO_MEMBERS: &str =
 /// The help overlay's title.
 pub const HELP_TITLE: &str = "Keys (Esc or ? to close)";
 
+/// How many members the Users screen lists: the daemon's total when it
+/// knows it, else how many are loaded (`+` while more pages follow).
+pub fn member_count(total: Option<u64>, loaded: usize, more: bool) -> String {
+    match total {
+        Some(1) => "1 member".to_string(),
+        Some(n) => format!("{} members", thousands(n)),
+        None if more => format!("{}+ found", thousands(loaded as u64)),
+        None => format!("{} found", thousands(loaded as u64)),
+    }
+}
+
+/// `1234567` as `1,234,567`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(d);
+    }
+    out
+}
+
 /// While the link of `email` is fetched.
 pub fn fetching_link(email: &str) -> String {
     format!("fetching the invite link of {email}…")
@@ -108,3 +132,18 @@ pub fn secret_intro(name: &str) -> String {
 
 /// Keys under a shown secret.
 pub const SECRET_HINT: &str = "y copy to clipboard · Esc close";
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn member_counts_read_as_people_write_them() {
+        assert_eq!(
+            super::member_count(Some(1_234_567), 50, true),
+            "1,234,567 members"
+        );
+        assert_eq!(super::member_count(Some(1), 1, false), "1 member");
+        assert_eq!(super::member_count(Some(999), 50, true), "999 members");
+        assert_eq!(super::member_count(None, 200, true), "200+ found");
+        assert_eq!(super::member_count(None, 3, false), "3 found");
+    }
+}

@@ -110,7 +110,11 @@ pub fn list(
                 .map(|e: &AuditEventResponse| keys::encode_cursor(std::slice::from_ref(&e.id)))
         })
         .flatten();
-    Ok(Page { items, next_cursor })
+    Ok(Page {
+        items,
+        next_cursor,
+        total: None,
+    })
 }
 
 fn view(ws: &WorkspaceRecord, r: AuditRecord) -> AuditEventResponse {

@@ -223,9 +223,25 @@ impl PageRequest {
                 self.reveal,
             ));
         }
+        // The counts table knows the size of a listing by status and role;
+        // a search, a group or the cloud model's activation split it further.
+        let known = self.filter.search.is_none()
+            && self.filter.group.is_none()
+            && self.filter.activated.is_none();
+        let total = if known {
+            Some(members::count_matching(
+                &txn.open_table(MEMBER_COUNTS)?,
+                ws.id,
+                self.filter.status.map(|s| s.code()),
+                self.filter.role.map(|r| r.code()),
+            )?)
+        } else {
+            None
+        };
         Ok(Page {
             items,
             next_cursor: page.next_cursor,
+            total,
         })
     }
 }

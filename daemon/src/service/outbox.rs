@@ -317,7 +317,11 @@ impl Services {
                         })
                     })
                     .flatten();
-                Ok(Page { items, next_cursor })
+                Ok(Page {
+                    items,
+                    next_cursor,
+                    total: None,
+                })
             })
             .await
     }

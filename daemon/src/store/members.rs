@@ -420,10 +420,29 @@ pub fn count_all<T>(counts: &T, workspace: Uuid) -> Result<u64, ServiceError>
 where
     T: ReadableTable<(u128, u8, u8), u64>,
 {
+    count_matching(counts, workspace, None, None)
+}
+
+/// Members of a workspace with a stored status and a role (any, for
+/// `None`), from the counts table: a dozen entries at most, however many
+/// members.
+pub fn count_matching<T>(
+    counts: &T,
+    workspace: Uuid,
+    status: Option<u8>,
+    role: Option<u8>,
+) -> Result<u64, ServiceError>
+where
+    T: ReadableTable<(u128, u8, u8), u64>,
+{
     let w = workspace.as_u128();
     let mut total = 0;
     for entry in counts.range((w, 0, 0)..=(w, u8::MAX, u8::MAX))? {
-        total += entry?.1.value();
+        let (key, count) = entry?;
+        let (_, s, r) = key.value();
+        if status.is_none_or(|want| want == s) && role.is_none_or(|want| want == r) {
+            total += count.value();
+        }
     }
     Ok(total)
 }

@@ -120,13 +120,6 @@ fn title_line(state: &State, theme: Theme) -> Paragraph<'static> {
             Span::styled(text, theme.dim())
         });
     }
-    if state.screen == Screen::Users {
-        let more = if state.next_cursor.is_some() { "+" } else { "" };
-        spans.push(Span::styled(
-            format!(" {}{more}", state.members.len()),
-            theme.dim(),
-        ));
-    }
     if state.loading {
         let frame = SPINNER[(state.ticks % SPINNER.len() as u64) as usize];
         spans.push(Span::raw(format!("  {frame}")));

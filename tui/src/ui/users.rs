@@ -79,8 +79,13 @@ fn filter_line(state: &State, theme: Theme) -> Paragraph<'static> {
     let role = state.role.map_or("all", |r| r.as_str());
     spans.push(Span::styled(
         format!(
-            "   status: {status}  role: {role}  sort: {}",
-            sort_word(state)
+            "   status: {status}  role: {role}  sort: {}   {}",
+            sort_word(state),
+            strings::member_count(
+                state.total,
+                state.members.len(),
+                state.next_cursor.is_some()
+            )
         ),
         theme.dim(),
     ));

@@ -3,7 +3,7 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Row, Table, TableState};
+use ratatui::widgets::{Paragraph, Row, Table, TableState, Wrap};
 
 use super::cells;
 use super::theme::Theme;
@@ -20,7 +20,9 @@ pub fn draw(state: &State, theme: Theme, frame: &mut Frame, area: Rect) {
     frame.render_widget(filter_line(state, theme), filters);
     if state.members.is_empty() && !state.loading {
         frame.render_widget(
-            Paragraph::new(strings::NO_MEMBERS).style(theme.dim()),
+            Paragraph::new(strings::NO_MEMBERS)
+                .style(theme.dim())
+                .wrap(Wrap { trim: true }),
             table,
         );
         return;

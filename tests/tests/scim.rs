@@ -707,6 +707,76 @@ async fn a_workspace_can_have_scim_users_active_at_once() {
 }
 
 #[tokio::test]
+async fn a_corrected_address_gets_a_fresh_invite_and_the_old_link_dies() {
+    let smtp = SmtpServer::start();
+    let d = Daemon::start(DaemonOptions {
+        smtp_url: Some(smtp.url()),
+        ..Default::default()
+    });
+    let okta = Scim::new(&d, "okta");
+    let (s, user) = okta
+        .post(
+            "/Users",
+            json!({"schemas": [USER], "userName": "grace@exmaple.com",
+                   "name": {"givenName": "Grace", "familyName": "Hopper"}}),
+        )
+        .await;
+    assert_eq!(s, 201, "{user}");
+    let id = user["id"].as_str().expect("id").to_string();
+    let typo_link = smtp.wait_for("grace@exmaple.com", 1)[0]
+        .link()
+        .expect("link");
+
+    // The IdP corrects the address before Grace accepted.
+    let (s, fixed) = okta
+        .patch(
+            &format!("/Users/{id}"),
+            json!([{"op": "replace", "path": "userName", "value": "grace@example.com"}]),
+        )
+        .await;
+    assert_eq!(s, 200, "{fixed}");
+    let fresh = smtp.wait_for("grace@example.com", 1)[0]
+        .link()
+        .expect("the corrected address gets an invite");
+    assert_ne!(fresh, typo_link);
+    let status = |link: String| async move { reqwest::get(link).await.expect("GET").status() };
+    assert_eq!(
+        status(typo_link).await,
+        404,
+        "the link mailed to the mistyped address no longer works"
+    );
+    assert_eq!(status(fresh.clone()).await, 200);
+    assert_eq!(d.status_of("grace@example.com"), "invited");
+
+    // A change that keeps the address (another name) sends nothing more.
+    let (s, _) = okta
+        .patch(
+            &format!("/Users/{id}"),
+            json!([{"op": "replace", "path": "name.givenName", "value": "Grace B."}]),
+        )
+        .await;
+    assert_eq!(s, 200);
+    d.roster_ok(&["resend", "grace@example.com"]);
+    let mails = smtp.wait_for("grace@example.com", 2);
+    let queued = d.roster_json(&["mail", "list"]);
+    let to_grace = queued.as_array().map_or(0, |all| {
+        all.iter()
+            .filter(|m| m["to"] == "grace@example.com")
+            .count()
+    });
+    assert_eq!(
+        to_grace, 2,
+        "only the admin's resend was mailed again: {queued}"
+    );
+    assert!(
+        mails
+            .iter()
+            .all(|m| m.link().as_deref() == Some(fresh.as_str())),
+        "the resend carries the same fresh link"
+    );
+}
+
+#[tokio::test]
 async fn a_revoked_scim_token_stops_working_at_once() {
     let d = Daemon::start(DaemonOptions::default());
     let idp = Scim::new(&d, "okta");

@@ -17,7 +17,7 @@ use crate::clock;
 use crate::error::ServiceError;
 use crate::service::members::{
     Arrival, NewMember, archive_record, ensure_not_member, find_or_create_account,
-    guard_last_admin, insert_member, remove_record, unarchive_record, write_change,
+    guard_last_admin, insert_member, new_invitation, remove_record, unarchive_record, write_change,
 };
 use crate::service::{Services, outbox, workspaces};
 use crate::store::members;
@@ -255,7 +255,10 @@ impl Services {
 }
 
 /// Applies validated User input to a record; returns the audit action and
-/// whether an invite mail is due (a reactivated member who never accepted).
+/// whether an invite mail is due: a reactivated member who never accepted,
+/// or an open invite whose address changed (the link mailed to the old
+/// address is revoked and a fresh one goes to the new one, so a corrected
+/// typo reaches the person and the mistyped mailbox cannot accept).
 fn apply_input(
     tx: &Tx<'_>,
     ws: &WorkspaceRecord,
@@ -264,7 +267,8 @@ fn apply_input(
     expiry_ms: i64,
     model: StatusModel,
 ) -> Result<(&'static str, bool), ServiceError> {
-    if input.email.key() != m.email_key() {
+    let readdressed = input.email.key() != m.email_key();
+    if readdressed {
         ensure_not_member(tx, ws, input.email.key(), Some(m.id), model)?;
         m.account = find_or_create_account(tx, &input.email)?.id;
     }
@@ -295,6 +299,10 @@ fn apply_input(
             "member.unarchived",
             unarchive_record(m, now, expiry_ms, ws.scim_creates_active),
         ),
+        (_, StoredStatus::Pending) if readdressed && m.invitation.is_some() => {
+            m.invitation = Some(new_invitation(expiry_ms));
+            ("member.updated", true)
+        }
         _ => ("member.updated", false),
     })
 }

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Parser;
-use rosterd::config::{Config, FlagOverrides};
+use rosterd::config::{Config, FlagOverrides, LISTEN_FORM};
 
 /// Request handling allocates many small JSON values on two threads;
 /// mimalloc's per-thread free lists serve that far better than glibc's arenas.
@@ -34,7 +34,7 @@ struct Args {
 fn listen_address(text: &str) -> Result<std::net::SocketAddr, String> {
     text.parse().map_err(|_| {
         format!(
-            "use an IP address and a port, such as 127.0.0.1:8080 (this machine only) or 0.0.0.0:8080 (every interface), not \"{text}\""
+            "use {LISTEN_FORM} (this machine only) or 0.0.0.0:8080 (every interface), not \"{text}\""
         )
     })
 }

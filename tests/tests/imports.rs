@@ -543,6 +543,12 @@ fn a_relative_data_dir_still_imports_dropped_files() {
 fn a_spreadsheet_dropped_as_xlsx_is_named_in_the_log_once_and_left_alone() {
     let d = Daemon::start(DaemonOptions::default());
     drop_file(&d, "", "hires.xlsx", b"PK\x03\x04 not a csv");
+    // Written again, as a spreadsheet saves: the watcher hears of it again.
+    std::fs::write(
+        incoming(&d, "").join("hires.xlsx"),
+        b"PK\x03\x04 saved again",
+    )
+    .expect("save again");
     std::fs::write(incoming(&d, "").join("~$hires.xlsx"), b"lock").expect("lock file");
     // A CSV dropped after it: once its job has ended, the watcher has looked
     // at the folder many times.

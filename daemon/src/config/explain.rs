@@ -65,7 +65,7 @@ impl Place {
                 key,
             },
             _ if meta.name.contains("environment variable") => Self::Env {
-                var: format!("ROSTER_{}", e.path.join("_").to_ascii_uppercase()),
+                var: super::env_var_of(&e.path),
             },
             _ => Self::Other {
                 source: meta.name.to_string(),
@@ -93,7 +93,7 @@ fn plain(expected: &str) -> &str {
         "u8" | "u16" | "u32" | "u64" | "u128" | "usize" => "a whole number, 0 or more",
         "i8" | "i16" | "i32" | "i64" | "i128" | "isize" => "a whole number",
         "f32" | "f64" => "a number",
-        "socket address" => "an IP address and a port, such as 127.0.0.1:8080",
+        "socket address" => super::LISTEN_FORM,
         other => other,
     }
 }

@@ -14,6 +14,10 @@ mod explain;
 /// (secrets and client-side variables), so they are never read as keys.
 const NON_SETTING_VARS: &[&str] = &["SMTP_PASSWORD", "SOCKET", "URL", "TOKEN", "CONFIG"];
 
+/// What `listen` (the setting and the `--listen` flag) must be, in the
+/// words of both refusals.
+pub const LISTEN_FORM: &str = "an IP address and a port, such as 127.0.0.1:8080";
+
 /// Sections of the config file; `ROSTER_SMTP_URL` means `smtp.url`.
 const SECTIONS: &[&str] = &[
     "default_workspace",
@@ -387,6 +391,12 @@ impl Config {
     pub fn mail_dir(&self) -> PathBuf {
         self.data_dir.join("mail")
     }
+}
+
+/// The environment variable of a setting's key path (`smtp.url` is
+/// `ROSTER_SMTP_URL`): the way back from what [`env_provider`] reads.
+fn env_var_of(path: &[String]) -> String {
+    format!("ROSTER_{}", path.join("_").to_ascii_uppercase())
 }
 
 fn env_provider() -> Env {

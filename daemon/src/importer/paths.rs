@@ -98,23 +98,32 @@ impl ImportDirs {
     }
 }
 
-/// Whether a file name is one to import: `*.csv` (any case), not a
-/// dot-file, not a `*.part` upload in progress.
-pub fn is_candidate(name: &str) -> bool {
-    let lower = name.to_lowercase();
-    !name.starts_with('.') && lower.ends_with(".csv") && !lower.ends_with(".part")
+/// What a file in `incoming/` is to the importer, by its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dropped {
+    /// `*.csv` (any case): imported.
+    Csv,
+    /// A dot-file, a `*.part` upload in progress, an office suite's lock
+    /// file (`~$team.xlsx`, `.~lock.team.csv#`) or an editor's backup
+    /// (`team.csv~`): not meant for the importer, passed over in silence.
+    Ignored,
+    /// Anything else (a spreadsheet, a text export): put there to be
+    /// imported, so the admin is told it is not.
+    NotCsv,
 }
 
-/// Whether a file that is not imported was put there to be (a spreadsheet,
-/// a text export), rather than being a hidden file, an upload in progress,
-/// or an office suite's lock file (`~$team.xlsx`, `.~lock.team.csv#`) or an
-/// editor's backup (`team.csv~`).
-pub fn is_foreign(name: &str) -> bool {
-    !is_candidate(name)
-        && !name.starts_with('.')
-        && !name.starts_with("~$")
-        && !name.ends_with('~')
-        && !name.to_lowercase().ends_with(".part")
+/// Sorts a file name into [`Dropped`]: the one rule for which files import.
+pub fn dropped(name: &str) -> Dropped {
+    let lower = name.to_lowercase();
+    if name.starts_with('.') || lower.ends_with(".part") {
+        Dropped::Ignored
+    } else if lower.ends_with(".csv") {
+        Dropped::Csv
+    } else if name.starts_with("~$") || name.ends_with('~') {
+        Dropped::Ignored
+    } else {
+        Dropped::NotCsv
+    }
 }
 
 /// Whether a file asks for a dry run (`*.dry-run.csv`).
@@ -148,6 +157,14 @@ pub fn free_names(dir: &Path, file_name: &str) -> (PathBuf, PathBuf) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn is_candidate(name: &str) -> bool {
+        dropped(name) == Dropped::Csv
+    }
+
+    fn is_foreign(name: &str) -> bool {
+        dropped(name) == Dropped::NotCsv
+    }
 
     #[test]
     fn candidates_are_csv_files_that_are_neither_hidden_nor_partial() {

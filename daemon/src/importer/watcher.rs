@@ -13,7 +13,7 @@ use notify::event::{CreateKind, ModifyKind, RenameMode};
 use notify::{Event, EventKind, RecursiveMode, Watcher};
 
 use super::Importer;
-use super::paths::{is_candidate, is_foreign};
+use super::paths::{Dropped, dropped};
 
 /// How often pending files are looked at again.
 const TICK: Duration = Duration::from_millis(100);
@@ -111,14 +111,18 @@ fn note(path: &Path, renamed_in: bool, folder: &mut Folder) {
         .file_name()
         .map(|n| n.to_string_lossy())
         .unwrap_or_default();
-    if !is_candidate(&name) {
-        if is_foreign(&name) && path.is_file() && folder.told.insert(path.to_path_buf()) {
-            tracing::warn!(
-                file = %path.display(),
-                "not imported: only .csv files are (save a spreadsheet as \"CSV UTF-8\"); the file stays where it is"
-            );
+    match dropped(&name) {
+        Dropped::Csv => {}
+        Dropped::Ignored => return,
+        Dropped::NotCsv => {
+            if path.is_file() && folder.told.insert(path.to_path_buf()) {
+                tracing::warn!(
+                    file = %path.display(),
+                    "not imported: only .csv files are (save a spreadsheet as \"CSV UTF-8\"); the file stays where it is"
+                );
+            }
+            return;
         }
-        return;
     }
     let pending = &mut folder.pending;
     let Ok(meta) = std::fs::metadata(path) else {

@@ -7,10 +7,10 @@
 //! waiting, and commits once. With 64 concurrent clients the batches grow
 //! and each job's share of a commit's page writes and fsync shrinks (SCIM
 //! creates up to a million members: 9,930/s, against 8,985/s when a batch
-//! held only what was waiting when it began). Each job is a re-runnable closure: if a
-//! job of a batch is refused, the batch is aborted, that job gets its
-//! refusal and the others run again together, so one refused request never
-//! affects another nor costs them their shared commit.
+//! held only what was waiting when it began). Each job is a re-runnable
+//! closure: if a job of a batch is refused, the batch is aborted, that job
+//! gets its refusal and the others run again together, so one refused
+//! request never affects another nor costs them their shared commit.
 //!
 //! Commits made while writes keep coming skip redb's quick repair (saving
 //! the allocator state costs each commit a second fsync and ~100 more
@@ -197,12 +197,11 @@ fn writer_loop(
         } else {
             rx.recv().ok()?
         };
-        let mut batch = Vec::new();
-        let mut stop = None;
-        match first {
-            Message::Job(job) => batch.push(job),
+        let first = match first {
+            Message::Job(job) => job,
             Message::Stop(ack) => return Some(ack),
-        }
+        };
+        let mut stop = None;
         let mut queued = |room: usize| {
             let mut jobs = Vec::new();
             while jobs.len() < room && stop.is_none() {
@@ -214,8 +213,8 @@ fn writer_loop(
             }
             jobs
         };
-        batch.extend(queued(MAX_BATCH - batch.len()));
-        run_batch(db, batch, counters, &mut queued);
+        // The others waiting join it as it is applied (see `run_batch`).
+        run_batch(db, vec![first], counters, &mut queued);
         unsaved = true;
         if stop.is_some() {
             return stop;
@@ -261,19 +260,8 @@ fn run_batch(
                     return;
                 }
             };
-            let mut failure = apply_all(&txn, &mut batch, 0);
-            // Jobs that came while these were applied join this commit
-            // rather than wait for the next one.
-            while failure.is_none() && batch.len() < MAX_BATCH {
-                let more = queued(MAX_BATCH - batch.len());
-                if more.is_empty() {
-                    break;
-                }
-                let from = batch.len();
-                batch.extend(more);
-                budget = budget.max(2 * batch.len());
-                failure = apply_all(&txn, &mut batch, from);
-            }
+            let failure = apply_with_arrivals(&txn, &mut batch, queued);
+            budget = budget.max(2 * batch.len());
             let Some((at, error)) = failure else {
                 txn.set_quick_repair(false);
                 match txn.commit() {
@@ -313,18 +301,42 @@ fn run_batch(
     }
 }
 
-/// Applies the jobs from `from` on, in order, in one transaction; stops at
-/// the first that fails and says which one it was and why.
-fn apply_all(
+/// Applies `batch`, then the jobs that arrive meanwhile (until none is
+/// waiting or the batch is full), so they join this commit rather than
+/// wait for the next one. One `Tx` serves them all, so each table opens
+/// once. Stops at the first job that fails and says which one and why.
+fn apply_with_arrivals(
     txn: &WriteTransaction,
+    batch: &mut Vec<Box<dyn Job>>,
+    queued: &mut dyn FnMut(usize) -> Vec<Box<dyn Job>>,
+) -> Option<(usize, ServiceError)> {
+    let tx = Tx::new(txn);
+    let mut from = 0;
+    loop {
+        if let Some(failure) = apply_from(&tx, batch, from) {
+            return Some(failure);
+        }
+        let room = MAX_BATCH.saturating_sub(batch.len());
+        let more = if room == 0 { Vec::new() } else { queued(room) };
+        if more.is_empty() {
+            return None;
+        }
+        from = batch.len();
+        batch.extend(more);
+    }
+}
+
+/// Applies the jobs from `from` on, in order; stops at the first that fails
+/// and says which one it was and why.
+fn apply_from(
+    tx: &Tx<'_>,
     jobs: &mut [Box<dyn Job>],
     from: usize,
 ) -> Option<(usize, ServiceError)> {
-    let tx = Tx::new(txn);
     jobs.iter_mut()
         .enumerate()
         .skip(from)
-        .find_map(|(at, job)| job.apply(&tx).err().map(|e| (at, e)))
+        .find_map(|(at, job)| job.apply(tx).err().map(|e| (at, e)))
 }
 
 /// Commits an empty transaction that saves the allocator state, so a crash
@@ -351,7 +363,7 @@ fn run_alone(db: &Database, job: Box<dyn Job>, counters: &Counters) {
         Err(e) => return job.finish(Err(ServiceError::storage(e))),
     };
     let mut jobs = [job];
-    let failure = apply_all(&txn, &mut jobs, 0);
+    let failure = apply_from(&Tx::new(&txn), &mut jobs, 0);
     let [job] = jobs;
     match failure {
         None => {

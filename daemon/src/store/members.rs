@@ -22,7 +22,12 @@ use crate::error::ServiceError;
 /// e-mail index holds addresses as they are, so a folded word that differs
 /// from the address's start is never left out for it.
 pub fn search_words(name: &str, email: &str) -> BTreeSet<String> {
-    let mut words = all_search_words(name, email);
+    without_covered(all_search_words(name, email), email)
+}
+
+/// `words` without those a prefix search finds the member by anyway (see
+/// [`search_words`]).
+fn without_covered(mut words: BTreeSet<String>, email: &str) -> BTreeSet<String> {
     let email = roster_shared::Email::key_of(email);
     let covered: Vec<String> = words
         .iter()
@@ -80,10 +85,11 @@ fn words_in(name: &str, email: &str, form: fn(&str) -> String) -> BTreeSet<Strin
 /// changes none of them.
 pub fn refolded_words(m: &MemberRecord) -> Option<(BTreeSet<String>, BTreeSet<String>)> {
     let before = words_in(&m.name, &m.email, str::to_lowercase);
-    if before == all_search_words(&m.name, &m.email) {
+    let all_now = all_search_words(&m.name, &m.email);
+    if before == all_now {
         return None;
     }
-    let now = search_words(&m.name, &m.email);
+    let now = without_covered(all_now, &m.email);
     let stale = before.difference(&now).cloned().collect();
     Some((stale, now))
 }

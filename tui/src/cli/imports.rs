@@ -52,16 +52,14 @@ pub async fn import(ctx: &Ctx, args: ImportArgs) -> Result<(), ClientError> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .ok_or_else(|| ClientError::Usage(format!("{} is not a file", args.file.display())))?;
+    let unreadable =
+        |e: std::io::Error| ClientError::Usage(format!("cannot read {}: {e}", args.file.display()));
     let file = tokio::fs::File::open(&args.file)
         .await
-        .map_err(|e| ClientError::Usage(format!("cannot read {}: {e}", args.file.display())))?;
+        .map_err(unreadable)?;
     // A directory opens fine and only fails once the upload reads it, as a
     // transport error; a FIFO or device would stream without end.
-    let kind = file
-        .metadata()
-        .await
-        .map_err(|e| ClientError::Usage(format!("cannot read {}: {e}", args.file.display())))?
-        .file_type();
+    let kind = file.metadata().await.map_err(unreadable)?.file_type();
     if !kind.is_file() {
         let what = if kind.is_dir() {
             "a directory"

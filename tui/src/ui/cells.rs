@@ -3,7 +3,10 @@
 //! (`Engineeri`) reads as the whole of it.
 
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
-use unicode_width::UnicodeWidthChar;
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+
+/// Blank cells between two columns of every table.
+pub const COLUMN_SPACING: u16 = 1;
 
 /// Each column's width in a table `width` cells wide, laid out the way
 /// ratatui's `Table` does it (no highlight symbol, `Flex::Start`).
@@ -34,8 +37,7 @@ pub fn fit_row(cells: &[String], widths: &[u16]) -> Vec<String> {
 /// cell for `…`.
 pub fn fit(text: &str, width: u16) -> String {
     let width = usize::from(width);
-    let full: usize = text.chars().map(|c| c.width().unwrap_or(0)).sum();
-    if full <= width {
+    if text.width() <= width {
         return text.to_string();
     }
     if width == 0 {

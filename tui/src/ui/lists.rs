@@ -11,9 +11,6 @@ use super::cells;
 use super::theme::Theme;
 use crate::screens::ListView;
 
-/// Blank cells between two columns.
-const COLUMN_SPACING: u16 = 1;
-
 /// Draws a screen's table into `area`.
 pub fn draw(view: &ListView, loading: bool, theme: Theme, frame: &mut Frame, area: Rect) {
     if view.rows.is_empty() {
@@ -37,7 +34,7 @@ pub fn draw(view: &ListView, loading: bool, theme: Theme, frame: &mut Frame, are
     } else {
         vec![Constraint::Ratio(1, u32::try_from(columns).unwrap_or(1)); columns]
     };
-    let columns = cells::column_widths(&widths, COLUMN_SPACING, area.width);
+    let columns = cells::column_widths(&widths, cells::COLUMN_SPACING, area.width);
     let rows = view.rows.iter().zip(&view.failed).map(|(row, failed)| {
         let row = Row::new(cells::fit_row(row, &columns));
         if *failed {
@@ -49,7 +46,7 @@ pub fn draw(view: &ListView, loading: bool, theme: Theme, frame: &mut Frame, are
     let table = Table::new(rows, widths)
         .header(Row::new(view.headers.clone()).style(theme.header()))
         .row_highlight_style(theme.selected())
-        .column_spacing(COLUMN_SPACING);
+        .column_spacing(cells::COLUMN_SPACING);
     let mut state = TableState::default()
         .with_offset(view.offset)
         .with_selected(Some(view.selected));

@@ -10,9 +10,6 @@ use super::theme::Theme;
 use crate::state::{Mode, State};
 use crate::strings;
 
-/// Blank cells between two columns.
-const COLUMN_SPACING: u16 = 1;
-
 /// Draws the filters line and the table into `area`.
 pub fn draw(state: &State, theme: Theme, frame: &mut Frame, area: Rect) {
     let [filters, table] =
@@ -39,7 +36,7 @@ pub fn draw(state: &State, theme: Theme, frame: &mut Frame, area: Rect) {
         Constraint::Fill(2),
         Constraint::Length(if wide { 16 } else { 11 }),
     ];
-    let columns = cells::column_widths(&widths, COLUMN_SPACING, table.width);
+    let columns = cells::column_widths(&widths, cells::COLUMN_SPACING, table.width);
     let rows = state.members.iter().map(|m| {
         let invited = match m.last_invite_sent_at {
             Some(_) if wide => crate::cli::output::when(m.last_invite_sent_at),
@@ -61,7 +58,7 @@ pub fn draw(state: &State, theme: Theme, frame: &mut Frame, area: Rect) {
     let table_widget = Table::new(rows, widths)
         .header(Row::new(header).style(theme.header()))
         .row_highlight_style(theme.selected())
-        .column_spacing(COLUMN_SPACING);
+        .column_spacing(cells::COLUMN_SPACING);
     let mut ts = TableState::default()
         .with_offset(state.offset)
         .with_selected(Some(state.selected).filter(|_| !state.members.is_empty()));

@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::hash::BuildHasher;
-use std::io::{self, BufReader};
+use std::io;
 use std::num::NonZeroU64;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -203,6 +203,7 @@ impl JobRunner {
             actor: &actor,
             expiry_ms: self.services.settings.invite_expiry_ms,
             model: self.services.settings.status_model,
+            groups: Default::default(),
         };
         let apply = |tx: &Tx<'_>| -> Result<Vec<RowResult>, ServiceError> {
             batch
@@ -473,16 +474,22 @@ impl LineNumbers {
 
 /// The csv reader every pass over an imported file uses; `delimiter` is
 /// the file's own (see [`delimiter`]).
-fn csv_reader(from: BufReader<File>, delimiter: u8) -> csv::Reader<BufReader<File>> {
+fn csv_reader<R: io::Read>(from: R, delimiter: u8, buffer: usize) -> csv::Reader<R> {
     csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .delimiter(delimiter)
+        .buffer_capacity(buffer)
         .from_reader(from)
 }
 
-/// Buffer of the second pass, which reads one row per seek.
-const REREAD_BUFFER: usize = 4096;
+/// Buffer of the first pass, which reads the file in order.
+const READ_BUFFER: usize = 1 << 18;
+
+/// Buffer of the second pass, which reads one row per seek: a little more
+/// than a typical row, since each seek reads a whole buffer (longer rows
+/// take more reads).
+const REREAD_BUFFER: usize = 512;
 
 /// In which order a job applies its rows: the file is cut into windows of
 /// `window` rows, and each window is applied in e-mail order when `sorted`.
@@ -541,9 +548,9 @@ impl PlacedRow {
 /// sent on in batches.
 struct RowReader {
     /// Reads the file in order: line numbers and duplicates.
-    reader: csv::Reader<BufReader<File>>,
+    reader: csv::Reader<File>,
     /// Reads a window's rows again in the order they are applied.
-    again: csv::Reader<BufReader<File>>,
+    again: csv::Reader<File>,
     record: ByteRecord,
     columns: ColumnMap,
     seen: SeenEmails,
@@ -586,7 +593,7 @@ impl RowReader {
         let again = open(path)?;
         let delimiter = delimiter::of_file(&file)
             .map_err(|e| Unreadable::Refused(format!("the file cannot be read: {e}")))?;
-        let mut reader = csv_reader(BufReader::with_capacity(1 << 18, file), delimiter);
+        let mut reader = csv_reader(file, delimiter, READ_BUFFER);
         let mut record = ByteRecord::new();
         match reader.read_byte_record(&mut record) {
             Ok(true) if !ColumnMap::is_blank(&record) => {}
@@ -606,7 +613,7 @@ impl RowReader {
             ColumnMap::from_header(&record).map_err(|e| Unreadable::Refused(e.to_string()))?;
         let mut rows = Self {
             reader,
-            again: csv_reader(BufReader::with_capacity(REREAD_BUFFER, again), delimiter),
+            again: csv_reader(again, delimiter, REREAD_BUFFER),
             record,
             columns,
             seen: SeenEmails::default(),
@@ -906,6 +913,35 @@ mod tests {
         }
         let in_file_order: Vec<u64> = sent_rows(&path, unsorted, 0).iter().map(|r| r.0).collect();
         assert!(in_file_order.is_sorted());
+    }
+
+    #[test]
+    fn rows_longer_than_the_second_pass_buffer_are_read_again_whole() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let long_name = |i: usize| format!("N{i}{}", "x".repeat(REREAD_BUFFER * (i % 4)));
+        let mut text = String::from("name,email,role\n");
+        for i in 0..12 {
+            let who = (i * 7) % 12;
+            text.push_str(&format!("{},p{who:02}@x.io,builder\n", long_name(who)));
+        }
+        let path = dir.path().join("long.csv");
+        std::fs::write(&path, text).expect("write");
+        let (rows, _) = RowReader::open(&path, SORTED_BY_8, 3, 0).expect("open");
+        let (sender, batches) = mpsc::sync_channel(100);
+        rows.send_batches(&sender);
+        drop(sender);
+        let sent: Vec<ReadRow> = batches.iter().flatten().collect();
+        assert_eq!(sent.len(), 12);
+        for r in &sent {
+            let who: usize = r.email[1..3].parse().expect("number");
+            let prepared = r.row.as_ref().expect("a row");
+            let name = format!("{:?}", long_name(who));
+            assert!(
+                format!("{prepared:?}").contains(&name),
+                "line {}: {prepared:?}",
+                r.line
+            );
+        }
     }
 
     #[test]

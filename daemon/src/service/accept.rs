@@ -12,7 +12,7 @@ use crate::error::ServiceError;
 use crate::links::LinkSigner;
 use crate::store::Tx;
 use crate::store::members;
-use crate::store::records::{AccountRecord, MemberRecord, WorkspaceRecord, decode, encode};
+use crate::store::records::{AccountRecord, MemberRecord, WorkspaceRecord, decode, encode_compact};
 use crate::store::tables::*;
 
 /// What the invite page shows about a valid link.
@@ -192,7 +192,7 @@ fn activate_account(tx: &Tx<'_>, m: &MemberRecord, now: i64) -> Result<(), Servi
     let mut account: AccountRecord = decode(&bytes)?;
     if account.activated_at.is_none() {
         account.activated_at = Some(now);
-        accounts.insert(account.id.as_u128(), encode(&account)?.as_slice())?;
+        accounts.insert(account.id.as_u128(), encode_compact(&account)?.as_slice())?;
     }
     Ok(())
 }

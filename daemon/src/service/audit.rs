@@ -14,7 +14,7 @@ use crate::error::ServiceError;
 use crate::store::Tx;
 use crate::store::keys;
 use crate::store::new_id;
-use crate::store::records::{AuditRecord, WorkspaceRecord, decode, encode};
+use crate::store::records::{AuditRecord, WorkspaceRecord, decode, encode_compact};
 use crate::store::tables::AUDIT;
 
 /// Appends one event inside the use case's transaction.
@@ -39,7 +39,8 @@ pub fn append(
     };
     let key = (workspace.as_u128(), record.id.as_u128());
     tx.aside(move |tx| {
-        tx.audit()?.insert(key, encode(&record)?.as_slice())?;
+        tx.audit()?
+            .insert(key, encode_compact(&record)?.as_slice())?;
         Ok(())
     })
 }

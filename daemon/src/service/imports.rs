@@ -1,6 +1,8 @@
 //! CSV imports: the rules for one row (an upsert through the same checks as
 //! an invite or an edit) and the durable job records.
 
+use std::cell::RefCell;
+
 use redb::ReadableTable;
 use roster_shared::api::{
     EditMemberRequest, ImportJobResponse, InviteRequest, RowOutcome, ValidInvite,
@@ -8,7 +10,9 @@ use roster_shared::api::{
 use roster_shared::{Email, Metadata, StatusModel, StoredStatus};
 use uuid::Uuid;
 
-use super::members::{apply_edit, guard_last_admin, insert_invited, write_change};
+use super::members::{
+    GroupResolver, apply_edit, guard_last_admin, insert_absent_member, invited_member, write_change,
+};
 use super::{Actor, Services};
 use crate::clock;
 use crate::error::ServiceError;
@@ -61,6 +65,9 @@ pub struct RowContext<'a> {
     pub actor: &'a Actor,
     pub expiry_ms: i64,
     pub model: StatusModel,
+    /// The batch's groups, each looked up once (nothing else writes in
+    /// the batch's transaction).
+    pub groups: RefCell<GroupResolver>,
 }
 
 /// A row with every check that needs no database already made, so that a
@@ -135,8 +142,12 @@ pub fn apply_row(
     let existing = members::id_by_email(&*tx.member_emails()?, cx.ws.id, email.key())?;
     let outcome = match (existing, &prepared.invite) {
         (None, Err(refused)) => return Ok(RowResult::error(refused.clone())),
-        (None, Ok(valid)) => insert_invited(tx, cx.ws, valid, cx.actor, cx.expiry_ms, cx.model)
-            .map(|_| RowResult::done(RowOutcome::Invited, "")),
+        (None, Ok(valid)) => {
+            let mut groups = cx.groups.borrow_mut();
+            let new = invited_member(valid);
+            insert_absent_member(tx, cx.ws, new, cx.actor, cx.expiry_ms, &mut groups)
+                .map(|_| RowResult::done(RowOutcome::Invited, ""))
+        }
         (Some(id), _) => {
             let before = members::get(&*tx.members()?, cx.ws.id, id)?
                 .ok_or_else(|| ServiceError::storage("dangling e-mail index"))?;

@@ -1,5 +1,7 @@
 //! The invite lifecycle: invite, edit, resend, reset, archive, unarchive, remove.
 
+use std::collections::HashMap;
+
 use redb::ReadableTable;
 use roster_shared::api::{
     EditMemberRequest, InviteRequest, LinkResponse, MemberResponse, ValidEdit, ValidInvite,
@@ -13,7 +15,7 @@ use crate::clock;
 use crate::error::ServiceError;
 use crate::links::LinkSigner;
 use crate::store::records::{
-    AccountRecord, InvitationRecord, MemberRecord, WorkspaceRecord, decode, encode,
+    AccountRecord, InvitationRecord, MemberRecord, WorkspaceRecord, decode, encode_compact,
 };
 use crate::store::tables::*;
 use crate::store::{members, new_id};
@@ -404,13 +406,17 @@ pub fn insert_invited(
     expiry_ms: i64,
     model: StatusModel,
 ) -> Result<(MemberRecord, bool), ServiceError> {
-    let new = NewMember {
+    insert_member(tx, ws, invited_member(v), actor, expiry_ms, model)
+}
+
+/// A membership that starts as an invite (from an admin or a CSV row).
+pub fn invited_member(v: &ValidInvite) -> NewMember {
+    NewMember {
         invite: v.clone(),
         arrival: Arrival::Invited,
         external_id: None,
         scim: None,
-    };
-    insert_member(tx, ws, new, actor, expiry_ms, model)
+    }
 }
 
 /// Creates a membership (and the account, if new) with its audit event and,
@@ -424,16 +430,32 @@ pub fn insert_member(
     expiry_ms: i64,
     model: StatusModel,
 ) -> Result<(MemberRecord, bool), ServiceError> {
+    ensure_not_member(tx, ws, new.invite.email.key(), None, model)?;
+    let mut groups = GroupResolver::default();
+    insert_absent_member(tx, ws, new, actor, expiry_ms, &mut groups)
+}
+
+/// [`insert_member`] for a caller that has just found, in this
+/// transaction, that the e-mail is not a member of the workspace (the
+/// importer looks first to choose between inviting and updating).
+/// `groups` resolves the invite's group names.
+pub fn insert_absent_member(
+    tx: &Tx<'_>,
+    ws: &WorkspaceRecord,
+    new: NewMember,
+    actor: &Actor,
+    expiry_ms: i64,
+    groups: &mut GroupResolver,
+) -> Result<(MemberRecord, bool), ServiceError> {
     let v = &new.invite;
-    ensure_not_member(tx, ws, v.email.key(), None, model)?;
-    let groups = resolve_groups(tx, ws, &v.groups)?;
+    let group_ids = groups.ids(tx, ws, &v.groups)?;
     let mut account = find_or_create_account(tx, &v.email)?;
     let now = clock::now_ms();
     let invited = new.arrival == Arrival::Invited;
     if new.arrival == Arrival::Active && account.activated_at.is_none() {
         account.activated_at = Some(now);
         tx.accounts()?
-            .insert(account.id.as_u128(), encode(&account)?.as_slice())?;
+            .insert(account.id.as_u128(), encode_compact(&account)?.as_slice())?;
     }
     let record = MemberRecord {
         id: new_id(),
@@ -442,7 +464,7 @@ pub fn insert_member(
         email: v.email.as_str().to_string(),
         name: v.name.clone(),
         role: v.role,
-        groups,
+        groups: group_ids,
         metadata: v.metadata.clone(),
         status: match new.arrival {
             Arrival::Invited => StoredStatus::Pending,
@@ -461,7 +483,7 @@ pub fn insert_member(
         scim: new.scim,
     };
     members::put(tx, None, &record)?;
-    let names = GroupNames::new(&*tx.groups()?, ws.id).names(&record.groups)?;
+    let names = groups.names(tx, ws, &record.groups)?;
     let action = if invited {
         "member.invited"
     } else {
@@ -497,7 +519,7 @@ pub fn find_or_create_account(tx: &Tx<'_>, email: &Email) -> Result<AccountRecor
         created_at: clock::now_ms(),
         activated_at: None,
     };
-    accounts.insert(account.id.as_u128(), encode(&account)?.as_slice())?;
+    accounts.insert(account.id.as_u128(), encode_compact(&account)?.as_slice())?;
     emails.insert(email.key(), account.id.as_u128())?;
     Ok(account)
 }
@@ -602,12 +624,36 @@ pub fn resolve_groups(
     ws: &WorkspaceRecord,
     names: &[String],
 ) -> Result<Vec<Uuid>, ServiceError> {
-    let table = tx.group_names()?;
-    names
-        .iter()
-        .map(|n| {
+    GroupResolver::default().ids(tx, ws, names)
+}
+
+/// Group names turned into ids and ids into names within one workspace and
+/// one transaction, each read once: the rows of an import batch name the
+/// same few groups again and again. Only for a transaction in which no
+/// group changes meanwhile (an import batch has one of its own).
+#[derive(Default)]
+pub struct GroupResolver {
+    ids: HashMap<String, Uuid>,
+    names: HashMap<Uuid, String>,
+}
+
+impl GroupResolver {
+    /// The ids of groups named `names`; an unknown name is refused.
+    pub fn ids(
+        &mut self,
+        tx: &Tx<'_>,
+        ws: &WorkspaceRecord,
+        names: &[String],
+    ) -> Result<Vec<Uuid>, ServiceError> {
+        let mut out = Vec::with_capacity(names.len());
+        for n in names {
             let key = roster_shared::names::group_key(n);
-            table
+            if let Some(id) = self.ids.get(&key) {
+                out.push(*id);
+                continue;
+            }
+            let id = tx
+                .group_names()?
                 .get((ws.id.as_u128(), key.as_str()))?
                 .map(|v| Uuid::from_u128(v.value()))
                 .ok_or_else(|| {
@@ -615,9 +661,34 @@ pub fn resolve_groups(
                         "group \"{n}\" does not exist in workspace {}; create it first",
                         ws.slug
                     ))
-                })
-        })
-        .collect()
+                })?;
+            self.ids.insert(key, id);
+            out.push(id);
+        }
+        Ok(out)
+    }
+
+    /// The names of groups `ids`, in their order; deleted ones are skipped.
+    pub fn names(
+        &mut self,
+        tx: &Tx<'_>,
+        ws: &WorkspaceRecord,
+        ids: &[Uuid],
+    ) -> Result<Vec<String>, ServiceError> {
+        let unknown: Vec<Uuid> = ids
+            .iter()
+            .filter(|id| !self.names.contains_key(id))
+            .copied()
+            .collect();
+        if !unknown.is_empty() {
+            let found = GroupNames::new(&*tx.groups()?, ws.id).named(&unknown)?;
+            self.names.extend(found);
+        }
+        Ok(ids
+            .iter()
+            .filter_map(|id| self.names.get(id).cloned())
+            .collect())
+    }
 }
 
 /// Refuses a change that would leave a workspace without an active admin.

@@ -16,7 +16,7 @@ use crate::error::ServiceError;
 use crate::store::Tx;
 use crate::store::keys;
 use crate::store::new_id;
-use crate::store::records::{MemberRecord, OutboxRecord, WorkspaceRecord, decode, encode};
+use crate::store::records::{MemberRecord, OutboxRecord, WorkspaceRecord, decode, encode_compact};
 use crate::store::tables::*;
 
 /// Queues an invite mail for a member's current link, in the caller's transaction.
@@ -70,7 +70,7 @@ fn put(tx: &Tx<'_>, old: Option<&OutboxRecord>, msg: &OutboxRecord) -> Result<()
     }
     tx.outbox()?.insert(
         (msg.workspace.as_u128(), msg.id.as_u128()),
-        encode(msg)?.as_slice(),
+        encode_compact(msg)?.as_slice(),
     )?;
     Ok(())
 }

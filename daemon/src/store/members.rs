@@ -7,7 +7,7 @@ use redb::ReadableTable;
 use uuid::Uuid;
 
 use super::fold::fold;
-use super::records::{MemberRecord, decode, encode_member, version_of};
+use super::records::{MemberRecord, decode, encode_compact, version_of};
 use super::tables::Tx;
 use crate::error::ServiceError;
 
@@ -183,7 +183,7 @@ pub fn put(
     index(tx, new, old)?;
     tx.members()?.insert(
         (new.workspace.as_u128(), new.id.as_u128()),
-        encode_member(new)?.as_slice(),
+        encode_compact(new)?.as_slice(),
     )?;
     Ok(())
 }

@@ -187,7 +187,7 @@ mod tests {
 
     #[test]
     fn a_version_2_database_gains_the_index_of_scim_email_values() {
-        use super::super::records::encode_member;
+        use super::super::records::encode_compact;
         use redb::ReadableDatabase;
         use roster_shared::scim::user::ScimEmail;
         let dir = tempfile::tempdir().expect("tempdir");
@@ -212,7 +212,7 @@ mod tests {
             .expect("members")
             .insert(
                 (m.workspace.as_u128(), m.id.as_u128()),
-                encode_member(&m).expect("encode").as_slice(),
+                encode_compact(&m).expect("encode").as_slice(),
             )
             .expect("row");
         txn.commit().expect("commit");
@@ -241,7 +241,7 @@ mod tests {
 
     #[test]
     fn a_version_4_database_gets_its_search_words_folded() {
-        use super::super::records::encode_member;
+        use super::super::records::encode_compact;
         use redb::ReadableDatabase;
         let dir = tempfile::tempdir().expect("tempdir");
         let (db, txn) = database_at(&dir, 4);
@@ -264,7 +264,7 @@ mod tests {
                 members
                     .insert(
                         (ws, m.id.as_u128()),
-                        encode_member(m).expect("encode").as_slice(),
+                        encode_compact(m).expect("encode").as_slice(),
                     )
                     .expect("member");
                 for w in old_words {

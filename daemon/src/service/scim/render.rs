@@ -10,11 +10,13 @@ use uuid::Uuid;
 use crate::clock;
 use crate::error::ServiceError;
 use crate::service::views::{GroupNames, account_activated};
-use crate::store::records::{GroupRecord, MemberRecord, decode, encode, encode_member, version_of};
+use crate::store::records::{
+    GroupRecord, MemberRecord, decode, encode, encode_compact, version_of,
+};
 
 /// The version of a member record as it is (or is about to be) stored.
 pub fn member_version(m: &MemberRecord) -> Result<String, ServiceError> {
-    Ok(version_of(&encode_member(m)?))
+    Ok(version_of(&encode_compact(m)?))
 }
 
 /// The RFC 3339 form SCIM dates use.

@@ -48,9 +48,24 @@ fn without_huge_pages() {
     let _ = nix::sys::prctl::set_thp_disable(true);
 }
 
+/// mimalloc's `mi_option_purge_delay` (its `mimalloc.h`, the v3 sources
+/// this crate builds): the crate names the options around it but not it.
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+/// How long mimalloc keeps memory it no longer uses before giving it back
+/// to the system: with its default (a second) a 1M-row import peaked at
+/// 290–314 MB while it churned through database pages, with a tenth of a
+/// second at 260–271 MB, at the same speed.
+#[allow(unsafe_code)]
+fn purge_unused_memory_soon() {
+    // SAFETY: sets one option's value; mimalloc reads it at each purge.
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 100) };
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     without_huge_pages();
+    purge_unused_memory_soon();
     let args = Args::parse();
     let flags = FlagOverrides {
         data_dir: args.data_dir,

@@ -32,9 +32,10 @@ use crate::clock;
 use crate::error::ServiceError;
 use crate::service::imports::{PreparedRow, RowContext, RowResult, apply_row, load_job, save_job};
 use crate::service::{Actor, Services};
-use crate::store::Tx;
+use crate::store::members;
 use crate::store::records::{ImportJobRecord, ImportPhase, WorkspaceRecord, decode};
-use crate::store::tables::{IMPORT_JOBS, WORKSPACES};
+use crate::store::tables::{IMPORT_JOBS, MEMBER_EMAILS, MEMBERS, WORKSPACES};
+use crate::store::{DeferredWords, Tx};
 
 /// What every job run needs.
 #[derive(Clone)]
@@ -58,6 +59,12 @@ struct ReadRow {
 /// Batches of rows on their way from the reading thread to the applying
 /// one: two may wait, so reading runs ahead by at most two batches.
 const BATCHES_AHEAD: usize = 2;
+
+/// Rows whose search words are held back and then written together, in
+/// key order (see [`DeferredWords`]): sixteen default batches. Written one
+/// batch at a time, each word rewrote a page of its own at a million
+/// members; written this many at a time, most share theirs.
+const WORDS_AT_ONCE: u64 = 65_536;
 
 /// Why a job stopped without finishing (it resumes at the next start).
 #[derive(Debug, thiserror::Error)]
@@ -150,6 +157,7 @@ impl JobRunner {
         if job.counts.rows == 0 && !rows.columns.ignored.is_empty() {
             job.ignored_columns = named_briefly(&rows.columns.ignored);
         }
+        let words = self.words_of_applied_rows(&job, &ws)?;
         let mut report = ReportWriter::open(&self.dirs.report(job.id), job.report_len)?;
         // One thread reads and checks rows while this one writes the batch
         // before them: the two cores share the work of a large file.
@@ -162,12 +170,12 @@ impl JobRunner {
                 if self.stop.load(Ordering::Relaxed) {
                     return Err(JobError::Stopped);
                 }
-                job = self.apply_batch(job, &ws, &mut report, &batch)?;
+                job = self.apply_batch(job, &ws, &mut report, &batch, &words)?;
                 self.announce(&job, "import.progress");
             }
             Ok(job)
         });
-        job = applied?;
+        job = self.write_held_words(applied?, &words)?;
         if job.counts.rows == 0 {
             drop(report);
             return self.fail(
@@ -193,6 +201,7 @@ impl JobRunner {
         ws: &WorkspaceRecord,
         report: &mut ReportWriter,
         batch: &[ReadRow],
+        words: &DeferredWords,
     ) -> Result<ImportJobRecord, JobError> {
         let actor = Actor {
             name: job.actor.clone(),
@@ -231,9 +240,13 @@ impl JobRunner {
         let store = &self.services.store;
         let next = match job.phase {
             ImportPhase::Apply => {
-                let next = store.write_blocking(|tx| {
+                let next = store.write_blocking_holding(Some(words), |tx| {
                     let results = apply(tx)?;
-                    let next = record(report, &results).map_err(ServiceError::storage)?;
+                    let mut next = record(report, &results).map_err(ServiceError::storage)?;
+                    if next.counts.rows - next.words_through >= WORDS_AT_ONCE {
+                        words.write(tx)?;
+                        next.words_through = next.counts.rows;
+                    }
                     save_job(tx, &next)?;
                     Ok(next)
                 })?;
@@ -252,6 +265,77 @@ impl JobRunner {
         Ok(next)
     }
 
+    /// Writes the search words still held back, with the job's note that
+    /// every applied row has its words.
+    fn write_held_words(
+        &self,
+        job: ImportJobRecord,
+        words: &DeferredWords,
+    ) -> Result<ImportJobRecord, JobError> {
+        if job.phase != ImportPhase::Apply || job.words_through == job.counts.rows {
+            return Ok(job);
+        }
+        let mut next = job;
+        next.words_through = next.counts.rows;
+        self.services.store.write_blocking(|tx| {
+            words.write(tx)?;
+            save_job(tx, &next)
+        })?;
+        Ok(next)
+    }
+
+    /// The search words of applied rows that a crash caught while their
+    /// words were held back (see [`DeferredWords`]): the rows are read
+    /// again from the file and their members' words held once more.
+    fn words_of_applied_rows(
+        &self,
+        job: &ImportJobRecord,
+        ws: &WorkspaceRecord,
+    ) -> Result<DeferredWords, JobError> {
+        let words = DeferredWords::default();
+        let mut missing = job.counts.rows.saturating_sub(job.words_through);
+        if job.phase != ImportPhase::Apply || missing == 0 {
+            return Ok(words);
+        }
+        let order = RowOrder::of(job, self.batch_rows);
+        let path = self.dirs.claimed(job.id);
+        // A file that cannot be read fails the job just after this.
+        let Ok((rows, _)) = RowReader::open(&path, order, self.batch_rows, job.words_through)
+        else {
+            return Ok(words);
+        };
+        let (sender, batches) = mpsc::sync_channel(BATCHES_AHEAD);
+        std::thread::scope(|scope| -> Result<(), ServiceError> {
+            scope.spawn(move || rows.send_batches(&sender));
+            for batch in batches.iter() {
+                let take = batch.len().min(missing as usize);
+                self.services.store.read_now(|txn| {
+                    let emails = txn.open_table(MEMBER_EMAILS)?;
+                    let members_t = txn.open_table(MEMBERS)?;
+                    for row in &batch[..take] {
+                        let key = Email::key_of(&row.email);
+                        let Some(id) = members::id_by_email(&emails, ws.id, &key)? else {
+                            continue;
+                        };
+                        if let Some(m) = members::get(&members_t, ws.id, id)? {
+                            let found = members::search_words(&m.name, &m.email);
+                            words.hold(ws.id.as_u128(), id, found);
+                        }
+                    }
+                    Ok(())
+                })?;
+                missing -= take as u64;
+                if missing == 0 {
+                    break;
+                }
+            }
+            // The reader stops at its next batch.
+            drop(batches);
+            Ok(())
+        })?;
+        Ok(words)
+    }
+
     /// Every row is read: all-or-nothing goes on to apply (if nothing
     /// failed) or ends with nothing applied; everything else finishes.
     fn rows_done(&self, mut job: ImportJobRecord) -> Result<(), JobError> {
@@ -259,6 +343,7 @@ impl JobRunner {
         if rehearsed_for_real && job.counts.errors == 0 {
             job.phase = ImportPhase::Apply;
             job.counts = ImportCounts::default();
+            job.words_through = 0;
             job.report_len = 0;
             self.save(&job)?;
             return Ok(());

@@ -211,6 +211,7 @@ impl Importer {
             created_at: clock::now_ms(),
             finished_at: None,
             sort_window: self.0.sort_window,
+            words_through: 0,
         };
         if let Err(why) = &dest {
             job.message = Some(why.clone());

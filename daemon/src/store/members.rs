@@ -347,6 +347,10 @@ impl ListingEntries {
         for g in self.groups {
             tx.member_groups()?.insert((ws, g, id), ())?;
         }
+        if let Some(held) = tx.deferred_words() {
+            held.hold(ws, id, self.words);
+            return Ok(());
+        }
         for w in &self.words {
             tx.member_words()?.insert((ws, w.as_str(), id), ())?;
         }

@@ -19,7 +19,7 @@ use crate::error::ServiceError;
 pub use batch::WriteQueue;
 pub use snapshot::Snapshot;
 use snapshot::Snapshots;
-pub use tables::Tx;
+pub use tables::{DeferredWords, Tx};
 
 /// The database and its writer.
 #[derive(Clone)]
@@ -139,8 +139,21 @@ impl Store {
     where
         F: FnOnce(&Tx<'_>) -> Result<T, ServiceError>,
     {
+        self.write_blocking_holding(None, run)
+    }
+
+    /// [`Store::write_blocking`] whose new search-word entries go to
+    /// `words` instead of the word index (see [`DeferredWords`]).
+    pub fn write_blocking_holding<F, T>(
+        &self,
+        words: Option<&DeferredWords>,
+        run: F,
+    ) -> Result<T, ServiceError>
+    where
+        F: FnOnce(&Tx<'_>) -> Result<T, ServiceError>,
+    {
         let txn = begin_write(&self.db)?;
-        let outcome = tables::with_side_thread(&txn, run);
+        let outcome = tables::with_side_thread(&txn, words, run);
         match outcome {
             Ok(out) => {
                 txn.commit()?;
@@ -161,7 +174,7 @@ impl Store {
         F: FnOnce(&Tx<'_>) -> Result<T, ServiceError>,
     {
         let txn = begin_write(&self.db)?;
-        let out = tables::with_side_thread(&txn, run);
+        let out = tables::with_side_thread(&txn, None, run);
         txn.abort()?;
         out
     }

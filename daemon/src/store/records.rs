@@ -231,6 +231,11 @@ pub struct ImportJobRecord {
     /// versions) applies rows in file order.
     #[serde(default)]
     pub sort_window: u64,
+    /// Of `counts.rows`, how many have their search words in the word
+    /// index: the others' are held back to be written in key order (see
+    /// `DeferredWords`) and are found again from the file after a crash.
+    #[serde(default)]
+    pub words_through: u64,
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 
 use std::cell::{OnceCell, RefCell, RefMut};
 use std::sync::mpsc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use redb::{Table, TableDefinition, WriteTransaction};
 
@@ -144,6 +145,8 @@ pub struct Tx<'t> {
     /// This `Tx` is the side thread's: it may open only tables marked
     /// `written aside`, the ones the main thread leaves to it.
     on_side_thread: bool,
+    /// Where new search-word entries go instead of the word index.
+    deferred_words: Option<DeferredWords>,
 }
 
 impl<'t> Tx<'t> {
@@ -154,7 +157,13 @@ impl<'t> Tx<'t> {
             open: OpenTables::default(),
             side: RefCell::new(None),
             on_side_thread: false,
+            deferred_words: None,
         }
+    }
+
+    /// Where new search-word entries are held back, if they are.
+    pub fn deferred_words(&self) -> Option<&DeferredWords> {
+        self.deferred_words.as_ref()
     }
 
     /// A write to a table that use cases write but rarely read back (the
@@ -222,17 +231,20 @@ struct SideSink {
 /// `work`'s error comes first; otherwise a failed side write is the result.
 pub fn with_side_thread<T>(
     txn: &WriteTransaction,
+    deferred_words: Option<&DeferredWords>,
     work: impl FnOnce(&Tx<'_>) -> Result<T, ServiceError>,
 ) -> Result<T, ServiceError> {
     std::thread::scope(|scope| {
         let (to_thread, chunks) = mpsc::channel::<Vec<SideWrite>>();
         let (report, done) = mpsc::channel();
+        let side_words = deferred_words.cloned();
         let side = std::thread::Builder::new()
             .name("roster-side-writer".into())
             .spawn_scoped(scope, move || {
                 let apply = || -> Result<(), ServiceError> {
                     let tx = Tx {
                         on_side_thread: true,
+                        deferred_words: side_words,
                         ..Tx::new(txn)
                     };
                     for chunk in chunks {
@@ -245,7 +257,10 @@ pub fn with_side_thread<T>(
                 let _ = report.send(apply());
             })
             .map_err(ServiceError::storage)?;
-        let main = Tx::new(txn);
+        let main = Tx {
+            deferred_words: deferred_words.cloned(),
+            ..Tx::new(txn)
+        };
         *main.side.borrow_mut() = Some(SideSink {
             pending: Vec::with_capacity(SIDE_CHUNK),
             to_thread,
@@ -260,6 +275,68 @@ pub fn with_side_thread<T>(
         let out = outcome?;
         side_outcome.map(|()| out)
     })
+}
+
+/// Search-word entries a bulk writer (the importer) holds back from the
+/// word index and writes later, tens of thousands at a time, in key order.
+///
+/// Each entry lands at a random place of a large index: written with its
+/// row, every entry rewrote a page of its own at each commit (a fifth of a
+/// million-row import); written in key order, neighbours share their page.
+/// Until written, a member is found by the start of its name or e-mail but
+/// not yet by a later word; a search checks every word it finds against
+/// the member as it is, so an entry outlived by a change finds nothing.
+#[derive(Clone, Default)]
+pub struct DeferredWords(Arc<Mutex<HeldWords>>);
+
+/// The held entries, compact: the words' bytes in one buffer, each entry
+/// (workspace, member, where its word is), so a hundred thousand of them
+/// take a few megabytes and two allocations.
+#[derive(Default)]
+struct HeldWords {
+    text: String,
+    entries: Vec<(u128, u128, std::ops::Range<usize>)>,
+}
+
+impl DeferredWords {
+    /// How many entries are held.
+    pub fn len(&self) -> usize {
+        self.held().entries.len()
+    }
+
+    /// Whether none are.
+    pub fn is_empty(&self) -> bool {
+        self.held().entries.is_empty()
+    }
+
+    /// Holds `words` of member `id` of workspace `ws`.
+    pub fn hold(&self, ws: u128, id: u128, words: impl IntoIterator<Item = String>) {
+        let mut held = self.held();
+        for word in words {
+            let start = held.text.len();
+            held.text.push_str(&word);
+            let end = held.text.len();
+            held.entries.push((ws, id, start..end));
+        }
+    }
+
+    /// Writes every held entry to the word index, in key order.
+    pub fn write(&self, tx: &Tx<'_>) -> Result<(), ServiceError> {
+        // Opening the index first waits for the side thread's last holds.
+        let mut index = tx.member_words()?;
+        let HeldWords { text, mut entries } = std::mem::take(&mut *self.held());
+        let key =
+            |(ws, id, at): &(u128, u128, std::ops::Range<usize>)| (*ws, &text[at.clone()], *id);
+        entries.sort_unstable_by(|a, b| key(a).cmp(&key(b)));
+        for entry in &entries {
+            index.insert(key(entry), ())?;
+        }
+        Ok(())
+    }
+
+    fn held(&self) -> std::sync::MutexGuard<'_, HeldWords> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 #[cfg(test)]
@@ -278,7 +355,7 @@ mod tests {
     fn side_writes_land_in_order_in_the_same_commit() {
         let (_dir, db) = db();
         let txn = db.begin_write().expect("txn");
-        let out = with_side_thread(&txn, |tx| {
+        let out = with_side_thread(&txn, None, |tx| {
             for i in 0..1000u64 {
                 tx.meta()?.insert(format!("main{i}").as_str(), i)?;
                 // Later writes of one key win: order is kept.
@@ -306,7 +383,7 @@ mod tests {
     fn a_failed_side_write_fails_the_work_and_a_failed_work_comes_first() {
         let (_dir, db) = db();
         let txn = db.begin_write().expect("txn");
-        let side_fails = with_side_thread(&txn, |tx| {
+        let side_fails = with_side_thread(&txn, None, |tx| {
             tx.aside(|_| Err(ServiceError::storage("disk full aside")))?;
             Ok(())
         });
@@ -314,7 +391,7 @@ mod tests {
             matches!(&side_fails, Err(e) if e.to_string().contains("disk full aside")),
             "{side_fails:?}"
         );
-        let both_fail = with_side_thread(&txn, |tx| -> Result<(), ServiceError> {
+        let both_fail = with_side_thread(&txn, None, |tx| -> Result<(), ServiceError> {
             tx.aside(|_| Err(ServiceError::storage("aside")))?;
             Err(ServiceError::BadRequest("the work's own refusal".into()))
         });
@@ -328,7 +405,7 @@ mod tests {
     fn a_panic_on_the_side_thread_is_an_error_not_a_second_panic() {
         let (_dir, db) = db();
         let txn = db.begin_write().expect("txn");
-        let outcome = with_side_thread(&txn, |tx| {
+        let outcome = with_side_thread(&txn, None, |tx| {
             tx.aside(|_| panic!("a bug in a side write"))?;
             Ok(())
         });
@@ -361,7 +438,7 @@ mod tests {
     fn reading_a_table_written_aside_first_waits_for_the_side_writes() {
         let (_dir, db) = db();
         let txn = db.begin_write().expect("txn");
-        let seen = with_side_thread(&txn, |tx| {
+        let seen = with_side_thread(&txn, None, |tx| {
             for i in 0..1000u128 {
                 tx.aside(move |tx| {
                     tx.audit()?.insert((1, i), b"event".as_slice())?;
@@ -390,7 +467,7 @@ mod tests {
     fn a_write_aside_to_a_table_not_marked_so_is_refused() {
         let (_dir, db) = db();
         let txn = db.begin_write().expect("txn");
-        let outcome = with_side_thread(&txn, |tx| {
+        let outcome = with_side_thread(&txn, None, |tx| {
             tx.aside(|tx| {
                 tx.meta()?.insert("written aside by mistake", 1)?;
                 Ok(())

@@ -464,6 +464,40 @@ mod tests {
     }
 
     #[test]
+    fn held_words_reach_the_index_when_written_and_not_before() {
+        let (_dir, db) = db();
+        let held = DeferredWords::default();
+        let txn = db.begin_write().expect("txn");
+        with_side_thread(&txn, Some(&held), |tx| {
+            assert!(tx.deferred_words().is_some());
+            for id in (0..100u128).rev() {
+                tx.aside(move |tx| {
+                    let words = [format!("w{}", id % 7), "example.com".to_string()];
+                    tx.deferred_words()
+                        .expect("the side thread holds too")
+                        .hold(1, id, words);
+                    Ok(())
+                })?;
+            }
+            Ok(())
+        })
+        .expect("hold");
+        assert_eq!(held.len(), 200, "nothing written yet");
+        with_side_thread(&txn, None, |tx| held.write(tx)).expect("write");
+        assert!(held.is_empty());
+        txn.commit().expect("commit");
+        let read = db.begin_read().expect("read");
+        let words = read.open_table(MEMBER_WORDS).expect("words");
+        assert_eq!(words.len().expect("len"), 200);
+        let w3: Vec<u128> = words
+            .range((1, "w3", 0)..(1, "w3", u128::MAX))
+            .expect("range")
+            .map(|e| e.expect("entry").0.value().2)
+            .collect();
+        assert_eq!(w3, (0..100).filter(|id| id % 7 == 3).collect::<Vec<_>>());
+    }
+
+    #[test]
     fn a_write_aside_to_a_table_not_marked_so_is_refused() {
         let (_dir, db) = db();
         let txn = db.begin_write().expect("txn");

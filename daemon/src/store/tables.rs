@@ -229,6 +229,8 @@ struct SideSink {
 /// where those writes are a third of the work: the importer's.
 ///
 /// `work`'s error comes first; otherwise a failed side write is the result.
+/// With `deferred_words`, new search-word entries made on either thread go
+/// there instead of the word index (see [`DeferredWords`]).
 pub fn with_side_thread<T>(
     txn: &WriteTransaction,
     deferred_words: Option<&DeferredWords>,

@@ -54,8 +54,8 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
 /// How long mimalloc keeps memory it no longer uses before giving it back
 /// to the system: with its default (a second) a 1M-row import peaked at
-/// 290–314 MB while it churned through database pages, with a tenth of a
-/// second at 260–271 MB, at the same speed.
+/// 290–321 MB while it churned through database pages, with a tenth of a
+/// second at 270–273 MB, at the same speed.
 #[allow(unsafe_code)]
 fn purge_unused_memory_soon() {
     // SAFETY: sets one option's value; mimalloc reads it at each purge.

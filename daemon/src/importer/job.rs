@@ -244,8 +244,7 @@ impl JobRunner {
                     let results = apply(tx)?;
                     let mut next = record(report, &results).map_err(ServiceError::storage)?;
                     if next.counts.rows - next.words_through >= WORDS_AT_ONCE {
-                        words.write(tx)?;
-                        next.words_through = next.counts.rows;
+                        write_words(tx, words, &mut next)?;
                     }
                     save_job(tx, &next)?;
                     Ok(next)
@@ -276,9 +275,8 @@ impl JobRunner {
             return Ok(job);
         }
         let mut next = job;
-        next.words_through = next.counts.rows;
         self.services.store.write_blocking(|tx| {
-            words.write(tx)?;
+            write_words(tx, words, &mut next)?;
             save_job(tx, &next)
         })?;
         Ok(next)
@@ -461,6 +459,18 @@ impl JobRunner {
         self.services
             .publish(&job.workspace_slug, kind, &job.id.to_string());
     }
+}
+
+/// Writes the held search words in `tx` and notes in `job`, saved in the
+/// same transaction, that every applied row has its words.
+fn write_words(
+    tx: &Tx<'_>,
+    words: &DeferredWords,
+    job: &mut ImportJobRecord,
+) -> Result<(), ServiceError> {
+    words.write(tx)?;
+    job.words_through = job.counts.rows;
+    Ok(())
 }
 
 /// The job's one-line summary.

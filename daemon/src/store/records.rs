@@ -2,8 +2,10 @@
 //!
 //! Records are MessagePack maps with named fields: self-describing like JSON
 //! (so `#[serde(default)]` fields and renames migrate without a rewrite) and
-//! about twice as fast to decode. Member records, read fifty at a time by
-//! every list page, are MessagePack arrays instead (see [`encode_compact`]).
+//! about twice as fast to decode. Records written once per member or event
+//! (members, read fifty at a time by every list page; accounts, audit
+//! events, outbox messages) are MessagePack arrays instead (see
+//! [`encode_compact`]).
 //! Records written as JSON by earlier versions are still read: a JSON object
 //! starts with `{`, which no MessagePack map or array does.
 

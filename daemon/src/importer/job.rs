@@ -37,6 +37,8 @@ use crate::store::records::{ImportJobRecord, ImportPhase, WorkspaceRecord, decod
 use crate::store::tables::{IMPORT_JOBS, MEMBER_EMAILS, MEMBERS, WORKSPACES};
 use crate::store::{DeferredWords, Tx};
 
+use super::words::{WordsDrain, WordsSlice};
+
 /// What every job run needs.
 #[derive(Clone)]
 pub struct JobRunner {
@@ -59,12 +61,6 @@ struct ReadRow {
 /// Batches of rows on their way from the reading thread to the applying
 /// one: two may wait, so reading runs ahead by at most two batches.
 const BATCHES_AHEAD: usize = 2;
-
-/// Rows whose search words are held back and then written together, in
-/// key order (see [`DeferredWords`]): sixteen default batches. Written one
-/// batch at a time, each word rewrote a page of its own at a million
-/// members; written this many at a time, most share theirs.
-const WORDS_AT_ONCE: u64 = 65_536;
 
 /// Why a job stopped without finishing (it resumes at the next start).
 #[derive(Debug, thiserror::Error)]
@@ -157,7 +153,8 @@ impl JobRunner {
         if job.counts.rows == 0 && !rows.columns.ignored.is_empty() {
             job.ignored_columns = named_briefly(&rows.columns.ignored);
         }
-        let words = self.words_of_applied_rows(&job, &ws)?;
+        let held = self.words_of_applied_rows(&job, &ws)?;
+        let mut words = WordsDrain::holding(held, self.batch_rows);
         let mut report = ReportWriter::open(&self.dirs.report(job.id), job.report_len)?;
         // One thread reads and checks rows while this one writes the batch
         // before them: the two cores share the work of a large file.
@@ -170,12 +167,12 @@ impl JobRunner {
                 if self.stop.load(Ordering::Relaxed) {
                     return Err(JobError::Stopped);
                 }
-                job = self.apply_batch(job, &ws, &mut report, &batch, &words)?;
+                job = self.apply_batch(job, &ws, &mut report, &batch, &mut words)?;
                 self.announce(&job, "import.progress");
             }
             Ok(job)
         });
-        job = self.write_held_words(applied?, &words)?;
+        job = self.write_held_words(applied?, &mut words)?;
         if job.counts.rows == 0 {
             drop(report);
             return self.fail(
@@ -201,7 +198,7 @@ impl JobRunner {
         ws: &WorkspaceRecord,
         report: &mut ReportWriter,
         batch: &[ReadRow],
-        words: &DeferredWords,
+        words: &mut WordsDrain,
     ) -> Result<ImportJobRecord, JobError> {
         let actor = Actor {
             name: job.actor.clone(),
@@ -240,11 +237,15 @@ impl JobRunner {
         let store = &self.services.store;
         let next = match job.phase {
             ImportPhase::Apply => {
-                let next = store.write_blocking_holding(Some(words), |tx| {
+                let slice = words.next_slice(job.counts.rows, job.words_through);
+                let next = store.write_blocking_holding(Some(words.held()), |tx| {
+                    if let Some(slice) = &slice {
+                        slice.write_aside(tx)?;
+                    }
                     let results = apply(tx)?;
                     let mut next = record(report, &results).map_err(ServiceError::storage)?;
-                    if next.counts.rows - next.words_through >= WORDS_AT_ONCE {
-                        write_words(tx, words, &mut next)?;
+                    if let Some(through) = slice.as_ref().and_then(WordsSlice::completes) {
+                        next.words_through = through;
                     }
                     save_job(tx, &next)?;
                     Ok(next)
@@ -269,14 +270,15 @@ impl JobRunner {
     fn write_held_words(
         &self,
         job: ImportJobRecord,
-        words: &DeferredWords,
+        words: &mut WordsDrain,
     ) -> Result<ImportJobRecord, JobError> {
         if job.phase != ImportPhase::Apply || job.words_through == job.counts.rows {
             return Ok(job);
         }
         let mut next = job;
         self.services.store.write_blocking(|tx| {
-            write_words(tx, words, &mut next)?;
+            words.write_all(tx)?;
+            next.words_through = next.counts.rows;
             save_job(tx, &next)
         })?;
         Ok(next)
@@ -459,18 +461,6 @@ impl JobRunner {
         self.services
             .publish(&job.workspace_slug, kind, &job.id.to_string());
     }
-}
-
-/// Writes the held search words in `tx` and notes in `job`, saved in the
-/// same transaction, that every applied row has its words.
-fn write_words(
-    tx: &Tx<'_>,
-    words: &DeferredWords,
-    job: &mut ImportJobRecord,
-) -> Result<(), ServiceError> {
-    words.write(tx)?;
-    job.words_through = job.counts.rows;
-    Ok(())
 }
 
 /// The job's one-line summary.

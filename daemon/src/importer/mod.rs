@@ -9,6 +9,7 @@ pub mod job;
 pub mod paths;
 pub mod report;
 pub mod watcher;
+pub mod words;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

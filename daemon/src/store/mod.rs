@@ -19,7 +19,7 @@ use crate::error::ServiceError;
 pub use batch::WriteQueue;
 pub use snapshot::Snapshot;
 use snapshot::Snapshots;
-pub use tables::{DeferredWords, Tx};
+pub use tables::{DeferredWords, SortedWords, Tx};
 
 /// The database and its writer.
 #[derive(Clone)]

@@ -280,7 +280,8 @@ pub fn with_side_thread<T>(
 }
 
 /// Search-word entries a bulk writer (the importer) holds back from the
-/// word index and writes later, tens of thousands at a time, in key order.
+/// word index and writes later, hundreds of thousands at a time, in key
+/// order (all at once, or in slices: [`SortedWords`]).
 ///
 /// Each entry lands at a random place of a large index: written with its
 /// row, every entry rewrote a page of its own at each commit (a fifth of a
@@ -292,12 +293,22 @@ pub fn with_side_thread<T>(
 pub struct DeferredWords(Arc<Mutex<HeldWords>>);
 
 /// The held entries, compact: the words' bytes in one buffer, each entry
-/// (workspace, member, where its word is), so a hundred thousand of them
-/// take a few megabytes and two allocations.
+/// (member, its workspace's place in `workspaces`, where its word is), so
+/// a quarter of a million rows' words take a few tens of megabytes and a
+/// handful of allocations.
 #[derive(Default)]
 struct HeldWords {
     text: String,
-    entries: Vec<(u128, u128, std::ops::Range<usize>)>,
+    workspaces: Vec<u128>,
+    entries: Vec<HeldEntry>,
+}
+
+/// One held word: 32 bytes rather than the 48 of (u128, u128, Range).
+struct HeldEntry {
+    member: u128,
+    workspace: u32,
+    start: u32,
+    len: u32,
 }
 
 impl DeferredWords {
@@ -314,11 +325,22 @@ impl DeferredWords {
     /// Holds `words` of member `id` of workspace `ws`.
     pub fn hold(&self, ws: u128, id: u128, words: impl IntoIterator<Item = String>) {
         let mut held = self.held();
+        let workspace = match held.workspaces.iter().position(|w| *w == ws) {
+            Some(at) => at,
+            None => {
+                held.workspaces.push(ws);
+                held.workspaces.len() - 1
+            }
+        };
         for word in words {
             let start = held.text.len();
             held.text.push_str(&word);
-            let end = held.text.len();
-            held.entries.push((ws, id, start..end));
+            held.entries.push(HeldEntry {
+                member: id,
+                workspace: workspace as u32,
+                start: start as u32,
+                len: word.len() as u32,
+            });
         }
     }
 
@@ -326,18 +348,81 @@ impl DeferredWords {
     pub fn write(&self, tx: &Tx<'_>) -> Result<(), ServiceError> {
         // Opening the index first waits for the side thread's last holds.
         let mut index = tx.member_words()?;
-        let HeldWords { text, mut entries } = std::mem::take(&mut *self.held());
-        let key =
-            |(ws, id, at): &(u128, u128, std::ops::Range<usize>)| (*ws, &text[at.clone()], *id);
-        entries.sort_unstable_by(|a, b| key(a).cmp(&key(b)));
-        for entry in &entries {
-            index.insert(key(entry), ())?;
+        let sorted = self.take_sorted();
+        sorted.insert(&mut index, 0..sorted.len())
+    }
+
+    /// Takes every held entry out, in key order, for a writer that writes
+    /// them a slice at a time (see [`SortedWords`]). Call it between
+    /// transactions, when no side thread is still holding words.
+    pub fn take_sorted(&self) -> SortedWords {
+        let HeldWords {
+            text,
+            workspaces,
+            mut entries,
+        } = std::mem::take(&mut *self.held());
+        entries.sort_unstable_by(|a, b| {
+            key_of(&text, &workspaces, a).cmp(&key_of(&text, &workspaces, b))
+        });
+        SortedWords {
+            text,
+            workspaces,
+            entries,
         }
-        Ok(())
     }
 
     fn held(&self) -> std::sync::MutexGuard<'_, HeldWords> {
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// An entry's key in the word index.
+fn key_of<'a>(text: &'a str, workspaces: &[u128], e: &HeldEntry) -> (u128, &'a str, u128) {
+    let (start, len) = (e.start as usize, e.len as usize);
+    (
+        workspaces[e.workspace as usize],
+        &text[start..start + len],
+        e.member,
+    )
+}
+
+/// Held word entries in key order. Written in consecutive slices, one per
+/// transaction, they rewrite the same index pages as written all at once
+/// (each slice covers its own stretch of keys), so a bulk writer can spread
+/// them over its next transactions and write them aside, beside its work.
+pub struct SortedWords {
+    text: String,
+    workspaces: Vec<u128>,
+    entries: Vec<HeldEntry>,
+}
+
+impl SortedWords {
+    /// How many entries there are.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Writes the entries in `range` (positions in key order) to the word
+    /// index; from either thread, as the index is written aside.
+    pub fn write(&self, tx: &Tx<'_>, range: std::ops::Range<usize>) -> Result<(), ServiceError> {
+        self.insert(&mut *tx.member_words()?, range)
+    }
+
+    fn insert(
+        &self,
+        index: &mut Table<'_, (u128, &'static str, u128), ()>,
+        range: std::ops::Range<usize>,
+    ) -> Result<(), ServiceError> {
+        let slice = self.entries.get(range).unwrap_or_default();
+        for entry in slice {
+            index.insert(key_of(&self.text, &self.workspaces, entry), ())?;
+        }
+        Ok(())
     }
 }
 

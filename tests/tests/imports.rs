@@ -147,6 +147,32 @@ fn tooljets_template_imports_as_it_is_and_a_second_drop_changes_nothing() {
             "the invite mail carries the link"
         );
     }
+    // The mailed link leads to the membership the import made: following
+    // it the way a browser does makes Grace active.
+    let link = smtp.wait_for("grace@example.com", 1)[0]
+        .link()
+        .expect("the mail carries a link");
+    let accepted = tokio::runtime::Runtime::new()
+        .expect("runtime")
+        .block_on(async {
+            let web = d.web_client();
+            let page = web.get(&link).send().await.expect("GET invite page");
+            assert_eq!(page.status(), 200, "the invite page opens");
+            let html = page.text().await.expect("page body");
+            let csrf = roster_e2e::csrf_of(&html).expect("the page has a CSRF field");
+            let resp = web
+                .post(&link)
+                .form(&[("csrf", csrf.as_str())])
+                .send()
+                .await
+                .expect("POST accept");
+            (
+                resp.status().as_u16(),
+                resp.text().await.unwrap_or_default(),
+            )
+        });
+    assert_eq!(accepted.0, 200, "{}", accepted.1);
+    assert_eq!(d.status_of("grace@example.com"), "active");
 
     // The same file again: every row unchanged, a second report, no mail.
     drop_file(&d, "", "tooljet.csv", file.as_bytes());

@@ -229,7 +229,10 @@ fn index(tx: &Tx<'_>, m: &MemberRecord, old: Option<&MemberRecord>) -> Result<()
     if let Some(inv) = &m.invitation
         && !same(&|o| o.invitation.as_ref().map(|i| i.id) == Some(inv.id))
     {
-        tx.invitations()?.insert(inv.id.as_u128(), (ws, id))?;
+        // Read only when a link is followed, never by the write that
+        // makes it: written aside.
+        let link = inv.id.as_u128();
+        tx.aside(move |tx| Ok(tx.invitations()?.insert(link, (ws, id)).map(drop)?))?;
     }
     let old_values = old.map(other_email_keys).unwrap_or_default();
     for key in other_email_keys(m).difference(&old_values) {
@@ -262,7 +265,8 @@ fn unindex(tx: &Tx<'_>, m: &MemberRecord, new: Option<&MemberRecord>) -> Result<
     if let Some(inv) = &m.invitation
         && !kept(&|n| n.invitation.as_ref().map(|i| i.id) == Some(inv.id))
     {
-        tx.invitations()?.remove(inv.id.as_u128())?;
+        let link = inv.id.as_u128();
+        tx.aside(move |tx| Ok(tx.invitations()?.remove(link).map(drop)?))?;
     }
     let kept_values = new.map(other_email_keys).unwrap_or_default();
     for key in other_email_keys(m).difference(&kept_values) {

@@ -109,7 +109,7 @@ tables! {
     GROUP_NAMES, group_names: (u128, &'static str) => u128;
 
     /// Invitation id → (workspace, member): the link's way to its membership.
-    INVITATIONS, invitations: u128 => (u128, u128);
+    INVITATIONS, invitations: u128 => (u128, u128), written aside;
 
     /// Token id → token record (SCIM and admin tokens).
     TOKENS, tokens: u128 => &'static [u8];
@@ -167,7 +167,8 @@ impl<'t> Tx<'t> {
     }
 
     /// A write to a table that use cases write but rarely read back (the
-    /// listing and search indexes, the audit log, new outbox messages). It
+    /// listing and search indexes, the audit log, new outbox messages, invite
+    /// links). It
     /// runs at once, or, inside [`with_side_thread`], on a second thread in
     /// the order it was made, before the transaction commits.
     pub fn aside<F>(&self, write: F) -> Result<(), ServiceError>

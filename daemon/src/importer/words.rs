@@ -42,7 +42,6 @@ struct Writing {
     words: Arc<SortedWords>,
     /// The first entry no slice has taken yet.
     next: usize,
-    per_batch: usize,
     /// The job's applied rows when the words were taken: all of them have
     /// their words once the last slice is written.
     through: u64,
@@ -93,17 +92,15 @@ impl WordsDrain {
     /// held. Call it between batches.
     pub fn next_slice(&mut self, rows: u64, words_through: u64) -> Option<WordsSlice> {
         if self.writing.is_none() && rows.saturating_sub(words_through) >= self.rows_per_write {
-            let words = Arc::new(self.held.take_sorted());
-            let per_batch = words.len().div_ceil(BATCHES_PER_WRITE).max(1);
             self.writing = Some(Writing {
-                words,
+                words: Arc::new(self.held.take_sorted()),
                 next: 0,
-                per_batch,
                 through: rows,
             });
         }
         let writing = self.writing.as_mut()?;
-        let end = (writing.next + writing.per_batch).min(writing.words.len());
+        let per_batch = writing.words.len().div_ceil(BATCHES_PER_WRITE).max(1);
+        let end = (writing.next + per_batch).min(writing.words.len());
         let slice = WordsSlice {
             words: writing.words.clone(),
             range: writing.next..end,

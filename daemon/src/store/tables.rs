@@ -168,9 +168,8 @@ impl<'t> Tx<'t> {
 
     /// A write to a table that use cases write but rarely read back (the
     /// listing and search indexes, the audit log, new outbox messages, invite
-    /// links). It
-    /// runs at once, or, inside [`with_side_thread`], on a second thread in
-    /// the order it was made, before the transaction commits.
+    /// links). It runs at once, or, inside [`with_side_thread`], on a second
+    /// thread in the order it was made, before the transaction commits.
     pub fn aside<F>(&self, write: F) -> Result<(), ServiceError>
     where
         F: FnOnce(&Tx<'_>) -> Result<(), ServiceError> + Send + 'static,

@@ -545,6 +545,49 @@ async fn refusals_are_scim_errors_and_change_nothing() {
         "the filter \"userName eq\" is not valid SCIM filter syntax: the comparison ends at `eq` (character 10): a value is missing",
         "{bad}"
     );
+    // A comparison the attribute's type forbids is refused, not answered
+    // with an empty list (RFC 7644 §3.4.2.2), for GET and POST /.search.
+    let (s, bad) = idp.get("/Users?filter=active%20gt%20true").await;
+    assert_eq!(
+        (s, bad["scimType"].as_str()),
+        (400, Some("invalidFilter")),
+        "{bad}"
+    );
+    let (s, bad) = idp
+        .post(
+            "/Users/.search",
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+                   "filter": "meta.created gt \"2026-11-29\""}),
+        )
+        .await;
+    assert_eq!(
+        (s, bad["detail"].as_str()),
+        (
+            400,
+            Some(
+                "the filter compares meta.created with \"2026-11-29\", which is not a date and time such as \"2026-11-29T12:00:00Z\""
+            )
+        ),
+        "{bad}"
+    );
+    // Dates compare in time: an hour ahead of UTC, "created after an hour
+    // ago" (written at +01:00) finds the user created just now.
+    let hour_ago = time::OffsetDateTime::now_utc() - time::Duration::hours(1);
+    let at_plus_one = hour_ago
+        .to_offset(time::UtcOffset::from_hms(1, 0, 0).expect("offset"))
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("format");
+    let (s, found) = idp
+        .get(&format!(
+            "/Users?filter=meta.created%20gt%20%22{}%22",
+            at_plus_one.replace('+', "%2B")
+        ))
+        .await;
+    assert_eq!(
+        (s, found["totalResults"].as_u64()),
+        (200, Some(1)),
+        "{found}"
+    );
     let (s, bad) = idp
         .post("/Users", json!({"userName": "not-an-email"}))
         .await;
@@ -570,6 +613,24 @@ async fn refusals_are_scim_errors_and_change_nothing() {
     assert_eq!(s, 400, "{e}");
     let (_, now) = idp.get(&format!("/Users/{id}")).await;
     assert_eq!(now["displayName"], "Alan Kay");
+    // A work address that is not one (an attribute mapped wrongly in the
+    // identity provider) is refused by name and not stored.
+    let (s, e) = idp
+        .patch(
+            &format!("/Users/{id}"),
+            json!([{"op": "replace", "path": "emails[type eq \"work\"].value", "value": "Kay, Alan"}]),
+        )
+        .await;
+    assert_eq!(
+        (s, e["detail"].as_str()),
+        (
+            400,
+            Some("emails value \"Kay, Alan\" is not an e-mail address")
+        ),
+        "{e}"
+    );
+    let (_, after) = idp.get(&format!("/Users/{id}")).await;
+    assert_eq!(after["emails"], now["emails"], "{after}");
 
     // If-Match with a stale version → 412, with the current one → 200.
     let version = now["meta"]["version"]

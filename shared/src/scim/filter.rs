@@ -7,7 +7,8 @@ use scim_v2::filter::{AttrExp, AttrPath, CompValue, CompareOp, Filter, ValFilter
 use serde_json::{Map, Value};
 
 use super::error::{ScimError, ScimType};
-use super::schema::ResourceKind;
+use super::filter_types::{self, Parent, boolean, chronological};
+use super::schema::{AttrType, ResourceKind};
 use super::value::{get_ci, is_present};
 
 /// Limits on a filter's text; depth (64) and terms (1024) are enforced by
@@ -54,6 +55,13 @@ impl ScimFilter {
                 ),
             )
         })
+    }
+
+    /// Refuses a filter that compares an attribute of `kind` with a value
+    /// its type does not allow (RFC 7644 §3.4.2.2: `gt` on a boolean, a
+    /// date that is not one), saying which and why.
+    pub fn check(&self, kind: ResourceKind) -> Result<(), ScimError> {
+        filter_types::check(&self.0, kind)
     }
 
     /// Whether a resource document matches.
@@ -227,9 +235,6 @@ fn eval_val(f: &ValFilter, el: &Value, kind: ResourceKind, parent: Parent<'_>) -
     }
 }
 
-/// For sub-attribute filters: the (schema URN, attribute) they live under.
-type Parent<'a> = Option<(Option<&'a str>, &'a str)>;
-
 fn eval_attr(a: &AttrExp, doc: &Value, kind: ResourceKind, parent: Parent<'_>) -> bool {
     let path = match a {
         AttrExp::Present(p) | AttrExp::Comparison(p, _, _) => p,
@@ -239,6 +244,7 @@ fn eval_attr(a: &AttrExp, doc: &Value, kind: ResourceKind, parent: Parent<'_>) -
         Some((uri, name)) => kind.case_exact(uri, name, Some(&path.name)),
         None => kind.case_exact(path.uri.as_deref(), &path.name, path.sub_attr.as_deref()),
     };
+    let dates = filter_types::type_of(kind, path, parent) == Some(AttrType::DateTime);
     match a {
         AttrExp::Present(_) => values.iter().any(|v| is_present(v)),
         AttrExp::Comparison(_, op, CompValue::Null) => match op {
@@ -246,12 +252,12 @@ fn eval_attr(a: &AttrExp, doc: &Value, kind: ResourceKind, parent: Parent<'_>) -
             CompareOp::Ne => values.iter().any(|v| is_present(v)),
             _ => false,
         },
-        AttrExp::Comparison(_, CompareOp::Ne, rhs) => {
-            !values.iter().any(|v| compare(v, CompareOp::Eq, rhs, exact))
-        }
-        AttrExp::Comparison(_, op, rhs) => {
-            values.iter().any(|v| compare(v, op.clone(), rhs, exact))
-        }
+        AttrExp::Comparison(_, CompareOp::Ne, rhs) => !values
+            .iter()
+            .any(|v| compare(v, CompareOp::Eq, rhs, exact, dates)),
+        AttrExp::Comparison(_, op, rhs) => values
+            .iter()
+            .any(|v| compare(v, op.clone(), rhs, exact, dates)),
     }
 }
 
@@ -293,11 +299,17 @@ fn resolve<'a>(doc: &'a Value, path: &AttrPath) -> Vec<&'a Value> {
         .collect()
 }
 
-fn compare(v: &Value, op: CompareOp, rhs: &CompValue, exact: bool) -> bool {
+/// Compares one value with a filter's value; `dates` says the attribute
+/// is a dateTime, compared in time rather than as text.
+fn compare(v: &Value, op: CompareOp, rhs: &CompValue, exact: bool, dates: bool) -> bool {
+    let in_time = !matches!(op, CompareOp::Co | CompareOp::Sw | CompareOp::Ew);
     match (v, rhs) {
+        (Value::String(s), CompValue::Str(r)) if dates && in_time => match chronological(s, r) {
+            Some(ord) => ordering_op(op, Some(ord)),
+            None => compare_str(s, op, r, exact),
+        },
         (Value::String(s), CompValue::Str(r)) => compare_str(s, op, r, exact),
-        (Value::Bool(b), CompValue::True) => bool_op(op, *b),
-        (Value::Bool(b), CompValue::False) => bool_op(op, !*b),
+        (Value::Bool(b), rhs) if boolean(rhs).is_some() => bool_op(op, boolean(rhs) == Some(*b)),
         (Value::Number(n), CompValue::Number(r)) => match (n.as_f64(), r.as_f64()) {
             (Some(a), Some(b)) => ordering_op(op, a.partial_cmp(&b)),
             _ => false,
@@ -416,6 +428,16 @@ mod tests {
             (r#"meta.lastModified gt "2026-01-01T00:00:00Z""#, true),
             (r#"meta.lastModified lt "2026-01-01T00:00:00Z""#, false),
             (r#"meta.lastModified ge "2026-05-13T04:42:34.000Z""#, true),
+            // In time, not as text: 05:00 at +01:00 is 04:00 UTC.
+            (r#"meta.lastModified gt "2026-05-13T05:00:00+01:00""#, true),
+            (r#"meta.lastModified eq "2026-05-13T04:42:34Z""#, true),
+            (r#"meta.lastModified ne "2026-05-13T06:42:34+02:00""#, false),
+            (r#"meta.lastModified lt "2026-05-13T04:42:35""#, true),
+            (r#"meta.lastModified sw "2026-05""#, true),
+            // Booleans as Microsoft Entra ID writes them.
+            (r#"active eq "True""#, true),
+            (r#"active ne "false""#, true),
+            (r#"active eq "FALSE""#, false),
             (r#"userName eq "x" or displayName sw "babs""#, true),
             (r#"userName eq "x" and displayName sw "babs""#, false),
             (r#"not (userName eq "x")"#, true),
@@ -462,6 +484,46 @@ mod tests {
         assert!(e.detail.contains("limit is 4096"), "{}", e.detail);
         let deep = format!("{}userName pr{}", "not (".repeat(100), ")".repeat(100));
         assert!(ScimFilter::parse(&deep, LIMITS).is_err());
+    }
+
+    #[test]
+    fn comparisons_the_attribute_type_forbids_are_refused_with_the_reason() {
+        let refused = [
+            (r#"active gt true"#, "active, a boolean, with `gt`"),
+            (r#"active eq "yes""#, "active, a boolean, with \"yes\""),
+            (r#"active eq 5"#, "compare it with true or false"),
+            (
+                r#"meta.created gt "2026-11-29""#,
+                "meta.created with \"2026-11-29\", which is not a date and time",
+            ),
+            (r#"meta.lastModified lt 5"#, "write it in double quotes"),
+            (r#"userName eq true"#, "userName, a string, with true"),
+            (r#"emails[value eq 5]"#, "emails.value, a string, with 5"),
+            (
+                r#"userName eq "a" or not (name.givenName ge false)"#,
+                "name.givenName, a string",
+            ),
+        ];
+        for (f, why) in refused {
+            let e = ScimFilter::parse(f, LIMITS)
+                .expect(f)
+                .check(ResourceKind::User)
+                .expect_err(f);
+            assert_eq!(e.scim_type, Some(ScimType::InvalidFilter), "{f}");
+            assert!(e.detail.contains(why), "{f}: {}", e.detail);
+        }
+        for f in [
+            r#"active eq "true" and meta.created ge "2026-11-29T12:00:00+01:00""#,
+            r#"meta.created sw "2026""#,
+            r#"title eq null"#,
+            r#"noSuchAttribute eq 5"#,
+            r#"emails[type eq "work"].value eq "a@b.c""#,
+        ] {
+            let parsed = ScimFilter::parse(f, LIMITS).expect(f);
+            assert!(parsed.check(ResourceKind::User).is_ok(), "{f}");
+        }
+        let group = ScimFilter::parse(r#"members.value eq "x" and displayName pr"#, LIMITS);
+        assert!(group.expect("group").check(ResourceKind::Group).is_ok());
     }
 
     #[test]

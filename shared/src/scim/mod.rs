@@ -10,6 +10,7 @@ pub mod error;
 pub mod filter;
 mod filter_shapes;
 mod filter_sub_attr;
+mod filter_types;
 pub mod group;
 mod parse_error;
 pub mod patch;

@@ -320,6 +320,13 @@ fn emails(o: &Map<String, Value>) -> Result<Vec<ScimEmail>, ScimError> {
                 ScimError::invalid_value("each entry of emails must be an object")
             })?;
             let value = string_attr(e, "value")?.unwrap_or_default();
+            // Identity providers find users by these addresses; a value that
+            // is not one is a mapping mistake to show, not to store.
+            if !value.trim().is_empty() && crate::Email::parse(&value).is_err() {
+                return Err(ScimError::invalid_value(format!(
+                    "emails value \"{value}\" is not an e-mail address"
+                )));
+            }
             let primary = match get_ci(e, "primary") {
                 None | Some(Value::Null) => None,
                 Some(p) => Some(checked_bool(p, "emails.primary")?),
@@ -800,6 +807,10 @@ mod tests {
         let cases = [
             (json!({}), "userName is required"),
             (json!({"userName": "bjensen"}), "not an e-mail address"),
+            (
+                json!({"userName": "a@b.co", "emails": [{"value": "a@b.co"}, {"value": "zzz", "type": "work"}]}),
+                "emails value \"zzz\" is not an e-mail address",
+            ),
             (
                 json!({"userName": "a@b.co", "active": "maybe"}),
                 "active must be true or false",

@@ -7,7 +7,7 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use roster_shared::scim::{
-    CONTENT_TYPE, FilterLimits, Projection, ScimError, ScimFilter, ScimType,
+    CONTENT_TYPE, FilterLimits, Projection, ResourceKind, ScimError, ScimFilter, ScimType,
 };
 use serde_json::Value;
 
@@ -163,16 +163,22 @@ impl ScimParams {
         ))
     }
 
-    /// The whole list query, bounded by the configured limits: `startIndex`
-    /// below 1 is 1, `count` is lowered to `max_results` (RFC 7644 §3.4.2.4).
-    pub fn query(&self, limits: &ScimConfig) -> Result<ScimQuery, ScimFailure> {
+    /// The whole list query of `kind` resources, bounded by the configured
+    /// limits: `startIndex` below 1 is 1, `count` is lowered to
+    /// `max_results` (RFC 7644 §3.4.2.4); a filter whose comparisons the
+    /// attributes' types do not allow is refused.
+    pub fn query(&self, limits: &ScimConfig, kind: ResourceKind) -> Result<ScimQuery, ScimFailure> {
         let filter = match self.text("filter")?.filter(|f| !f.trim().is_empty()) {
-            Some(f) => Some(ScimFilter::parse(
-                &f,
-                FilterLimits {
-                    max_chars: limits.max_filter_chars,
-                },
-            )?),
+            Some(f) => {
+                let filter = ScimFilter::parse(
+                    &f,
+                    FilterLimits {
+                        max_chars: limits.max_filter_chars,
+                    },
+                )?;
+                filter.check(kind)?;
+                Some(filter)
+            }
             None => None,
         };
         let descending = match self

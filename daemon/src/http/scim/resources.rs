@@ -55,7 +55,7 @@ const GROUP: ResourceKind = ResourceKind::Group;
 pub async fn users_list(State(s): State<AppState>, scope: Scope, p: ScimParams) -> ScimResult {
     list_response(
         s.services
-            .scim_list_users(&scope, p.query(&s.scim.config)?)
+            .scim_list_users(&scope, p.query(&s.scim.config, USER)?)
             .await?,
     )
 }
@@ -65,7 +65,7 @@ pub async fn users_search(
     scope: Scope,
     ScimBody(b): ScimBody,
 ) -> ScimResult {
-    let q = ScimParams::from_search(b)?.query(&s.scim.config)?;
+    let q = ScimParams::from_search(b)?.query(&s.scim.config, USER)?;
     list_response(s.services.scim_list_users(&scope, q).await?)
 }
 
@@ -133,7 +133,7 @@ pub async fn user_delete(
 pub async fn groups_list(State(s): State<AppState>, scope: Scope, p: ScimParams) -> ScimResult {
     list_response(
         s.services
-            .scim_list_groups(&scope, p.query(&s.scim.config)?)
+            .scim_list_groups(&scope, p.query(&s.scim.config, GROUP)?)
             .await?,
     )
 }
@@ -143,7 +143,7 @@ pub async fn groups_search(
     scope: Scope,
     ScimBody(b): ScimBody,
 ) -> ScimResult {
-    let q = ScimParams::from_search(b)?.query(&s.scim.config)?;
+    let q = ScimParams::from_search(b)?.query(&s.scim.config, GROUP)?;
     list_response(s.services.scim_list_groups(&scope, q).await?)
 }
 

@@ -1,0 +1,166 @@
+//! What a filter may compare an attribute with, by the attribute's SCIM
+//! type (RFC 7644 §3.4.2.2): booleans only with `eq`/`ne` and `true` or
+//! `false` (which identity providers also send as strings), dates and
+//! times chronologically rather than as text, strings with quoted values.
+//! A filter that breaks these rules is refused with the rule it broke,
+//! rather than answered with an empty list that looks like "no such user".
+
+use std::cmp::Ordering;
+
+use scim_v2::filter::{AttrExp, AttrPath, CompValue, CompareOp, Filter, ValFilter};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::error::{ScimError, ScimType};
+use super::schema::{AttrType, ResourceKind};
+
+/// For sub-attribute filters: the (schema URN, attribute) they live under.
+pub(super) type Parent<'a> = Option<(Option<&'a str>, &'a str)>;
+
+/// The type a comparison on `path` compares, or `None` for an attribute
+/// roster does not describe (such a term matches nothing).
+pub(super) fn type_of(kind: ResourceKind, path: &AttrPath, parent: Parent<'_>) -> Option<AttrType> {
+    let (uri, name, sub) = match parent {
+        Some((uri, parent)) => (uri, parent, Some(path.name.as_str())),
+        None => (
+            path.uri.as_deref(),
+            path.name.as_str(),
+            path.sub_attr.as_deref(),
+        ),
+    };
+    if name.eq_ignore_ascii_case("meta") {
+        // A common attribute (RFC 7643 §3.1), not in the schema tables.
+        return Some(match sub {
+            Some(s) if s.eq_ignore_ascii_case("created") => AttrType::DateTime,
+            Some(s) if s.eq_ignore_ascii_case("lastModified") => AttrType::DateTime,
+            Some(_) => AttrType::String,
+            None => AttrType::Complex,
+        });
+    }
+    let a = kind.attr(uri, name)?;
+    match (sub, a.ty) {
+        (Some(s), _) => a.sub_attr(s).map(|d| d.ty),
+        (None, AttrType::Complex) => a.sub_attr("value").map(|d| d.ty),
+        (None, ty) => Some(ty),
+    }
+}
+
+/// Refuses the first comparison of `filter` that its attribute's type does
+/// not allow, naming the attribute, what it was compared with and why.
+pub(super) fn check(filter: &Filter, kind: ResourceKind) -> Result<(), ScimError> {
+    match filter {
+        Filter::Attr(a) => check_attr(a, kind, None),
+        Filter::ValuePath(vp) => {
+            let parent = Some((vp.attr.uri.as_deref(), vp.attr.name.as_str()));
+            check_val(&vp.filter, kind, parent)
+        }
+        Filter::Not(inner) => check(inner, kind),
+        Filter::And(items) | Filter::Or(items) => {
+            items.as_slice().iter().try_for_each(|f| check(f, kind))
+        }
+    }
+}
+
+fn check_val(f: &ValFilter, kind: ResourceKind, parent: Parent<'_>) -> Result<(), ScimError> {
+    match f {
+        ValFilter::Attr(a) => check_attr(a, kind, parent),
+        ValFilter::Not(inner) => check_val(inner, kind, parent),
+        ValFilter::And(items) | ValFilter::Or(items) => items
+            .as_slice()
+            .iter()
+            .try_for_each(|x| check_val(x, kind, parent)),
+    }
+}
+
+fn check_attr(a: &AttrExp, kind: ResourceKind, parent: Parent<'_>) -> Result<(), ScimError> {
+    let AttrExp::Comparison(path, op, value) = a else {
+        return Ok(());
+    };
+    if matches!(value, CompValue::Null) {
+        return Ok(());
+    }
+    let Some(ty) = type_of(kind, path, parent) else {
+        return Ok(());
+    };
+    let named = || match parent {
+        Some((_, p)) => format!("{p}.{}", path.name),
+        None => match &path.sub_attr {
+            Some(sub) => format!("{}.{sub}", path.name),
+            None => path.name.clone(),
+        },
+    };
+    let refuse = |why: String| Err(ScimError::bad(ScimType::InvalidFilter, why));
+    match ty {
+        AttrType::Boolean if !matches!(op, CompareOp::Eq | CompareOp::Ne) => refuse(format!(
+            "the filter compares {}, a boolean, with `{}`: compare it with eq or ne and true or false",
+            named(),
+            op_name(op)
+        )),
+        AttrType::Boolean if boolean(value).is_none() => refuse(format!(
+            "the filter compares {}, a boolean, with {value}: compare it with true or false",
+            named()
+        )),
+        AttrType::DateTime => match value {
+            // co, sw and ew compare the text as it is shown.
+            CompValue::Str(_) if matches!(op, CompareOp::Co | CompareOp::Sw | CompareOp::Ew) => {
+                Ok(())
+            }
+            CompValue::Str(s) if instant(s).is_none() => refuse(format!(
+                "the filter compares {} with {value}, which is not a date and time such as \"2026-11-29T12:00:00Z\"",
+                named()
+            )),
+            CompValue::Str(_) => Ok(()),
+            _ => refuse(format!(
+                "the filter compares {}, a date and time, with {value}: write it in double quotes, such as \"2026-11-29T12:00:00Z\"",
+                named()
+            )),
+        },
+        AttrType::String | AttrType::Reference if !matches!(value, CompValue::Str(_)) => {
+            refuse(format!(
+                "the filter compares {}, a string, with {value}: put the value in double quotes",
+                named()
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn op_name(op: &CompareOp) -> &'static str {
+    match op {
+        CompareOp::Eq => "eq",
+        CompareOp::Ne => "ne",
+        CompareOp::Co => "co",
+        CompareOp::Sw => "sw",
+        CompareOp::Ew => "ew",
+        CompareOp::Gt => "gt",
+        CompareOp::Ge => "ge",
+        CompareOp::Lt => "lt",
+        CompareOp::Le => "le",
+    }
+}
+
+/// The boolean a comparison value stands for: `true`/`false`, or the same
+/// words in quotes in any case (`"True"`, as Microsoft Entra ID writes them).
+pub(super) fn boolean(value: &CompValue) -> Option<bool> {
+    match value {
+        CompValue::True => Some(true),
+        CompValue::False => Some(false),
+        CompValue::Str(s) if s.trim().eq_ignore_ascii_case("true") => Some(true),
+        CompValue::Str(s) if s.trim().eq_ignore_ascii_case("false") => Some(false),
+        _ => None,
+    }
+}
+
+/// A dateTime value (RFC 7643 §2.3.5, xsd:dateTime); one written without
+/// an offset is read as UTC.
+pub(super) fn instant(text: &str) -> Option<OffsetDateTime> {
+    let text = text.trim();
+    OffsetDateTime::parse(text, &Rfc3339)
+        .or_else(|_| OffsetDateTime::parse(&format!("{text}Z"), &Rfc3339))
+        .ok()
+}
+
+/// How two dateTime texts compare in time, if both are dates and times.
+pub(super) fn chronological(a: &str, b: &str) -> Option<Ordering> {
+    Some(instant(a)?.cmp(&instant(b)?))
+}

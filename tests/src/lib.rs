@@ -355,6 +355,9 @@ pub struct SmtpServer {
     pub port: u16,
     dir: TempDir,
     child: Option<Child>,
+    /// Whether it refuses recipients whose local part starts with `refused`
+    /// (`550 5.1.1` at RCPT TO, see `tests/support/refusing_mailbox.py`).
+    refusing: bool,
 }
 
 impl SmtpServer {
@@ -365,10 +368,21 @@ impl SmtpServer {
 
     /// Starts on a given port (to bring a "down" server back).
     pub fn start_on(port: u16) -> Self {
+        Self::spawned(port, false)
+    }
+
+    /// Starts on a given port, refusing every recipient whose local part
+    /// starts with `refused` as a real server refuses an unknown mailbox.
+    pub fn refusing_on(port: u16) -> Self {
+        Self::spawned(port, true)
+    }
+
+    fn spawned(port: u16, refusing: bool) -> Self {
         let mut s = SmtpServer {
             port,
             dir: tempfile::tempdir().expect("tempdir"),
             child: None,
+            refusing,
         };
         s.spawn();
         s
@@ -377,8 +391,14 @@ impl SmtpServer {
     fn spawn(&mut self) {
         let python = std::env::var("E2E_PYTHON").unwrap_or_else(|_| "python3".into());
         let maildir = self.dir.path().join("maildir");
+        let handler = if self.refusing {
+            "refusing_mailbox.RefusingMailbox"
+        } else {
+            "aiosmtpd.handlers.Mailbox"
+        };
         let child = Command::new(&python)
-            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{}", self.port), "-c", "aiosmtpd.handlers.Mailbox"])
+            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{}", self.port), "-c", handler])
+            .env("PYTHONPATH", concat!(env!("CARGO_MANIFEST_DIR"), "/support"))
             .arg(&maildir)
             .stdout(Stdio::null())
             .stderr(Stdio::null())

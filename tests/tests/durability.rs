@@ -72,12 +72,19 @@ fn invites_acknowledged_before_kill_9_survive_and_are_mailed_once_smtp_is_back()
     }
 }
 
+/// A message the server refuses (an unknown mailbox) spends its attempts
+/// and is kept as failed with the server's answer; `mail retry` sends it
+/// again once the server takes it.
 #[test]
 fn failed_mail_is_kept_with_its_error_and_can_be_retried() {
     let smtp_port = free_port();
+    let mut refusing = SmtpServer::refusing_on(smtp_port);
     let d = Daemon::start(DaemonOptions {
         smtp_url: Some(format!("smtp://127.0.0.1:{smtp_port}")),
-        env: vec![("ROSTER_OUTBOX_MAX_ATTEMPTS".into(), "2".into())],
+        env: vec![
+            ("ROSTER_OUTBOX_MAX_ATTEMPTS".into(), "2".into()),
+            ("ROSTER_OUTBOX_INITIAL_BACKOFF_SECS".into(), "1".into()),
+        ],
         ..DaemonOptions::default()
     });
     d.roster_ok(&[
@@ -85,7 +92,7 @@ fn failed_mail_is_kept_with_its_error_and_can_be_retried() {
         "--name",
         "Ken Thompson",
         "--email",
-        "ken@example.com",
+        "refused.ken@example.com",
         "--role",
         "builder",
     ]);
@@ -97,18 +104,97 @@ fn failed_mail_is_kept_with_its_error_and_can_be_retried() {
             mails.as_array().and_then(|a| a.first().cloned())
         },
     );
-    assert_eq!(failed["to"], "ken@example.com");
+    assert_eq!(failed["to"], "refused.ken@example.com");
     assert_eq!(failed["attempts"], 2);
     assert!(
-        failed["last_error"].as_str().is_some_and(|e| !e.is_empty()),
-        "the last error is kept: {failed}"
+        failed["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("mailbox unavailable")),
+        "the server's answer is kept: {failed}"
     );
 
+    refusing.stop();
     let smtp = SmtpServer::start_on(smtp_port);
     let out = d.roster_ok(&["mail", "retry", "--all"]);
     assert!(out.contains("queued 1"), "{out}");
-    let mail = smtp.wait_for("ken@example.com", 1);
+    let mail = smtp.wait_for("refused.ken@example.com", 1);
     assert!(mail[0].link().is_some());
+}
+
+/// While the SMTP server cannot be reached, sending pauses: queued invites
+/// keep their attempts however long the outage lasts (none is marked
+/// failed), the log says so once rather than once per message and try,
+/// and every invite goes out once the server is back.
+#[test]
+fn an_smtp_outage_pauses_mail_instead_of_failing_it() {
+    let smtp_port = free_port();
+    let d = Daemon::start(DaemonOptions {
+        smtp_url: Some(format!("smtp://127.0.0.1:{smtp_port}")),
+        env: vec![
+            ("ROSTER_OUTBOX_MAX_ATTEMPTS".into(), "2".into()),
+            ("ROSTER_OUTBOX_INITIAL_BACKOFF_SECS".into(), "1".into()),
+        ],
+        ..DaemonOptions::default()
+    });
+    let emails: Vec<String> = (0..30)
+        .map(|i| format!("outage{i:02}@example.com"))
+        .collect();
+    for (i, e) in emails.iter().enumerate() {
+        d.roster_ok(&[
+            "invite",
+            "--name",
+            &format!("Outage {i}"),
+            "--email",
+            e,
+            "--role",
+            "end-user",
+        ]);
+    }
+    // Two attempts a second apart would have failed every message by now.
+    std::thread::sleep(std::time::Duration::from_secs(5));
+    let mails = d.roster_json(&["mail", "list", "--limit", "100"]);
+    let mails = mails.as_array().expect("mail list");
+    assert_eq!(mails.len(), emails.len());
+    for m in mails {
+        assert_eq!(
+            (m["status"].as_str(), m["attempts"].as_u64()),
+            (Some("queued"), Some(0)),
+            "an outage spends no attempts: {m}"
+        );
+    }
+    let log = d.log();
+    assert_eq!(
+        log.matches("the mail server is unavailable").count(),
+        1,
+        "one line for the outage:\n{log}"
+    );
+    assert!(!log.contains("not delivered"), "{log}");
+
+    let smtp = SmtpServer::start_on(smtp_port);
+    for e in &emails {
+        smtp.wait_for(e, 1);
+    }
+    roster_e2e::poll(
+        "every message marked sent",
+        std::time::Duration::from_secs(30),
+        || {
+            let mails = d.roster_json(&["mail", "list", "--limit", "100"]);
+            mails
+                .as_array()
+                .expect("list")
+                .iter()
+                .all(|m| m["status"] == "sent")
+                .then_some(())
+        },
+    );
+    for e in &emails {
+        assert_eq!(smtp.messages_to(e).len(), 1, "{e} got more than one mail");
+    }
+    assert!(
+        d.log().contains("the mail server answers again"),
+        "{}",
+        d.log()
+    );
 }
 
 /// A 2 MiB transparent huge page counts in full in the resident set however

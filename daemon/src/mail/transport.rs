@@ -82,10 +82,54 @@ impl MailTransport {
     }
 
     /// Sends one message.
-    pub async fn send(&self, message: Message) -> Result<(), String> {
+    pub async fn send(&self, message: Message) -> Result<(), SendError> {
         match self {
-            MailTransport::Smtp(t) => t.send(message).await.map(|_| ()).map_err(|e| e.to_string()),
-            MailTransport::Files(t) => t.send(message).await.map(|_| ()).map_err(|e| e.to_string()),
+            MailTransport::Smtp(t) => t
+                .send(message)
+                .await
+                .map(|_| ())
+                .map_err(|e| SendError::of_smtp(&e)),
+            MailTransport::Files(t) => t
+                .send(message)
+                .await
+                .map(|_| ())
+                .map_err(|e| SendError::Unavailable(format!("the mail folder: {e}"))),
+        }
+    }
+}
+
+/// Why a message was not sent. The worker pauses all sending while the
+/// server is unavailable, instead of spending every queued message's
+/// attempts on an outage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendError {
+    /// No answer about this message: the server could not be reached, the
+    /// conversation broke, it refused our credentials or to serve at all
+    /// (`421`). Every message would fail alike.
+    Unavailable(String),
+    /// The server answered about this message and refused it.
+    Refused(String),
+}
+
+/// SMTP replies about the session, not the message: service not available
+/// (421) and the authentication failures of RFC 4954 (454, 530, 534, 535, 538).
+const SESSION_REPLIES: [u16; 6] = [421, 454, 530, 534, 535, 538];
+
+impl SendError {
+    fn of_smtp(e: &lettre::transport::smtp::Error) -> Self {
+        let text = e.to_string();
+        match e.status().map(u16::from) {
+            Some(code) if SESSION_REPLIES.contains(&code) => Self::Unavailable(text),
+            Some(_) => Self::Refused(text),
+            None if e.is_client() => Self::Refused(text),
+            None => Self::Unavailable(text),
+        }
+    }
+
+    /// What it says, for the log and the message's last error.
+    pub fn reason(&self) -> &str {
+        match self {
+            Self::Unavailable(r) | Self::Refused(r) => r,
         }
     }
 }

@@ -4,24 +4,88 @@
 //! (lettre waits on Nagle's algorithm between messages), so sends run
 //! concurrently over a connection pool. A message is marked sent only after
 //! the server accepted it; a crash in between sends it again on restart
-//! (at-least-once), never zero times.
+//! (at-least-once), never zero times. While the server cannot be reached,
+//! sending pauses (see [`Server`]).
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use lettre::message::Mailbox;
 use tokio::sync::Semaphore;
 use uuid::Uuid;
 
 use super::template::InviteMail;
-use super::transport::{Envelope, MailTransport, build_message};
+use super::transport::{Envelope, MailTransport, SendError, build_message};
 use crate::clock;
 use crate::service::Services;
 use crate::service::outbox::{DueMail, RetryPolicy, SendOutcome};
 
 /// Longest the worker sleeps without looking at the queue.
 const IDLE_POLL: Duration = Duration::from_secs(5);
+
+/// Longest pause between two tries of an unavailable mail server: a try is
+/// one message, and a long pause would hold the mail back once it is up.
+const MOST_BETWEEN_TRIES: Duration = Duration::from_secs(60);
+
+/// Whether the mail server serves, as the latest sends found it. While it
+/// does not, one queued message at a time tries it, with pauses that
+/// double, and the others wait without spending their attempts: an outage
+/// of an hour must not mark a million queued invites failed, nor write a
+/// log line and a database change for every try of each.
+#[derive(Default)]
+struct Server {
+    outage: Option<Outage>,
+}
+
+struct Outage {
+    since: Instant,
+    pause: Duration,
+    next_try: Instant,
+}
+
+impl Server {
+    /// A send found the server unavailable; the first to do so in an
+    /// outage says so in the log.
+    fn unavailable(&mut self, why: &str, first_pause: Duration) {
+        if self.outage.is_some() {
+            return;
+        }
+        tracing::warn!(error = %why, retry_secs = first_pause.as_secs_f64(), "the mail server is unavailable: invite mail is paused until it answers; queued messages keep their attempts");
+        let now = Instant::now();
+        self.outage = Some(Outage {
+            since: now,
+            pause: first_pause,
+            next_try: now + first_pause,
+        });
+    }
+
+    /// A try during the outage failed too: twice the pause, up to a minute.
+    fn still_unavailable(&mut self, why: &str) {
+        if let Some(o) = &mut self.outage {
+            o.pause = (o.pause * 2).min(MOST_BETWEEN_TRIES);
+            o.next_try = Instant::now() + o.pause;
+            tracing::debug!(error = %why, retry_secs = o.pause.as_secs_f64(), "the mail server is still unavailable");
+        }
+    }
+
+    /// The server answered about a message (accepted or refused it).
+    fn answered(&mut self) {
+        if let Some(o) = self.outage.take() {
+            tracing::info!(
+                after_secs = o.since.elapsed().as_secs(),
+                "the mail server answers again: sending the queued invite mail"
+            );
+        }
+    }
+
+    /// How long to wait before the next try, while the server is unavailable.
+    fn until_next_try(&self) -> Option<Duration> {
+        self.outage
+            .as_ref()
+            .map(|o| o.next_try.saturating_duration_since(Instant::now()))
+    }
+}
 
 /// Runs until the task is dropped.
 pub async fn run_outbox(
@@ -34,10 +98,24 @@ pub async fn run_outbox(
     let wakeup = services.mail_wakeup();
     let in_flight: Arc<Mutex<HashSet<Uuid>>> = Arc::default();
     let permits = Arc::new(Semaphore::new(concurrency));
+    let server: Arc<Mutex<Server>> = Arc::default();
+    let first_pause = Duration::from_millis(u64::try_from(policy.initial_backoff_ms).unwrap_or(0))
+        .min(MOST_BETWEEN_TRIES);
     // Sends live in a JoinSet so that stopping the worker stops them too.
     let mut sends = tokio::task::JoinSet::new();
     loop {
         while sends.try_join_next().is_some() {}
+        let until_try = server.lock().ok().and_then(|s| s.until_next_try());
+        if let Some(wait) = until_try {
+            if !wait.is_zero() {
+                tokio::time::sleep(wait).await;
+                continue;
+            }
+            // Not a message still in flight from before the outage.
+            let skip = in_flight.lock().map(|s| s.clone()).unwrap_or_default();
+            try_server(&services, &transport, &from, &server, policy, skip).await;
+            continue;
+        }
         let skip = in_flight.lock().map(|s| s.clone()).unwrap_or_default();
         let (due, next) = match services.due_mail(concurrency * 4, skip).await {
             Ok(found) => found,
@@ -52,26 +130,42 @@ pub async fn run_outbox(
             let Ok(permit) = permits.clone().acquire_owned().await else {
                 return;
             };
+            if server.lock().is_ok_and(|s| s.outage.is_some()) {
+                // Found unavailable meanwhile: the rest wait for it.
+                break;
+            }
             let id = mail.message.id;
             if let Ok(mut set) = in_flight.lock() {
                 set.insert(id);
             }
-            let (services, transport, from, in_flight, wakeup) = (
+            let (services, transport, from, in_flight, wakeup, server) = (
                 services.clone(),
                 transport.clone(),
                 from.clone(),
                 in_flight.clone(),
                 wakeup.clone(),
+                server.clone(),
             );
             sends.spawn(async move {
                 let ws = mail.message.workspace;
                 let to = mail.message.to.clone();
-                let outcome = send_one(&services, &transport, &from, mail).await;
-                if let SendOutcome::Failed(err) = &outcome {
-                    tracing::warn!(to = %to, error = %err, "invite mail not delivered; will retry");
-                }
-                if let Err(e) = services.record_send(id, ws, outcome, policy).await {
-                    tracing::error!(error = %e, "recording a mail outcome failed");
+                match send_one(&services, &transport, &from, mail).await {
+                    Err(why) => {
+                        if let Ok(mut s) = server.lock() {
+                            s.unavailable(&why, first_pause);
+                        }
+                    }
+                    Ok(outcome) => {
+                        if let Ok(mut s) = server.lock() {
+                            s.answered();
+                        }
+                        if let SendOutcome::Failed(err) = &outcome {
+                            tracing::warn!(to = %to, error = %err, "invite mail not delivered; will retry");
+                        }
+                        if let Err(e) = services.record_send(id, ws, outcome, policy).await {
+                            tracing::error!(error = %e, "recording a mail outcome failed");
+                        }
+                    }
                 }
                 if let Ok(mut set) = in_flight.lock() {
                     set.remove(&id);
@@ -94,19 +188,65 @@ pub async fn run_outbox(
     }
 }
 
+/// Tries the unavailable server with the oldest due message; with nothing
+/// due, the outage no longer holds anything back and is forgotten.
+async fn try_server(
+    services: &Services,
+    transport: &MailTransport,
+    from: &Mailbox,
+    server: &Mutex<Server>,
+    policy: RetryPolicy,
+    in_flight: HashSet<Uuid>,
+) {
+    let due = match services.due_mail(1, in_flight).await {
+        Ok((due, _)) => due,
+        Err(e) => {
+            tracing::error!(error = %e, "reading the outbox failed");
+            tokio::time::sleep(IDLE_POLL).await;
+            return;
+        }
+    };
+    let Some(mail) = due.into_iter().next() else {
+        if let Ok(mut s) = server.lock() {
+            s.outage = None;
+        }
+        return;
+    };
+    let (id, ws) = (mail.message.id, mail.message.workspace);
+    match send_one(services, transport, from, mail).await {
+        Err(why) => {
+            if let Ok(mut s) = server.lock() {
+                s.still_unavailable(&why);
+            }
+        }
+        Ok(outcome) => {
+            if let Ok(mut s) = server.lock() {
+                s.answered();
+            }
+            if let Err(e) = services.record_send(id, ws, outcome, policy).await {
+                tracing::error!(error = %e, "recording a mail outcome failed");
+            }
+        }
+    }
+}
+
+/// Sends one due message: what to record about it, or, as `Err`, why the
+/// server is unavailable (nothing is recorded: the message stays due).
 async fn send_one(
     services: &Services,
     transport: &MailTransport,
     from: &Mailbox,
     mail: DueMail,
-) -> SendOutcome {
+) -> Result<SendOutcome, String> {
     let Some(member) = mail.member else {
-        return SendOutcome::Cancelled(
+        return Ok(SendOutcome::Cancelled(
             "the link in this mail was revoked, reset or used before it could be sent".into(),
-        );
+        ));
     };
     let Some(inv) = &member.invitation else {
-        return SendOutcome::Cancelled("the member has no open invite link".into());
+        return Ok(SendOutcome::Cancelled(
+            "the member has no open invite link".into(),
+        ));
     };
     let link = services.invite_url(&services.links.token(inv.id, &inv.nonce));
     let body = InviteMail {
@@ -124,10 +264,11 @@ async fn send_one(
     };
     let message = match build_message(from, &envelope, body.text(), body.html()) {
         Ok(m) => m,
-        Err(e) => return SendOutcome::Failed(e),
+        Err(e) => return Ok(SendOutcome::Failed(e)),
     };
     match transport.send(message).await {
-        Ok(()) => SendOutcome::Sent,
-        Err(e) => SendOutcome::Failed(e),
+        Ok(()) => Ok(SendOutcome::Sent),
+        Err(SendError::Refused(why)) => Ok(SendOutcome::Failed(why)),
+        Err(SendError::Unavailable(why)) => Err(why),
     }
 }

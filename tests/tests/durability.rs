@@ -3,6 +3,30 @@
 
 use roster_e2e::{Daemon, DaemonOptions, SmtpServer, free_port};
 
+/// Waits until every address got its invite and the outbox has marked
+/// every message sent, then checks that nobody got two mails.
+fn each_mailed_once(d: &Daemon, smtp: &SmtpServer, emails: &[String]) {
+    for e in emails {
+        smtp.wait_for(e, 1);
+    }
+    roster_e2e::poll(
+        "every message marked sent",
+        std::time::Duration::from_secs(30),
+        || {
+            let mails = d.roster_json(&["mail", "list", "--limit", "100"]);
+            mails
+                .as_array()
+                .expect("list")
+                .iter()
+                .all(|m| m["status"] == "sent")
+                .then_some(())
+        },
+    );
+    for e in emails {
+        assert_eq!(smtp.messages_to(e).len(), 1, "{e} got more than one mail");
+    }
+}
+
 #[test]
 fn invites_acknowledged_before_kill_9_survive_and_are_mailed_once_smtp_is_back() {
     // SMTP is down: nothing listens on this port yet.
@@ -50,26 +74,7 @@ fn invites_acknowledged_before_kill_9_survive_and_are_mailed_once_smtp_is_back()
             "{e} was acknowledged but is gone after kill -9"
         );
     }
-    for e in &emails {
-        smtp.wait_for(e, 1);
-    }
-    // Let the worker finish recording, then check nobody got two mails.
-    roster_e2e::poll(
-        "every message marked sent",
-        std::time::Duration::from_secs(30),
-        || {
-            let mails = d.roster_json(&["mail", "list", "--limit", "100"]);
-            mails
-                .as_array()
-                .expect("list")
-                .iter()
-                .all(|m| m["status"] == "sent")
-                .then_some(())
-        },
-    );
-    for e in &emails {
-        assert_eq!(smtp.messages_to(e).len(), 1, "{e} got more than one mail");
-    }
+    each_mailed_once(&d, &smtp, &emails);
 }
 
 /// A message the server refuses (an unknown mailbox) spends its attempts
@@ -171,25 +176,7 @@ fn an_smtp_outage_pauses_mail_instead_of_failing_it() {
     assert!(!log.contains("not delivered"), "{log}");
 
     let smtp = SmtpServer::start_on(smtp_port);
-    for e in &emails {
-        smtp.wait_for(e, 1);
-    }
-    roster_e2e::poll(
-        "every message marked sent",
-        std::time::Duration::from_secs(30),
-        || {
-            let mails = d.roster_json(&["mail", "list", "--limit", "100"]);
-            mails
-                .as_array()
-                .expect("list")
-                .iter()
-                .all(|m| m["status"] == "sent")
-                .then_some(())
-        },
-    );
-    for e in &emails {
-        assert_eq!(smtp.messages_to(e).len(), 1, "{e} got more than one mail");
-    }
+    each_mailed_once(&d, &smtp, &emails);
     assert!(
         d.log().contains("the mail server answers again"),
         "{}",

@@ -436,6 +436,38 @@ pub struct MailQuery {
     pub limit: Option<usize>,
 }
 
+/// `GET /api/v1/mail/delivery`: whether invite mail is going out. Sending
+/// pauses while the mail server cannot be reached, and queued messages then
+/// wait with no error of their own: this says why.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailDeliveryResponse {
+    /// When sending paused; `None` while mail goes out.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub paused_since: Option<OffsetDateTime>,
+    /// What the latest try of the server ran into.
+    #[serde(default)]
+    pub error: Option<String>,
+    /// When one queued message tries the server next.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub next_try_at: Option<OffsetDateTime>,
+}
+
+impl MailDeliveryResponse {
+    /// One line for the CLI and the TUI, when sending is paused.
+    pub fn paused_line(&self, when: impl Fn(OffsetDateTime) -> String) -> Option<String> {
+        let since = self.paused_since?;
+        let mut line = format!(
+            "Sending paused since {}: the mail server is unavailable ({})",
+            when(since),
+            self.error.as_deref().unwrap_or("no answer")
+        );
+        if let Some(next) = self.next_try_at {
+            line.push_str(&format!("; next try {}", when(next)));
+        }
+        Some(line)
+    }
+}
+
 /// One outbox message.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MailResponse {

@@ -174,9 +174,25 @@ fn an_smtp_outage_pauses_mail_instead_of_failing_it() {
         "one line for the outage:\n{log}"
     );
     assert!(!log.contains("not delivered"), "{log}");
+    // The admin sees why nothing goes out: above `roster mail list`.
+    let listed = d.roster(&["mail", "list"]);
+    let said = String::from_utf8_lossy(&listed.stderr);
+    assert!(
+        listed.status.success()
+            && said.starts_with("Sending paused since ")
+            && said.contains("the mail server is unavailable (")
+            && said.contains("; next try "),
+        "{said}"
+    );
 
     let smtp = SmtpServer::start_on(smtp_port);
     each_mailed_once(&d, &smtp, &emails);
+    let listed = d.roster(&["mail", "list"]);
+    assert!(
+        listed.stderr.is_empty(),
+        "no notice once mail goes out: {}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
     assert!(
         d.log().contains("the mail server answers again"),
         "{}",

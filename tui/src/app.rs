@@ -7,9 +7,9 @@ use std::os::unix::process::CommandExt;
 use crossterm::event::{Event as TermEvent, KeyEventKind};
 use roster_shared::api::{
     AuditEventResponse, AuditQuery, CreateTokenRequest, GroupNameRequest, GroupResponse,
-    ImportJobResponse, ImportRowResponse, ImportRowsQuery, LinkResponse, MailResponse,
-    MemberResponse, Page, RetryMailRequest, RetryMailResponse, RowOutcome, TokenCreatedResponse,
-    WorkspaceResponse,
+    ImportJobResponse, ImportRowResponse, ImportRowsQuery, LinkResponse, MailDeliveryResponse,
+    MailResponse, MemberResponse, Page, RetryMailRequest, RetryMailResponse, RowOutcome,
+    TokenCreatedResponse, WorkspaceResponse,
 };
 use tokio::sync::mpsc;
 
@@ -103,7 +103,8 @@ async fn load_screen(
         Screen::Imports => screens::imports(client.get("/imports", &ws).await?),
         Screen::Mail => {
             let page: Page<MailResponse> = client.get("/mail", &paged).await?;
-            screens::mail(page.items)
+            let delivery: MailDeliveryResponse = client.get("/mail/delivery", &ws).await?;
+            screens::mail(page.items, &delivery)
         }
         Screen::Audit => {
             let page: Page<AuditEventResponse> = client.get("/audit", &audit).await?;

@@ -2,7 +2,8 @@
 //! the admin API's answers (pure, so snapshots and tests need no daemon).
 
 use roster_shared::api::{
-    AuditEventResponse, GroupResponse, ImportJobResponse, ImportStatus, MailResponse, TokenResponse,
+    AuditEventResponse, GroupResponse, ImportJobResponse, ImportStatus, MailDeliveryResponse,
+    MailResponse, TokenResponse,
 };
 
 /// A screen of the TUI, switched with the number keys.
@@ -98,6 +99,8 @@ pub struct ListView {
     pub failed: Vec<bool>,
     pub selected: usize,
     pub offset: usize,
+    /// A line above the table about the whole list (sending paused).
+    pub notice: Option<String>,
 }
 
 /// A timestamp as the CLI prints it.
@@ -160,9 +163,10 @@ pub fn imports(items: Vec<ImportJobResponse>) -> ListView {
     }
 }
 
-/// The outbox, newest first.
-pub fn mail(items: Vec<MailResponse>) -> ListView {
+/// The outbox, newest first, under a notice while sending is paused.
+pub fn mail(items: Vec<MailResponse>, delivery: &MailDeliveryResponse) -> ListView {
     ListView {
+        notice: delivery.paused_line(when),
         headers: Screen::Mail.headers(),
         widths: Screen::Mail.widths(),
         keys: items.iter().map(|m| m.id.clone()).collect(),

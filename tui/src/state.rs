@@ -269,7 +269,13 @@ impl State {
 
     /// Rows of the member table that fit on screen.
     pub fn visible_rows(&self) -> usize {
-        usize::from(self.rows.saturating_sub(6)).max(1)
+        // A list's notice takes up to three lines above its table.
+        let notice = if self.screen != Screen::Users && self.view.notice.is_some() {
+            3
+        } else {
+            0
+        };
+        usize::from(self.rows.saturating_sub(6 + notice)).max(1)
     }
 
     /// Applies one action; returns what the app must do.

@@ -76,6 +76,7 @@ pub fn routes() -> Router<AppState> {
         .route("/imports/{id}/rows", get(import_rows))
         .route("/audit", get(audit_list))
         .route("/mail", get(mail_list))
+        .route("/mail/delivery", get(mail_delivery))
         .route("/mail/retry", post(mail_retry))
         .route("/events", get(events::stream))
 }
@@ -392,6 +393,10 @@ async fn mail_list(
     ApiQuery(q): ApiQuery<MailQuery>,
 ) -> ApiResult<Page<MailResponse>> {
     Ok(Json(s.services.list_mail(q).await?))
+}
+
+async fn mail_delivery(State(s): State<AppState>) -> Json<MailDeliveryResponse> {
+    Json(s.services.mail_delivery())
 }
 
 async fn mail_retry(

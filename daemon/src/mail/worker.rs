@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use lettre::message::Mailbox;
+use roster_shared::api::MailDeliveryResponse;
 use tokio::sync::Semaphore;
 use uuid::Uuid;
 
@@ -42,6 +43,8 @@ struct Outage {
     since: Instant,
     pause: Duration,
     next_try: Instant,
+    /// What admins see (`GET /mail/delivery`, the TUI's Mail screen).
+    shown: MailDeliveryResponse,
 }
 
 impl Server {
@@ -53,10 +56,16 @@ impl Server {
         }
         tracing::warn!(error = %why, retry_secs = first_pause.as_secs_f64(), "the mail server is unavailable: invite mail is paused until it answers; queued messages keep their attempts");
         let now = Instant::now();
+        let wall = time::OffsetDateTime::now_utc();
         self.outage = Some(Outage {
             since: now,
             pause: first_pause,
             next_try: now + first_pause,
+            shown: MailDeliveryResponse {
+                paused_since: Some(wall),
+                error: Some(why.to_string()),
+                next_try_at: Some(wall + first_pause),
+            },
         });
     }
 
@@ -65,8 +74,18 @@ impl Server {
         if let Some(o) = &mut self.outage {
             o.pause = (o.pause * 2).min(MOST_BETWEEN_TRIES);
             o.next_try = Instant::now() + o.pause;
+            o.shown.error = Some(why.to_string());
+            o.shown.next_try_at = Some(time::OffsetDateTime::now_utc() + o.pause);
             tracing::debug!(error = %why, retry_secs = o.pause.as_secs_f64(), "the mail server is still unavailable");
         }
+    }
+
+    /// What admins see of it.
+    fn shown(&self) -> MailDeliveryResponse {
+        self.outage
+            .as_ref()
+            .map(|o| o.shown.clone())
+            .unwrap_or_default()
     }
 
     /// The server answered about a message (accepted or refused it).
@@ -84,6 +103,14 @@ impl Server {
         self.outage
             .as_ref()
             .map(|o| o.next_try.saturating_duration_since(Instant::now()))
+    }
+}
+
+/// Changes the server's state and tells the services what admins see.
+fn update(services: &Services, server: &Mutex<Server>, change: impl FnOnce(&mut Server)) {
+    if let Ok(mut s) = server.lock() {
+        change(&mut s);
+        services.set_mail_delivery(s.shown());
     }
 }
 
@@ -150,15 +177,9 @@ pub async fn run_outbox(
                 let ws = mail.message.workspace;
                 let to = mail.message.to.clone();
                 match send_one(&services, &transport, &from, mail).await {
-                    Err(why) => {
-                        if let Ok(mut s) = server.lock() {
-                            s.unavailable(&why, first_pause);
-                        }
-                    }
+                    Err(why) => update(&services, &server, |s| s.unavailable(&why, first_pause)),
                     Ok(outcome) => {
-                        if let Ok(mut s) = server.lock() {
-                            s.answered();
-                        }
+                        update(&services, &server, Server::answered);
                         if let SendOutcome::Failed(err) = &outcome {
                             tracing::warn!(to = %to, error = %err, "invite mail not delivered; will retry");
                         }
@@ -207,22 +228,14 @@ async fn try_server(
         }
     };
     let Some(mail) = due.into_iter().next() else {
-        if let Ok(mut s) = server.lock() {
-            s.outage = None;
-        }
+        update(services, server, |s| s.outage = None);
         return;
     };
     let (id, ws) = (mail.message.id, mail.message.workspace);
     match send_one(services, transport, from, mail).await {
-        Err(why) => {
-            if let Ok(mut s) = server.lock() {
-                s.still_unavailable(&why);
-            }
-        }
+        Err(why) => update(services, server, |s| s.still_unavailable(&why)),
         Ok(outcome) => {
-            if let Ok(mut s) = server.lock() {
-                s.answered();
-            }
+            update(services, server, Server::answered);
             if let Err(e) = services.record_send(id, ws, outcome, policy).await {
                 tracing::error!(error = %e, "recording a mail outcome failed");
             }

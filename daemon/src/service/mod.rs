@@ -16,7 +16,7 @@ pub mod workspaces;
 use std::sync::Arc;
 
 use roster_shared::StatusModel;
-use roster_shared::api::{ChangeEvent, Source};
+use roster_shared::api::{ChangeEvent, MailDeliveryResponse, Source};
 use tokio::sync::{Notify, broadcast};
 
 use crate::links::LinkSigner;
@@ -58,6 +58,7 @@ pub struct Services {
     mail_wakeup: Arc<Notify>,
     token_cache: Arc<tokens::TokenCache>,
     page_cursors: Arc<scim::cursors::PageCursors>,
+    mail_delivery: Arc<std::sync::Mutex<MailDeliveryResponse>>,
 }
 
 impl Services {
@@ -72,6 +73,22 @@ impl Services {
             mail_wakeup: Arc::new(Notify::new()),
             token_cache: Arc::default(),
             page_cursors: Arc::default(),
+            mail_delivery: Arc::default(),
+        }
+    }
+
+    /// Whether invite mail is going out, as the outbox worker last found.
+    pub fn mail_delivery(&self) -> MailDeliveryResponse {
+        self.mail_delivery
+            .lock()
+            .map(|d| d.clone())
+            .unwrap_or_default()
+    }
+
+    /// The outbox worker's news: sending paused (and why) or going out.
+    pub fn set_mail_delivery(&self, delivery: MailDeliveryResponse) {
+        if let Ok(mut d) = self.mail_delivery.lock() {
+            *d = delivery;
         }
     }
 

@@ -290,6 +290,11 @@ pub async fn mail(ctx: &Ctx, cmd: MailCommand) -> Result<(), ClientError> {
             if ctx.json {
                 return output::json(&page.items);
             }
+            let delivery: MailDeliveryResponse = ctx.client.get("/mail/delivery", &q).await?;
+            if let Some(line) = delivery.paused_line(|t| output::when(Some(t))) {
+                // On stderr: the table below stays the same for scripts.
+                eprintln!("{line}");
+            }
             output::table(
                 &["id", "to", "status", "attempts", "created", "last error"],
                 page.items

@@ -2,7 +2,7 @@
 //! an import's rows, and the workspace switcher.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Row, Table, TableState, Wrap};
 use roster_shared::api::{ImportRowResponse, RowOutcome};
@@ -11,8 +11,25 @@ use super::cells;
 use super::theme::Theme;
 use crate::screens::ListView;
 
-/// Draws a screen's table into `area`.
+/// Draws a screen's table into `area`, under its notice if it has one.
 pub fn draw(view: &ListView, loading: bool, theme: Theme, frame: &mut Frame, area: Rect) {
+    let area = match &view.notice {
+        Some(notice) if area.height > 3 && area.width > 0 => {
+            // Wrapped, up to three lines: the reason is the point of it.
+            let chars = u16::try_from(notice.chars().count()).unwrap_or(u16::MAX);
+            let lines = chars.div_ceil(area.width).clamp(1, 3);
+            let [top, rest] =
+                Layout::vertical([Constraint::Length(lines), Constraint::Fill(1)]).areas(area);
+            frame.render_widget(
+                Paragraph::new(notice.as_str())
+                    .style(theme.error())
+                    .wrap(Wrap { trim: true }),
+                top,
+            );
+            rest
+        }
+        _ => area,
+    };
     if view.rows.is_empty() {
         let text = if loading {
             "loading…"

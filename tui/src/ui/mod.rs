@@ -388,17 +388,26 @@ mod tests {
             s.update(Action::Switch(Screen::Mail));
             let seq = s.seq;
             let mail: Vec<roster_shared::api::MailResponse> = serde_json::from_value(serde_json::json!([
+                {"id": "m0", "workspace": "default", "to": "alan@example.com", "subject": "You are invited",
+                 "status": "queued", "attempts": 0, "last_error": null,
+                 "created_at": "2026-11-02T10:32:00Z", "next_attempt_at": "2026-11-02T10:32:00Z", "sent_at": null},
                 {"id": "m1", "workspace": "default", "to": "ada@example.com", "subject": "You are invited",
-                 "status": "failed", "attempts": 10, "last_error": "connection refused by smtp.example.com:25",
+                 "status": "failed", "attempts": 10, "last_error": "permanent error (550): 5.1.1 <ada@example.com>: mailbox unavailable",
                  "created_at": "2026-11-02T10:30:00Z", "next_attempt_at": null, "sent_at": null},
                 {"id": "m2", "workspace": "default", "to": "grace@example.com", "subject": "You are invited",
                  "status": "sent", "attempts": 1, "last_error": null,
                  "created_at": "2026-11-02T10:31:00Z", "next_attempt_at": null, "sent_at": "2026-11-02T10:31:01Z"}
             ]))
             .expect("mail");
+            let paused: roster_shared::api::MailDeliveryResponse =
+                serde_json::from_value(serde_json::json!(
+                    {"paused_since": "2026-11-02T10:32:05Z", "next_try_at": "2026-11-02T10:33:05Z",
+                     "error": "Connection error: Connection refused (os error 111)"}
+                ))
+                .expect("delivery");
             s.update(Action::ScreenLoaded {
                 seq,
-                result: Ok(screens::mail(mail)),
+                result: Ok(screens::mail(mail, &paused)),
             });
             insta::assert_snapshot!(format!("mail_{w}x{h}"), render(&s, w, h));
             s.update(Action::Switch(Screen::Audit));

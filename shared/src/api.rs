@@ -504,6 +504,8 @@ pub struct RetryMailResponse {
 /// One change pushed on `GET /api/v1/events` (server-sent events).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ChangeEvent {
+    /// Empty for news of the whole daemon (`mail.paused`, `mail.resumed`),
+    /// which every stream carries.
     pub workspace: String,
     /// Same vocabulary as audit actions: `member.invited`, `group.renamed`, …
     pub kind: String,

@@ -338,3 +338,52 @@ async fn changes_stream_as_server_sent_events() {
     assert!(got.contains("event: change"), "{got}");
     assert!(got.contains(r#""kind":"member.invited""#), "{got}");
 }
+
+/// Mail delivery pausing and resuming is news for every workspace (the mail
+/// server is shared), so an admin watching another workspace hears of it.
+#[tokio::test]
+async fn mail_delivery_pausing_reaches_every_workspaces_stream() {
+    let smtp_port = roster_e2e::free_port();
+    let d = Daemon::start(DaemonOptions {
+        smtp_url: Some(format!("smtp://127.0.0.1:{smtp_port}")),
+        env: vec![("ROSTER_OUTBOX_INITIAL_BACKOFF_SECS".into(), "1".into())],
+        ..DaemonOptions::default()
+    });
+    d.roster_ok(&["workspaces", "create", "sales", "--name", "Sales"]);
+    let resp = d
+        .socket_client()
+        .get("http://rosterd/api/v1/events?workspace=sales")
+        .send()
+        .await
+        .expect("events");
+    let mut body = resp.bytes_stream();
+    let mut seen = String::new();
+    let mut until = async |text: &str, seen: &mut String| {
+        tokio::time::timeout(std::time::Duration::from_secs(30), async {
+            while !seen.contains(text) {
+                let chunk = body.next().await.expect("stream open").expect("chunk");
+                seen.push_str(&String::from_utf8_lossy(&chunk));
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("no {text} within 30 s: {seen}"));
+    };
+    until("event: ready", &mut seen).await;
+    d.roster_ok(&[
+        "invite",
+        "--name",
+        "Paused",
+        "--email",
+        "paused@example.com",
+        "--role",
+        "builder",
+    ]);
+    until(r#""kind":"mail.paused""#, &mut seen).await;
+    assert!(
+        !seen.contains("paused@example.com"),
+        "the default workspace's own news stays out of the sales stream: {seen}"
+    );
+    let smtp = roster_e2e::SmtpServer::start_on(smtp_port);
+    until(r#""kind":"mail.resumed""#, &mut seen).await;
+    smtp.wait_for("paused@example.com", 1);
+}

@@ -26,7 +26,11 @@ pub async fn stream(
         let only = only.clone();
         async move {
             match item {
-                Ok(change) if only.as_ref().is_none_or(|w| *w == change.workspace) => {
+                // An event of no workspace (mail delivery pausing) is everyone's.
+                Ok(change)
+                    if change.workspace.is_empty()
+                        || only.as_ref().is_none_or(|w| *w == change.workspace) =>
+                {
                     let data = serde_json::to_string(&change).unwrap_or_default();
                     Some(Ok(Event::default().event("change").data(data)))
                 }

@@ -107,8 +107,11 @@ pub enum SendError {
     /// conversation broke, it refused our credentials or to serve at all
     /// (`421`). Every message would fail alike.
     Unavailable(String),
-    /// The server answered about this message and refused it.
-    Refused(String),
+    /// The server put this message off (a 4xx reply): try it again later.
+    Deferred(String),
+    /// The server refused this message for good (a 5xx reply, such as an
+    /// unknown mailbox): trying again would only delay the news.
+    Rejected(String),
 }
 
 /// SMTP replies about the session, not the message: service not available
@@ -120,16 +123,10 @@ impl SendError {
         let text = e.to_string();
         match e.status().map(u16::from) {
             Some(code) if SESSION_REPLIES.contains(&code) => Self::Unavailable(text),
-            Some(_) => Self::Refused(text),
-            None if e.is_client() => Self::Refused(text),
+            Some(_) if e.is_permanent() => Self::Rejected(text),
+            Some(_) => Self::Deferred(text),
+            None if e.is_client() => Self::Rejected(text),
             None => Self::Unavailable(text),
-        }
-    }
-
-    /// What it says, for the log and the message's last error.
-    pub fn reason(&self) -> &str {
-        match self {
-            Self::Unavailable(r) | Self::Refused(r) => r,
         }
     }
 }

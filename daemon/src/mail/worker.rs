@@ -106,11 +106,17 @@ impl Server {
     }
 }
 
-/// Changes the server's state and tells the services what admins see.
+/// Changes the server's state, tells the services what admins see and,
+/// when sending pauses or resumes, announces it to every event stream.
 fn update(services: &Services, server: &Mutex<Server>, change: impl FnOnce(&mut Server)) {
-    if let Ok(mut s) = server.lock() {
-        change(&mut s);
-        services.set_mail_delivery(s.shown());
+    let Ok(mut s) = server.lock() else { return };
+    let was_paused = s.outage.is_some();
+    change(&mut s);
+    services.set_mail_delivery(s.shown());
+    match (was_paused, s.outage.is_some()) {
+        (false, true) => services.publish("", "mail.paused", ""),
+        (true, false) => services.publish("", "mail.resumed", ""),
+        _ => {}
     }
 }
 
@@ -180,8 +186,14 @@ pub async fn run_outbox(
                     Err(why) => update(&services, &server, |s| s.unavailable(&why, first_pause)),
                     Ok(outcome) => {
                         update(&services, &server, Server::answered);
-                        if let SendOutcome::Failed(err) = &outcome {
-                            tracing::warn!(to = %to, error = %err, "invite mail not delivered; will retry");
+                        match &outcome {
+                            SendOutcome::Failed(err) => {
+                                tracing::warn!(to = %to, error = %err, "invite mail not delivered; will retry");
+                            }
+                            SendOutcome::Rejected(err) => {
+                                tracing::warn!(to = %to, error = %err, "invite mail refused by the mail server; marked failed");
+                            }
+                            _ => {}
                         }
                         if let Err(e) = services.record_send(id, ws, outcome, policy).await {
                             tracing::error!(error = %e, "recording a mail outcome failed");
@@ -277,11 +289,12 @@ async fn send_one(
     };
     let message = match build_message(from, &envelope, body.text(), body.html()) {
         Ok(m) => m,
-        Err(e) => return Ok(SendOutcome::Failed(e)),
+        Err(e) => return Ok(SendOutcome::Rejected(e)),
     };
     match transport.send(message).await {
         Ok(()) => Ok(SendOutcome::Sent),
-        Err(SendError::Refused(why)) => Ok(SendOutcome::Failed(why)),
+        Err(SendError::Deferred(why)) => Ok(SendOutcome::Failed(why)),
+        Err(SendError::Rejected(why)) => Ok(SendOutcome::Rejected(why)),
         Err(SendError::Unavailable(why)) => Err(why),
     }
 }

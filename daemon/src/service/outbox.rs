@@ -114,7 +114,12 @@ pub struct DueMail {
 pub enum SendOutcome {
     Sent,
     Cancelled(String),
+    /// Put off by the server: tried again after the back-off, until the
+    /// last attempt.
     Failed(String),
+    /// Refused for good (an unknown mailbox, an address the server will not
+    /// take): failed at once, kept with the server's answer for `mail retry`.
+    Rejected(String),
 }
 
 /// Retry policy of the worker.
@@ -231,6 +236,12 @@ impl Services {
                         msg.status = MailStatus::Cancelled;
                         msg.next_attempt_at = None;
                         msg.last_error = Some(why.clone());
+                    }
+                    SendOutcome::Rejected(err) => {
+                        msg.attempts += 1;
+                        msg.last_error = Some(err.clone());
+                        msg.status = MailStatus::Failed;
+                        msg.next_attempt_at = None;
                     }
                     SendOutcome::Failed(err) => {
                         msg.attempts += 1;

@@ -98,6 +98,14 @@ impl Server {
         }
     }
 
+    /// A try that never reached the server (its message was cancelled):
+    /// the next one goes at once.
+    fn try_again_now(&mut self) {
+        if let Some(o) = &mut self.outage {
+            o.next_try = Instant::now();
+        }
+    }
+
     /// How long to wait before the next try, while the server is unavailable.
     fn until_next_try(&self) -> Option<Duration> {
         self.outage
@@ -185,7 +193,9 @@ pub async fn run_outbox(
                 match send_one(&services, &transport, &from, mail).await {
                     Err(why) => update(&services, &server, |s| s.unavailable(&why, first_pause)),
                     Ok(outcome) => {
-                        update(&services, &server, Server::answered);
+                        if reached_the_server(&outcome) {
+                            update(&services, &server, Server::answered);
+                        }
                         match &outcome {
                             SendOutcome::Failed(err) => {
                                 tracing::warn!(to = %to, error = %err, "invite mail not delivered; will retry");
@@ -247,12 +257,22 @@ async fn try_server(
     match send_one(services, transport, from, mail).await {
         Err(why) => update(services, server, |s| s.still_unavailable(&why)),
         Ok(outcome) => {
-            update(services, server, Server::answered);
+            if reached_the_server(&outcome) {
+                update(services, server, Server::answered);
+            } else {
+                update(services, server, Server::try_again_now);
+            }
             if let Err(e) = services.record_send(id, ws, outcome, policy).await {
                 tracing::error!(error = %e, "recording a mail outcome failed");
             }
         }
     }
+}
+
+/// Whether an outcome is the server's answer (a cancelled message never
+/// reached it, so says nothing about whether it serves).
+fn reached_the_server(outcome: &SendOutcome) -> bool {
+    !matches!(outcome, SendOutcome::Cancelled(_))
 }
 
 /// Sends one due message: what to record about it, or, as `Err`, why the

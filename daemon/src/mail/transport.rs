@@ -120,13 +120,18 @@ const SESSION_REPLIES: [u16; 6] = [421, 454, 530, 534, 535, 538];
 
 impl SendError {
     fn of_smtp(e: &lettre::transport::smtp::Error) -> Self {
-        let text = e.to_string();
-        match e.status().map(u16::from) {
-            Some(code) if SESSION_REPLIES.contains(&code) => Self::Unavailable(text),
-            Some(_) if e.is_permanent() => Self::Rejected(text),
-            Some(_) => Self::Deferred(text),
-            None if e.is_client() => Self::Rejected(text),
-            None => Self::Unavailable(text),
+        Self::kind_of(e.status().map(u16::from), e.is_client())(e.to_string())
+    }
+
+    /// The kind of a failed send, from the server's reply code (none when
+    /// it gave no reply) and whether lettre blames the message itself.
+    fn kind_of(reply: Option<u16>, message_at_fault: bool) -> fn(String) -> Self {
+        match reply {
+            Some(code) if SESSION_REPLIES.contains(&code) => Self::Unavailable,
+            Some(code) if code >= 500 => Self::Rejected,
+            Some(_) => Self::Deferred,
+            None if message_at_fault => Self::Rejected,
+            None => Self::Unavailable,
         }
     }
 }
@@ -228,6 +233,35 @@ fn redact(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn failures_about_the_session_pause_sending_and_replies_about_a_message_do_not() {
+        let cases = [
+            // No reply at all: refused connection, timeout, TLS, a dropped line.
+            (None, false, "unavailable"),
+            // Service not available; credentials refused (RFC 4954).
+            (Some(421), false, "unavailable"),
+            (Some(454), false, "unavailable"),
+            (Some(530), false, "unavailable"),
+            (Some(535), false, "unavailable"),
+            // About this message: put off, or refused for good.
+            (Some(450), false, "deferred"),
+            (Some(452), false, "deferred"),
+            (Some(550), false, "rejected"),
+            (Some(553), false, "rejected"),
+            (Some(554), false, "rejected"),
+            // lettre could not even write the message.
+            (None, true, "rejected"),
+        ];
+        for (reply, message_at_fault, want) in cases {
+            let kind = match SendError::kind_of(reply, message_at_fault)("x".into()) {
+                SendError::Unavailable(_) => "unavailable",
+                SendError::Deferred(_) => "deferred",
+                SendError::Rejected(_) => "rejected",
+            };
+            assert_eq!(kind, want, "{reply:?}");
+        }
+    }
 
     #[test]
     fn passwords_never_reach_the_log() {

@@ -49,6 +49,8 @@ pub enum Action {
     Changed(ChangeEvent),
     /// The event stream connected or dropped.
     Connection(bool),
+    /// Whether invite mail is paused (the mail server is unavailable).
+    MailPaused(bool),
     /// Time passed (spinners, debounced reloads).
     Tick,
     /// `i`: open the Invite form.

@@ -45,6 +45,14 @@ async fn event_loop(
     event::spawn_changes(client.clone(), tx.clone());
     let mut state = State::new(workspace, rows);
     let mut pending = state.start();
+    // Later changes arrive as `mail.paused`/`mail.resumed` events.
+    let delivery_client = client.clone();
+    spawn(&tx, async move {
+        let delivery: Result<MailDeliveryResponse, _> = delivery_client
+            .get("/mail/delivery", &[("workspace", None::<&str>)])
+            .await;
+        Action::MailPaused(delivery.is_ok_and(|d| d.paused_since.is_some()))
+    });
     loop {
         for command in pending.drain(..) {
             if !run_command(command, &client, &state, &tx) {

@@ -186,6 +186,8 @@ pub struct State {
     pub flash: Option<String>,
     pub link: Option<LinkResponse>,
     pub connected: bool,
+    /// Invite mail is paused: the mail server is unavailable.
+    pub mail_paused: bool,
     /// The Invite form, while it is open.
     pub invite: Option<InviteForm>,
     /// The question being asked and what a yes does.
@@ -238,6 +240,7 @@ impl State {
             flash: None,
             link: None,
             connected: false,
+            mail_paused: false,
             invite: None,
             confirm: None,
             confirm_from: Mode::List,
@@ -280,6 +283,16 @@ impl State {
 
     /// Applies one action; returns what the app must do.
     pub fn update(&mut self, action: Action) -> Vec<Command> {
+        // News of mail delivery counts in every mode (a picker may be open).
+        match &action {
+            Action::MailPaused(paused) => {
+                self.mail_paused = *paused;
+                return Vec::new();
+            }
+            Action::Changed(c) if c.kind == "mail.paused" => self.mail_paused = true,
+            Action::Changed(c) if c.kind == "mail.resumed" => self.mail_paused = false,
+            _ => {}
+        }
         if self.mode == Mode::Pick {
             return self.pick(action);
         }
@@ -381,6 +394,8 @@ impl State {
                     self.dirty = true;
                 }
             }
+            // Taken above, in every mode.
+            Action::MailPaused(_) => {}
             Action::Connection(up) => {
                 if up && !self.connected {
                     self.dirty = true;
@@ -439,6 +454,10 @@ impl State {
                                 .unwrap_or(self.view.selected)
                                 .min(view.rows.len().saturating_sub(1));
                             view.offset = self.view.offset;
+                            if self.screen == Screen::Mail {
+                                // The Mail screen's notice is the daemon's latest word.
+                                self.mail_paused = view.notice.is_some();
+                            }
                             self.view = view;
                             self.error = None;
                         }

@@ -2,6 +2,9 @@
 
 /// Title bar.
 pub const TITLE: &str = "roster";
+/// Above every screen but Mail (whose own notice says why) while invite
+/// mail waits for the mail server.
+pub const MAIL_PAUSED: &str = "Invite mail is paused: the mail server is unavailable (4: Mail says why). Invites are kept and go out once it answers.";
 /// Shown while the event stream is down.
 pub const DISCONNECTED: &str =
     "rosterd is not answering; reconnecting by itself (changes show when it is back)";

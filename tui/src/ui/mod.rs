@@ -32,20 +32,24 @@ pub fn draw(state: &State, theme: Theme, frame: &mut Frame) {
         .as_ref()
         .map_or(0, |l| l.url.chars().count().div_ceil(width));
     let message_height = u16::try_from(1 + link_lines).unwrap_or(2);
+    let banner_text = if !state.connected {
+        Some((strings::DISCONNECTED, theme.warning()))
+    } else if state.mail_paused && state.screen != Screen::Mail {
+        Some((strings::MAIL_PAUSED, theme.error()))
+    } else {
+        None
+    };
     let [title, banner, body, message, footer] = Layout::vertical([
         Constraint::Length(1),
-        Constraint::Length(u16::from(!state.connected)),
+        Constraint::Length(u16::from(banner_text.is_some())),
         Constraint::Min(3),
         Constraint::Length(message_height),
         Constraint::Length(1),
     ])
     .areas(frame.area());
     frame.render_widget(title_line(state, theme), title);
-    if !state.connected {
-        frame.render_widget(
-            Paragraph::new(strings::DISCONNECTED).style(theme.warning()),
-            banner,
-        );
+    if let Some((text, style)) = banner_text {
+        frame.render_widget(Paragraph::new(text).style(style), banner);
     }
     match state.screen {
         Screen::Users => users::draw(state, theme, frame, body),
@@ -295,6 +299,32 @@ mod tests {
     }
 
     #[test]
+    fn a_paused_mail_server_is_named_above_every_screen_but_mail() {
+        let paused = |kind: &str| {
+            Action::Changed(roster_shared::api::ChangeEvent {
+                workspace: String::new(),
+                kind: kind.into(),
+                target: String::new(),
+            })
+        };
+        let mut s = loaded(24, 3);
+        assert!(!render(&s, 80, 24).contains("Invite mail is paused"));
+        s.update(paused("mail.paused"));
+        let users = render(&s, 80, 24);
+        assert!(
+            users.contains("Invite mail is paused: the mail server"),
+            "{users}"
+        );
+        s.update(Action::Switch(Screen::Mail));
+        assert!(!render(&s, 80, 24).contains("Invite mail is paused"));
+        s.update(Action::Switch(Screen::Users));
+        s.update(paused("mail.resumed"));
+        assert!(!render(&s, 80, 24).contains("Invite mail is paused"));
+        s.update(Action::MailPaused(true));
+        assert!(render(&s, 80, 24).contains("Invite mail is paused"));
+    }
+
+    #[test]
     fn invite_form_snapshots() {
         for (w, h) in [(80, 24), (120, 40)] {
             let mut s = loaded(h, 3);
@@ -410,6 +440,8 @@ mod tests {
                 result: Ok(screens::mail(mail, &paused)),
             });
             insta::assert_snapshot!(format!("mail_{w}x{h}"), render(&s, w, h));
+            // The later screens' snapshots are about themselves, not the banner.
+            s.update(Action::MailPaused(false));
             s.update(Action::Switch(Screen::Audit));
             s.update(Action::SearchStart);
             "actor:okta".chars().for_each(|c| {

@@ -287,6 +287,42 @@ impl Daemon {
             .build()
             .expect("web client")
     }
+
+    /// The admin API's live event stream (`query` is `""` or `?workspace=…`),
+    /// once it says it is ready.
+    pub async fn events(&self, query: &str) -> Events {
+        let resp = self
+            .socket_client()
+            .get(format!("http://rosterd/api/v1/events{query}"))
+            .send()
+            .await
+            .expect("events");
+        assert_eq!(resp.status(), 200, "the event stream opens");
+        let mut events = Events {
+            resp,
+            seen: String::new(),
+        };
+        events.until("event: ready", Duration::from_secs(30)).await;
+        events
+    }
+
+    /// Follows an invite link as a browser does: opens the page, then posts
+    /// its form with the page's CSRF field. Returns the answer's status and body.
+    pub async fn accept_invite(&self, link: &str) -> (u16, String) {
+        let web = self.web_client();
+        let page = web.get(link).send().await.expect("GET invite page");
+        assert_eq!(page.status(), 200, "invite page should open");
+        let html = page.text().await.expect("page body");
+        let csrf = csrf_of(&html).expect("page has a CSRF field");
+        let resp = web
+            .post(link)
+            .form(&[("csrf", csrf.as_str())])
+            .send()
+            .await
+            .expect("POST accept");
+        let status = resp.status().as_u16();
+        (status, resp.text().await.unwrap_or_default())
+    }
 }
 
 impl Drop for Daemon {
@@ -348,6 +384,32 @@ pub fn find_link(text: &str) -> Option<String> {
         .take_while(|c| !c.is_whitespace() && *c != '"' && *c != '<')
         .collect();
     url.contains("/invite/").then_some(url)
+}
+
+/// An open event stream and everything it has said so far.
+pub struct Events {
+    pub resp: reqwest::Response,
+    pub seen: String,
+}
+
+impl Events {
+    /// Reads until `text` has arrived; fails the test after `deadline`.
+    pub async fn until(&mut self, text: &str, deadline: Duration) {
+        let read = async {
+            while !self.seen.contains(text) {
+                let chunk = self
+                    .resp
+                    .chunk()
+                    .await
+                    .expect("chunk")
+                    .expect("stream open");
+                self.seen.push_str(&String::from_utf8_lossy(&chunk));
+            }
+        };
+        if tokio::time::timeout(deadline, read).await.is_err() {
+            panic!("no {text} within {deadline:?}: {}", self.seen);
+        }
+    }
 }
 
 /// A real SMTP server (Python's aiosmtpd) delivering into a maildir.

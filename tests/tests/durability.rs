@@ -175,7 +175,17 @@ fn an_smtp_outage_pauses_mail_instead_of_failing_it() {
     // the try that picks it never reaches the server, still unavailable.
     let (reset, emails) = emails.split_first().expect("emails");
     d.roster_ok(&["reset-link", reset]);
-    std::thread::sleep(std::time::Duration::from_secs(3));
+    roster_e2e::poll(
+        "a try to pick the cancelled message",
+        std::time::Duration::from_secs(30),
+        || {
+            let mails = d.roster_json(&["mail", "list", "--status", "cancelled"]);
+            mails
+                .as_array()
+                .is_some_and(|a| a.iter().any(|m| m["to"] == reset.as_str()))
+                .then_some(())
+        },
+    );
     let log = d.log();
     assert_eq!(
         (

@@ -154,23 +154,7 @@ fn tooljets_template_imports_as_it_is_and_a_second_drop_changes_nothing() {
         .expect("the mail carries a link");
     let accepted = tokio::runtime::Runtime::new()
         .expect("runtime")
-        .block_on(async {
-            let web = d.web_client();
-            let page = web.get(&link).send().await.expect("GET invite page");
-            assert_eq!(page.status(), 200, "the invite page opens");
-            let html = page.text().await.expect("page body");
-            let csrf = roster_e2e::csrf_of(&html).expect("the page has a CSRF field");
-            let resp = web
-                .post(&link)
-                .form(&[("csrf", csrf.as_str())])
-                .send()
-                .await
-                .expect("POST accept");
-            (
-                resp.status().as_u16(),
-                resp.text().await.unwrap_or_default(),
-            )
-        });
+        .block_on(d.accept_invite(&link));
     assert_eq!(accepted.0, 200, "{}", accepted.1);
     assert_eq!(d.status_of("grace@example.com"), "active");
 
@@ -800,7 +784,6 @@ async fn kill_9_during_a_200k_row_import_applies_every_row_exactly_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn files_waiting_at_start_are_imported_and_jobs_reach_the_event_stream() {
-    use futures_util::StreamExt;
     let mut d = Daemon::start(DaemonOptions::default());
     d.kill9();
     // Dropped while no daemon runs: found by the start-up scan.
@@ -814,33 +797,17 @@ async fn files_waiting_at_start_are_imported_and_jobs_reach_the_event_stream() {
     let job = tokio::task::block_in_place(|| wait_job(&d, "default", "waiting.csv", 1));
     assert_eq!(job["counts"]["invited"], 1, "{job}");
 
-    let resp = d
-        .socket_client()
-        .get("http://rosterd/api/v1/events")
-        .send()
-        .await
-        .expect("events");
-    let mut body = resp.bytes_stream();
-    let mut seen = String::new();
-    while !seen.contains("event: ready") {
-        let chunk = body.next().await.expect("stream open").expect("chunk");
-        seen.push_str(&String::from_utf8_lossy(&chunk));
-    }
+    let mut events = d.events("").await;
     drop_file(
         &d,
         "",
         "live.csv",
         b"email,name,role\nl@example.com,L,builder\n",
     );
-    let got = tokio::time::timeout(Duration::from_secs(20), async {
-        while !seen.contains("import.finished") {
-            let chunk = body.next().await.expect("stream open").expect("chunk");
-            seen.push_str(&String::from_utf8_lossy(&chunk));
-        }
-        seen
-    })
-    .await
-    .expect("import events within 20 s");
+    events
+        .until("import.finished", Duration::from_secs(20))
+        .await;
+    let got = events.seen;
     for kind in [
         "import.queued",
         "import.started",

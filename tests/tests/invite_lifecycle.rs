@@ -1,24 +1,8 @@
 //! The invite lifecycle end to end: CLI → daemon → real SMTP → invite page.
 
-use roster_e2e::{Daemon, DaemonOptions, SmtpServer, csrf_of};
+use roster_e2e::{Daemon, DaemonOptions, SmtpServer};
 
 /// Accepts an invite the way a browser does: GET the page, POST its form.
-async fn accept(d: &Daemon, link: &str) -> (u16, String) {
-    let web = d.web_client();
-    let page = web.get(link).send().await.expect("GET invite page");
-    assert_eq!(page.status(), 200, "invite page should open");
-    let html = page.text().await.expect("page body");
-    let csrf = csrf_of(&html).expect("page has a CSRF field");
-    let resp = web
-        .post(link)
-        .form(&[("csrf", csrf.as_str())])
-        .send()
-        .await
-        .expect("POST accept");
-    let status = resp.status().as_u16();
-    (status, resp.text().await.unwrap_or_default())
-}
-
 async fn get(link: &str) -> (u16, String) {
     let resp = reqwest::get(link).await.expect("GET");
     (
@@ -81,7 +65,7 @@ async fn invite_mail_link_accept_and_the_used_link_is_void() {
     let printed = d.roster_ok(&["link", "ada@example.com"]);
     assert_eq!(printed.trim(), link, "`roster link` prints the mailed link");
 
-    let (status, body) = accept(&d, &link).await;
+    let (status, body) = d.accept_invite(&link).await;
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("You're in"), "{body}");
     assert_eq!(d.status_of("ada@example.com"), "active");
@@ -138,7 +122,7 @@ async fn resend_archive_unarchive_and_the_last_admin() {
     let first = smtp.wait_for("grace@example.com", 1)[0]
         .link()
         .expect("link");
-    let (status, _) = accept(&d, &first).await;
+    let (status, _) = d.accept_invite(&first).await;
     assert_eq!(status, 200);
 
     // Grace is the only active admin: archiving, demoting or removing her is refused.
@@ -219,7 +203,7 @@ async fn resend_archive_unarchive_and_the_last_admin() {
     assert_eq!(get(&reset).await.0, 200);
 
     // Once Alan accepts and is promoted, Grace may be archived; unarchive makes her active again.
-    assert_eq!(accept(&d, &reset).await.0, 200);
+    assert_eq!(d.accept_invite(&reset).await.0, 200);
     d.roster_ok(&["edit", "alan@example.com", "--role", "admin"]);
     d.roster_ok(&["archive", "grace@example.com"]);
     d.roster_ok(&["unarchive", "grace@example.com"]);

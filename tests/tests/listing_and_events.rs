@@ -2,7 +2,6 @@
 
 use std::collections::HashSet;
 
-use futures_util::StreamExt;
 use roster_e2e::{Daemon, DaemonOptions};
 use serde_json::Value;
 
@@ -297,26 +296,14 @@ async fn hidden_metadata_is_write_only_unless_revealed() {
 #[tokio::test]
 async fn changes_stream_as_server_sent_events() {
     let d = Daemon::start(DaemonOptions::default());
-    let api = d.socket_client();
-    let resp = api
-        .get("http://rosterd/api/v1/events")
-        .send()
-        .await
-        .expect("events");
-    assert_eq!(resp.status(), 200);
+    // Live (it said it is ready) before the change is made.
+    let mut events = d.events("").await;
     assert!(
-        resp.headers()["content-type"]
+        events.resp.headers()["content-type"]
             .to_str()
             .unwrap_or_default()
             .starts_with("text/event-stream")
     );
-    let mut body = resp.bytes_stream();
-    let mut seen = String::new();
-    // Wait for the stream to be live before making the change.
-    while !seen.contains("event: ready") {
-        let chunk = body.next().await.expect("stream open").expect("chunk");
-        seen.push_str(&String::from_utf8_lossy(&chunk));
-    }
     d.roster_ok(&[
         "invite",
         "--name",
@@ -326,15 +313,10 @@ async fn changes_stream_as_server_sent_events() {
         "--role",
         "builder",
     ]);
-    let got = tokio::time::timeout(std::time::Duration::from_secs(10), async {
-        while !seen.contains("live@example.com") {
-            let chunk = body.next().await.expect("stream open").expect("chunk");
-            seen.push_str(&String::from_utf8_lossy(&chunk));
-        }
-        seen
-    })
-    .await
-    .expect("event within 10 s");
+    events
+        .until("live@example.com", std::time::Duration::from_secs(10))
+        .await;
+    let got = events.seen;
     assert!(got.contains("event: change"), "{got}");
     assert!(got.contains(r#""kind":"member.invited""#), "{got}");
 }
@@ -350,25 +332,8 @@ async fn mail_delivery_pausing_reaches_every_workspaces_stream() {
         ..DaemonOptions::default()
     });
     d.roster_ok(&["workspaces", "create", "sales", "--name", "Sales"]);
-    let resp = d
-        .socket_client()
-        .get("http://rosterd/api/v1/events?workspace=sales")
-        .send()
-        .await
-        .expect("events");
-    let mut body = resp.bytes_stream();
-    let mut seen = String::new();
-    let mut until = async |text: &str, seen: &mut String| {
-        tokio::time::timeout(std::time::Duration::from_secs(30), async {
-            while !seen.contains(text) {
-                let chunk = body.next().await.expect("stream open").expect("chunk");
-                seen.push_str(&String::from_utf8_lossy(&chunk));
-            }
-        })
-        .await
-        .unwrap_or_else(|_| panic!("no {text} within 30 s: {seen}"));
-    };
-    until("event: ready", &mut seen).await;
+    let mut events = d.events("?workspace=sales").await;
+    let deadline = std::time::Duration::from_secs(30);
     d.roster_ok(&[
         "invite",
         "--name",
@@ -378,12 +343,13 @@ async fn mail_delivery_pausing_reaches_every_workspaces_stream() {
         "--role",
         "builder",
     ]);
-    until(r#""kind":"mail.paused""#, &mut seen).await;
+    events.until(r#""kind":"mail.paused""#, deadline).await;
     assert!(
-        !seen.contains("paused@example.com"),
-        "the default workspace's own news stays out of the sales stream: {seen}"
+        !events.seen.contains("paused@example.com"),
+        "the default workspace's own news stays out of the sales stream: {}",
+        events.seen
     );
     let smtp = roster_e2e::SmtpServer::start_on(smtp_port);
-    until(r#""kind":"mail.resumed""#, &mut seen).await;
+    events.until(r#""kind":"mail.resumed""#, deadline).await;
     smtp.wait_for("paused@example.com", 1);
 }

@@ -193,21 +193,12 @@ pub async fn run_outbox(
                 match send_one(&services, &transport, &from, mail).await {
                     Err(why) => update(&services, &server, |s| s.unavailable(&why, first_pause)),
                     Ok(outcome) => {
-                        if reached_the_server(&outcome) {
+                        // Nothing to change while mail goes out, the usual case.
+                        let paused = server.lock().is_ok_and(|s| s.outage.is_some());
+                        if paused && reached_the_server(&outcome) {
                             update(&services, &server, Server::answered);
                         }
-                        match &outcome {
-                            SendOutcome::Failed(err) => {
-                                tracing::warn!(to = %to, error = %err, "invite mail not delivered; will retry");
-                            }
-                            SendOutcome::Rejected(err) => {
-                                tracing::warn!(to = %to, error = %err, "invite mail refused by the mail server; marked failed");
-                            }
-                            _ => {}
-                        }
-                        if let Err(e) = services.record_send(id, ws, outcome, policy).await {
-                            tracing::error!(error = %e, "recording a mail outcome failed");
-                        }
+                        record(&services, id, ws, &to, outcome, policy).await;
                     }
                 }
                 if let Ok(mut set) = in_flight.lock() {
@@ -253,7 +244,11 @@ async fn try_server(
         update(services, server, |s| s.outage = None);
         return;
     };
-    let (id, ws) = (mail.message.id, mail.message.workspace);
+    let (id, ws, to) = (
+        mail.message.id,
+        mail.message.workspace,
+        mail.message.to.clone(),
+    );
     match send_one(services, transport, from, mail).await {
         Err(why) => update(services, server, |s| s.still_unavailable(&why)),
         Ok(outcome) => {
@@ -262,10 +257,32 @@ async fn try_server(
             } else {
                 update(services, server, Server::try_again_now);
             }
-            if let Err(e) = services.record_send(id, ws, outcome, policy).await {
-                tracing::error!(error = %e, "recording a mail outcome failed");
-            }
+            record(services, id, ws, &to, outcome, policy).await;
         }
+    }
+}
+
+/// Logs what became of a message that did not go out, and records the
+/// outcome in the outbox.
+async fn record(
+    services: &Services,
+    id: Uuid,
+    ws: Uuid,
+    to: &str,
+    outcome: SendOutcome,
+    policy: RetryPolicy,
+) {
+    match &outcome {
+        SendOutcome::Failed(err) => {
+            tracing::warn!(to = %to, error = %err, "invite mail not delivered; will retry");
+        }
+        SendOutcome::Rejected(err) => {
+            tracing::warn!(to = %to, error = %err, "invite mail refused by the mail server; marked failed");
+        }
+        SendOutcome::Sent | SendOutcome::Cancelled(_) => {}
+    }
+    if let Err(e) = services.record_send(id, ws, outcome, policy).await {
+        tracing::error!(error = %e, "recording a mail outcome failed");
     }
 }
 

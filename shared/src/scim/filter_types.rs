@@ -37,12 +37,7 @@ pub(super) fn type_of(kind: ResourceKind, path: &AttrPath, parent: Parent<'_>) -
             None => AttrType::Complex,
         });
     }
-    let a = kind.attr(uri, name)?;
-    match (sub, a.ty) {
-        (Some(s), _) => a.sub_attr(s).map(|d| d.ty),
-        (None, AttrType::Complex) => a.sub_attr("value").map(|d| d.ty),
-        (None, ty) => Some(ty),
-    }
+    kind.compared(uri, name, sub).map(|d| d.ty)
 }
 
 /// Refuses the first comparison of `filter` that its attribute's type does
@@ -92,9 +87,8 @@ fn check_attr(a: &AttrExp, kind: ResourceKind, parent: Parent<'_>) -> Result<(),
     let refuse = |why: String| Err(ScimError::bad(ScimType::InvalidFilter, why));
     match ty {
         AttrType::Boolean if !matches!(op, CompareOp::Eq | CompareOp::Ne) => refuse(format!(
-            "the filter compares {}, a boolean, with `{}`: compare it with eq or ne and true or false",
+            "the filter compares {}, a boolean, with `{op}`: compare it with eq or ne and true or false",
             named(),
-            op_name(op)
         )),
         AttrType::Boolean if boolean(value).is_none() => refuse(format!(
             "the filter compares {}, a boolean, with {value}: compare it with true or false",
@@ -122,20 +116,6 @@ fn check_attr(a: &AttrExp, kind: ResourceKind, parent: Parent<'_>) -> Result<(),
             ))
         }
         _ => Ok(()),
-    }
-}
-
-fn op_name(op: &CompareOp) -> &'static str {
-    match op {
-        CompareOp::Eq => "eq",
-        CompareOp::Ne => "ne",
-        CompareOp::Co => "co",
-        CompareOp::Sw => "sw",
-        CompareOp::Ew => "ew",
-        CompareOp::Gt => "gt",
-        CompareOp::Ge => "ge",
-        CompareOp::Lt => "lt",
-        CompareOp::Le => "le",
     }
 }
 

@@ -522,19 +522,26 @@ impl ResourceKind {
         }
     }
 
+    /// What a filter or PATCH path compares: the sub-attribute named, or a
+    /// complex attribute's `value`, or the attribute itself. `meta` is not
+    /// in the tables (its rules are the caller's).
+    pub fn compared(
+        self,
+        uri: Option<&str>,
+        name: &str,
+        sub: Option<&str>,
+    ) -> Option<&'static AttrDef> {
+        let a = self.attr(uri, name)?;
+        match sub {
+            Some(s) => a.sub_attr(s),
+            None if a.ty == AttrType::Complex => a.sub_attr("value"),
+            None => Some(a),
+        }
+    }
+
     /// Whether string comparisons on this attribute are case-sensitive.
     pub fn case_exact(self, uri: Option<&str>, name: &str, sub: Option<&str>) -> bool {
-        if name.eq_ignore_ascii_case("meta") {
-            return false;
-        }
-        let Some(a) = self.attr(uri, name) else {
-            return false;
-        };
-        match sub {
-            Some(s) => a.sub_attr(s).is_some_and(|d| d.case_exact),
-            None if a.ty == AttrType::Complex => a.sub_attr("value").is_some_and(|d| d.case_exact),
-            None => a.case_exact,
-        }
+        self.compared(uri, name, sub).is_some_and(|d| d.case_exact)
     }
 
     /// The `/ResourceTypes` entry.

@@ -225,6 +225,63 @@ fn an_smtp_outage_pauses_mail_instead_of_failing_it() {
     );
 }
 
+/// A server that refuses roster's sender address (`553 5.1.8` at MAIL
+/// FROM) would refuse every message alike: sending pauses with a line that
+/// points at `smtp.from` instead of failing each invite, and once the
+/// address is mended each invite goes out once.
+#[test]
+fn a_refused_sender_address_pauses_mail_instead_of_failing_it() {
+    let smtp_port = free_port();
+    let smtp = SmtpServer::refusing_on(smtp_port);
+    let refused_from = DaemonOptions {
+        smtp_url: Some(format!("smtp://127.0.0.1:{smtp_port}")),
+        env: vec![(
+            "ROSTER_SMTP_FROM".into(),
+            "Roster <refused.sender@example.com>".into(),
+        )],
+        ..DaemonOptions::default()
+    };
+    let mut d = Daemon::start(refused_from.clone());
+    let emails: Vec<String> = (0..3).map(|i| format!("sender{i}@example.com")).collect();
+    for e in &emails {
+        d.roster_ok(&[
+            "invite",
+            "--name",
+            "Sender Test",
+            "--email",
+            e,
+            "--role",
+            "end-user",
+        ]);
+    }
+    let said = roster_e2e::poll(
+        "sending to pause",
+        std::time::Duration::from_secs(30),
+        || {
+            let listed = d.roster(&["mail", "list"]);
+            let said = String::from_utf8_lossy(&listed.stderr).to_string();
+            said.starts_with("Sending paused since ").then_some(said)
+        },
+    );
+    assert!(
+        said.contains("check smtp.from") && said.contains("5.1.8"),
+        "the line says what to mend: {said}"
+    );
+    let mails = d.roster_json(&["mail", "list"]);
+    for m in mails.as_array().expect("mail list") {
+        assert_eq!(
+            (m["status"].as_str(), m["attempts"].as_u64()),
+            (Some("queued"), Some(0)),
+            "a refused sender fails no invite: {m}"
+        );
+    }
+    d.restart_with(DaemonOptions {
+        env: Vec::new(),
+        ..refused_from
+    });
+    each_mailed_once(&d, &smtp, &emails);
+}
+
 /// A 2 MiB transparent huge page counts in full in the resident set however
 /// little of it is used; rosterd declines them so its memory is what it uses.
 #[test]

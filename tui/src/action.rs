@@ -108,3 +108,20 @@ pub enum Action {
     /// The daemon answered the invite.
     InviteDone(Result<Box<MemberResponse>, String>),
 }
+
+impl Action {
+    /// Answers, change news and ticks: they come from the daemon or the
+    /// clock, not from a key, so they apply whatever the admin has open.
+    pub fn is_background(&self) -> bool {
+        matches!(
+            self,
+            Action::Loaded { .. }
+                | Action::ScreenLoaded { .. }
+                | Action::Done(_)
+                | Action::Changed(_)
+                | Action::Connection(_)
+                | Action::Tick
+                | Action::Resize { .. }
+        )
+    }
+}

@@ -788,16 +788,8 @@ impl State {
                     }
                 };
             }
-            // Answers and ticks still arrive while the prompt is open.
-            other @ (Action::Loaded { .. }
-            | Action::ScreenLoaded { .. }
-            | Action::Done(_)
-            | Action::Changed(_)
-            | Action::Connection(_)
-            | Action::Tick
-            | Action::Resize { .. }) => {
-                self.mode = Mode::List;
-                let out = self.update(other);
+            other if other.is_background() => {
+                let out = self.in_background(other);
                 if self.prompt.is_some() {
                     self.mode = Mode::Prompt;
                 }
@@ -806,6 +798,14 @@ impl State {
             _ => {}
         }
         Vec::new()
+    }
+
+    /// Answers, change news and ticks that arrive while a prompt or the
+    /// workspace switcher is open: applied as the list would apply them,
+    /// then the caller puts its mode back.
+    fn in_background(&mut self, action: Action) -> Vec<Command> {
+        self.mode = Mode::List;
+        self.update(action)
     }
 
     /// Keys of the workspace switcher.
@@ -829,6 +829,13 @@ impl State {
             }
             Action::Back => self.mode = Mode::List,
             Action::Quit => return vec![Command::Quit],
+            other if other.is_background() => {
+                let out = self.in_background(other);
+                if self.mode == Mode::List {
+                    self.mode = Mode::Pick;
+                }
+                return out;
+            }
             _ => {}
         }
         Vec::new()
@@ -1006,6 +1013,18 @@ pub mod tests {
         })
     }
 
+    /// A state whose first page has arrived.
+    fn started_with(first: Result<Page<MemberResponse>, String>) -> State {
+        let mut s = State::new(None, 24);
+        let (seq, _) = load_seq(&s.start());
+        s.update(Action::Loaded {
+            seq,
+            append: false,
+            result: first,
+        });
+        s
+    }
+
     fn load_seq(cmds: &[Command]) -> (u64, ListMembersQuery) {
         match cmds {
             [Command::Load { seq, query, .. }] => (*seq, query.clone()),
@@ -1051,13 +1070,7 @@ pub mod tests {
 
     #[test]
     fn moving_near_the_end_fetches_the_next_page_once() {
-        let mut s = State::new(None, 24);
-        let (seq, _) = load_seq(&s.start());
-        s.update(Action::Loaded {
-            seq,
-            append: false,
-            result: page(0..20, true),
-        });
+        let mut s = started_with(page(0..20, true));
         assert!(s.update(Action::Down).is_empty());
         let cmds = s.update(Action::Bottom);
         let (next, q) = load_seq(&cmds);
@@ -1078,13 +1091,7 @@ pub mod tests {
 
     #[test]
     fn live_changes_reload_at_the_next_tick_and_keep_the_selection() {
-        let mut s = State::new(None, 24);
-        let (seq, _) = load_seq(&s.start());
-        s.update(Action::Loaded {
-            seq,
-            append: false,
-            result: page(0..10, false),
-        });
+        let mut s = started_with(page(0..10, false));
         s.update(Action::Down);
         s.update(Action::Down);
         assert_eq!(s.current().map(|m| m.id.as_str()), Some("id-2"));
@@ -1112,13 +1119,7 @@ pub mod tests {
 
     #[test]
     fn copy_link_fetches_then_copies_and_shows_the_link() {
-        let mut s = State::new(None, 24);
-        let (seq, _) = load_seq(&s.start());
-        s.update(Action::Loaded {
-            seq,
-            append: false,
-            result: page(0..2, false),
-        });
+        let mut s = started_with(page(0..2, false));
         let cmds = s.update(Action::CopyLink);
         assert_eq!(
             cmds,
@@ -1198,13 +1199,7 @@ pub mod tests {
 
     #[test]
     fn actions_that_cannot_be_undone_ask_first() {
-        let mut s = State::new(None, 24);
-        let (seq, _) = load_seq(&s.start());
-        s.update(Action::Loaded {
-            seq,
-            append: false,
-            result: page(0..3, false),
-        });
+        let mut s = started_with(page(0..3, false));
         let resend = s.update(Action::Resend);
         assert_eq!(
             resend,
@@ -1294,6 +1289,27 @@ pub mod tests {
         let (_, q) = load_seq(&s.update(Action::Open));
         assert_eq!(q.workspace.as_deref(), Some("sales"));
         assert_eq!(s.mode, Mode::List);
+    }
+
+    #[test]
+    fn news_that_arrives_while_the_switcher_is_open_is_not_lost() {
+        let mut s = started_with(page(0..3, false));
+        s.update(Action::PickWorkspace);
+        s.update(Action::WorkspacesLoaded(Ok(vec!["default".into()])));
+        assert_eq!(s.mode, Mode::Pick);
+        s.update(Action::Changed(roster_shared::api::ChangeEvent {
+            workspace: "default".into(),
+            kind: "member.invited".into(),
+            target: "new@example.com".into(),
+        }));
+        s.update(Action::Connection(false));
+        assert!(!s.connected, "the lost connection shows at once");
+        let cmds = s.update(Action::Tick);
+        assert!(
+            matches!(cmds.as_slice(), [Command::Load { .. }]),
+            "the change reloads the list behind the switcher: {cmds:?}"
+        );
+        assert_eq!(s.mode, Mode::Pick, "the switcher stays open");
     }
 
     #[test]

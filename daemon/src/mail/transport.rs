@@ -120,7 +120,13 @@ const SESSION_REPLIES: [u16; 6] = [421, 454, 530, 534, 535, 538];
 
 impl SendError {
     fn of_smtp(e: &lettre::transport::smtp::Error) -> Self {
-        Self::kind_of(e.status().map(u16::from), e.is_client())(e.to_string())
+        let text = e.to_string();
+        if refuses_sender(&text) {
+            return Self::Unavailable(format!(
+                "it refuses roster's sender address, so every message would fail alike: check smtp.from ({text})"
+            ));
+        }
+        Self::kind_of(e.status().map(u16::from), e.is_client())(text)
     }
 
     /// The kind of a failed send, from the server's reply code (none when
@@ -134,6 +140,16 @@ impl SendError {
             None => Self::Unavailable,
         }
     }
+}
+
+/// Whether a reply refuses the sender rather than the recipient: its
+/// enhanced status code (RFC 3463) is `5.1.7` (bad sender mailbox syntax)
+/// or `5.1.8` (bad sender system address). Such a refusal is the
+/// configuration's, and the same for every message.
+fn refuses_sender(reply: &str) -> bool {
+    reply
+        .split(|c: char| c.is_whitespace() || c == ':' || c == ',')
+        .any(|word| matches!(word, "5.1.7" | "5.1.8"))
 }
 
 /// What one invite mail says and to whom.
@@ -261,6 +277,23 @@ mod tests {
             };
             assert_eq!(kind, want, "{reply:?}");
         }
+    }
+
+    #[test]
+    fn a_refused_sender_is_told_from_a_refused_recipient() {
+        assert!(refuses_sender(
+            "permanent error (553): 5.1.8 <noreply@nowhere.invalid>: Sender address rejected: Domain not found"
+        ));
+        assert!(refuses_sender(
+            "permanent error (501): 5.1.7 Bad sender address syntax"
+        ));
+        assert!(!refuses_sender(
+            "permanent error (550): 5.1.1 <bob@example.com>: Recipient address rejected"
+        ));
+        assert!(!refuses_sender(
+            "permanent error (550): mailbox 5.1.80 unavailable"
+        ));
+        assert!(!refuses_sender("permanent error (554): transaction failed"));
     }
 
     #[test]

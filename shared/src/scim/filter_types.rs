@@ -56,6 +56,16 @@ pub(super) fn check(filter: &Filter, kind: ResourceKind) -> Result<(), ScimError
     }
 }
 
+/// The same rules for the filter of a PATCH path such as
+/// `emails[primary eq true].value`.
+pub(super) fn check_patch_filter(
+    vp: &scim_v2::filter::PatchValuePath,
+    kind: ResourceKind,
+) -> Result<(), ScimError> {
+    let parent = Some((vp.attr.uri.as_deref(), vp.attr.name.as_str()));
+    check_val(&vp.filter, kind, parent)
+}
+
 fn check_val(f: &ValFilter, kind: ResourceKind, parent: Parent<'_>) -> Result<(), ScimError> {
     match f {
         ValFilter::Attr(a) => check_attr(a, kind, parent),

@@ -395,6 +395,7 @@ fn apply_filtered(
     value: Option<&Value>,
     kind: ResourceKind,
 ) -> Result<(), ScimError> {
+    super::filter_types::check_patch_filter(vp, kind)?;
     let uri = vp.attr.uri.clone();
     let name = vp.attr.name.clone();
     if get_ci(obj, &name).is_none() {
@@ -530,6 +531,7 @@ mod tests {
             {"op": "replace", "path": "emails[type eq \"work\"].value", "value": "babs@example.com"},
             {"op": "add", "path": "emails[type eq \"home\"].value", "value": "home@example.org"},
             {"op": "add", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager", "value": "m-1"},
+            {"op": "add", "path": "emails[primary eq \"True\"].display", "value": "Babs at work"},
         ]))
         .expect("applies");
         assert_eq!(doc["active"], "False", "the mapping reads string booleans");
@@ -538,7 +540,7 @@ mod tests {
         assert_eq!(
             doc["emails"],
             json!([
-                {"value": "babs@example.com", "type": "work", "primary": true},
+                {"value": "babs@example.com", "type": "work", "primary": true, "display": "Babs at work"},
                 {"type": "home", "value": "home@example.org"}
             ])
         );
@@ -612,6 +614,14 @@ mod tests {
             (
                 json!([{"op": "add", "value": "not an object"}]),
                 ScimType::InvalidValue,
+            ),
+            (
+                json!([{"op": "replace", "path": "emails[primary gt true].value", "value": "a@b.co"}]),
+                ScimType::InvalidFilter,
+            ),
+            (
+                json!([{"op": "remove", "path": "emails[primary eq \"maybe\"]"}]),
+                ScimType::InvalidFilter,
             ),
         ];
         for (ops, want) in cases {

@@ -86,6 +86,14 @@ impl ScimUserInput {
     /// Unknown attributes and schemas, `id`, `meta`, `groups` and
     /// `password` are ignored.
     pub fn from_doc(doc: &Value) -> Result<Self, ScimError> {
+        Self::from_patched_doc(doc, &[])
+    }
+
+    /// Reads a patched document: `emails` values the member already has
+    /// pass unchecked, so one stored before addresses were checked does not
+    /// block every later change (an identity provider's deactivation among
+    /// them); values the patch brings in must be addresses.
+    pub fn from_patched_doc(doc: &Value, stored: &[ScimEmail]) -> Result<Self, ScimError> {
         let o = doc
             .as_object()
             .ok_or_else(|| ScimError::invalid_value("a User must be a JSON object"))?;
@@ -115,6 +123,7 @@ impl ScimUserInput {
         profile.kept.extend(kept_attrs(o, USER.attributes, "")?);
         profile.display_name = string_attr(o, "displayName")?;
         profile.emails = emails(o)?;
+        check_addresses(&profile.emails, stored)?;
         if let Some(ent) = extension(o, ENTERPRISE_USER_SCHEMA)? {
             profile.enterprise = enterprise(ent)?;
         }
@@ -320,13 +329,6 @@ fn emails(o: &Map<String, Value>) -> Result<Vec<ScimEmail>, ScimError> {
                 ScimError::invalid_value("each entry of emails must be an object")
             })?;
             let value = string_attr(e, "value")?.unwrap_or_default();
-            // Identity providers find users by these addresses; a value that
-            // is not one is a mapping mistake to show, not to store.
-            if !value.trim().is_empty() && crate::Email::parse(&value).is_err() {
-                return Err(ScimError::invalid_value(format!(
-                    "emails value \"{value}\" is not an e-mail address"
-                )));
-            }
             let primary = match get_ci(e, "primary") {
                 None | Some(Value::Null) => None,
                 Some(p) => Some(checked_bool(p, "emails.primary")?),
@@ -338,6 +340,24 @@ fn emails(o: &Map<String, Value>) -> Result<Vec<ScimEmail>, ScimError> {
             })
         })
         .collect()
+}
+
+/// Identity providers find users by these addresses; a value that is not
+/// one is a mapping mistake to show, not to store. Values already stored
+/// stay as they are.
+fn check_addresses(emails: &[ScimEmail], stored: &[ScimEmail]) -> Result<(), ScimError> {
+    let new = emails
+        .iter()
+        .filter(|e| !e.value.trim().is_empty() && !stored.iter().any(|s| s.value == e.value));
+    for e in new {
+        if crate::Email::parse(&e.value).is_err() {
+            return Err(ScimError::invalid_value(format!(
+                "emails value \"{}\" is not an e-mail address",
+                e.value
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn enterprise(ent: &Map<String, Value>) -> Result<Map<String, Value>, ScimError> {
@@ -799,6 +819,32 @@ mod tests {
         assert_eq!(
             ScimUserInput::from_doc(&tj).expect("valid").role,
             Some(Role::Admin)
+        );
+    }
+
+    #[test]
+    fn a_patch_keeps_a_stored_non_address_but_brings_in_none() {
+        let stored = [ScimEmail {
+            value: "ada at work".into(),
+            kind: Some("work".into()),
+            primary: None,
+        }];
+        let kept = json!({"userName": "ada@example.com", "active": false,
+            "emails": [{"value": "ada at work", "type": "work"}]});
+        let u = ScimUserInput::from_patched_doc(&kept, &stored).expect("stored value kept");
+        assert_eq!(u.profile.emails[0].value, "ada at work");
+        assert_eq!(u.active, Some(false));
+        let added = json!({"userName": "ada@example.com",
+            "emails": [{"value": "ada at work"}, {"value": "home"}]});
+        let err = ScimUserInput::from_patched_doc(&added, &stored).expect_err("new value checked");
+        assert!(
+            err.detail.contains("emails value \"home\""),
+            "{}",
+            err.detail
+        );
+        assert!(
+            ScimUserInput::from_doc(&kept).is_err(),
+            "a PUT body is checked whole"
         );
     }
 

@@ -4,7 +4,7 @@ use std::ops::Bound;
 
 use redb::{ReadOnlyTable, ReadTransaction, ReadableTable};
 use roster_shared::api::ValidInvite;
-use roster_shared::scim::user::{ScimUserInput, resolve_metadata};
+use roster_shared::scim::user::{ScimEmail, ScimUserInput, resolve_metadata};
 use roster_shared::scim::{Lookup, PatchOp, ResourceKind, ScimError, patch};
 use roster_shared::{Email, Role, StatusModel, StoredStatus};
 use serde_json::Value;
@@ -203,7 +203,8 @@ impl Services {
                         let mut doc =
                             render_in(tx, &ws, model, &base, &before, version.clone(), true)?;
                         patch::apply(&mut doc, ops, ResourceKind::User)?;
-                        let mut input = ScimUserInput::from_doc(&doc)?;
+                        let mut input =
+                            ScimUserInput::from_patched_doc(&doc, stored_emails(&before))?;
                         // The working copy lists both metadata kinds; one that is gone was removed.
                         input.metadata.get_or_insert_with(Vec::new);
                         input.hidden_metadata.get_or_insert_with(Vec::new);
@@ -252,6 +253,14 @@ impl Services {
             self.scim_base(),
         )
     }
+}
+
+/// The `emails` a member already has (a patch may keep them as they are).
+fn stored_emails(m: &MemberRecord) -> &[ScimEmail] {
+    m.scim
+        .as_ref()
+        .map(|p| p.emails.as_slice())
+        .unwrap_or_default()
 }
 
 /// Applies validated User input to a record; returns the audit action and

@@ -103,6 +103,10 @@ impl Daemon {
         cmd.arg("--listen")
             .arg(format!("127.0.0.1:{}", self.port))
             .env_remove("ROSTER_SMTP_URL")
+            .env_remove("ROSTER_SMTP_HOST")
+            .env_remove("ROSTER_SMTP_PORT")
+            .env_remove("ROSTER_SMTP_TLS")
+            .env_remove("ROSTER_SMTP_USER")
             .env("RUST_LOG", "info")
             .env("ROSTER_OUTBOX_INITIAL_BACKOFF_SECS", "1")
             .env("ROSTER_OUTBOX_MAX_BACKOFF_SECS", "1")
@@ -200,6 +204,16 @@ impl Daemon {
         self.kill9();
         self.opts = opts;
         self.spawn();
+    }
+
+    /// Waits until `roster mail list` says that sending is paused; the line
+    /// it prints above the list.
+    pub fn mail_paused_line(&self) -> String {
+        poll("sending to pause", Duration::from_secs(30), || {
+            let listed = self.roster(&["mail", "list"]);
+            let said = String::from_utf8_lossy(&listed.stderr).to_string();
+            said.starts_with("Sending paused since ").then_some(said)
+        })
     }
 
     /// Runs the real `roster` CLI against this daemon's socket.

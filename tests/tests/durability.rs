@@ -254,15 +254,7 @@ fn a_refused_sender_address_pauses_mail_instead_of_failing_it() {
             "end-user",
         ]);
     }
-    let said = roster_e2e::poll(
-        "sending to pause",
-        std::time::Duration::from_secs(30),
-        || {
-            let listed = d.roster(&["mail", "list"]);
-            let said = String::from_utf8_lossy(&listed.stderr).to_string();
-            said.starts_with("Sending paused since ").then_some(said)
-        },
-    );
+    let said = d.mail_paused_line();
     assert!(
         said.contains("check smtp.from") && said.contains("5.1.8"),
         "the line says what to mend: {said}"

@@ -252,3 +252,63 @@ async fn without_smtp_invites_become_eml_files() {
         "the log says where mail goes"
     );
 }
+
+/// The SMTP server named by `smtp.host`, `port` and `tls` (as SPEC §2 lists
+/// them) instead of a URL. STARTTLS is the default, so a server that does
+/// not offer it gets no mail in the clear: sending pauses and says why,
+/// and no invite fails for it.
+#[tokio::test]
+async fn smtp_by_host_port_and_tls() {
+    let smtp = SmtpServer::start();
+    let by_host = |tls: Option<&str>| DaemonOptions {
+        env: [
+            ("ROSTER_SMTP_HOST", "127.0.0.1".to_string()),
+            ("ROSTER_SMTP_PORT", smtp.port.to_string()),
+        ]
+        .into_iter()
+        .chain(tls.map(|t| ("ROSTER_SMTP_TLS", t.to_string())))
+        .map(|(k, v)| (k.to_string(), v))
+        .collect(),
+        ..Default::default()
+    };
+    let mut d = Daemon::start(by_host(Some("none")));
+    d.roster_ok(&[
+        "invite",
+        "--name",
+        "Plain Relay",
+        "--email",
+        "plain@example.com",
+        "--role",
+        "builder",
+    ]);
+    assert!(smtp.wait_for("plain@example.com", 1)[0].link().is_some());
+    let shown = format!("smtp://127.0.0.1:{} (no TLS)", smtp.port);
+    assert!(
+        d.log().contains(&shown),
+        "the log names the server: {}",
+        d.log()
+    );
+
+    d.restart_with(by_host(None));
+    d.roster_ok(&[
+        "invite",
+        "--name",
+        "Needs Tls",
+        "--email",
+        "tls@example.com",
+        "--role",
+        "builder",
+    ]);
+    let said = d.mail_paused_line();
+    assert!(
+        said.contains("does not offer STARTTLS") && said.contains("smtp.tls"),
+        "the line says what to mend: {said}"
+    );
+    let mails = d.roster_json(&["mail", "list", "--status", "queued"]);
+    assert_eq!(
+        (mails[0]["to"].as_str(), mails[0]["attempts"].as_u64()),
+        (Some("tls@example.com"), Some(0)),
+        "the invite waits, unfailed: {mails}"
+    );
+    assert!(smtp.messages_to("tls@example.com").is_empty());
+}

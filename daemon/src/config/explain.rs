@@ -176,7 +176,7 @@ mod tests {
             (
                 Some("[smtp]\nurll = \"x\"\n"),
                 ("", ""),
-                "configuration: smtp.urll in rosterd.toml is not a setting; the settings of [smtp] are `url`, `from`, `password_env`, `password_file`, `pool_size`, `concurrency`, `timeout_secs`",
+                "configuration: smtp.urll in rosterd.toml is not a setting; the settings of [smtp] are `url`, `host`, `port`, `tls`, `user`, `from`, `password_env`, `password_file`, `pool_size`, `concurrency`, `timeout_secs`",
             ),
             (
                 Some("[smtp\n"),

@@ -130,7 +130,14 @@ pub struct InviteConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SmtpConfig {
+    /// The whole server in lettre's URL form; or `host` and the three below.
     pub url: Option<String>,
+    pub host: Option<String>,
+    /// Default by `tls`: 25, 587 (STARTTLS) or 465 (TLS).
+    pub port: Option<u16>,
+    /// Default STARTTLS: mail is not sent in the clear unless asked.
+    pub tls: Option<SmtpTls>,
+    pub user: Option<String>,
     pub from: String,
     pub password_env: String,
     pub password_file: Option<PathBuf>,
@@ -221,10 +228,77 @@ impl Default for InviteConfig {
     }
 }
 
+impl SmtpConfig {
+    /// One way of naming the server: `url`, or `host` with its settings.
+    fn check(&mut self) -> Result<(), ConfigError> {
+        for named in [&mut self.url, &mut self.host] {
+            if named.as_deref().is_some_and(|v| v.trim().is_empty()) {
+                *named = None;
+            }
+        }
+        let invalid = |why: &str| Err(ConfigError::Invalid(why.into()));
+        if self.url.is_some() && self.host.is_some() {
+            return invalid(
+                "smtp.url and smtp.host both name the SMTP server: keep one (smtp.url holds host, port, TLS and user in one)",
+            );
+        }
+        let host_settings = self.port.is_some() || self.tls.is_some() || self.user.is_some();
+        if self.host.is_none() && host_settings {
+            return invalid(match self.url {
+                Some(_) => {
+                    "smtp.port, smtp.tls and smtp.user go with smtp.host; with smtp.url, write them in the URL"
+                }
+                None => "smtp.port, smtp.tls and smtp.user need smtp.host, the SMTP server's name",
+            });
+        }
+        if self.port == Some(0) {
+            return invalid("smtp.port must be between 1 and 65535");
+        }
+        Ok(())
+    }
+}
+
+/// How the connection to `smtp.host` is secured.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Plain SMTP: for a relay on the same host or network.
+    None,
+    /// Plain connection upgraded with STARTTLS, which the server must offer.
+    #[default]
+    Starttls,
+    /// TLS from the first byte ("SMTPS").
+    Tls,
+}
+
+impl SmtpTls {
+    /// The port such servers listen on.
+    pub fn default_port(self) -> u16 {
+        match self {
+            SmtpTls::None => 25,
+            SmtpTls::Starttls => 587,
+            SmtpTls::Tls => 465,
+        }
+    }
+
+    /// For logs.
+    pub fn shown(self) -> &'static str {
+        match self {
+            SmtpTls::None => "no TLS",
+            SmtpTls::Starttls => "STARTTLS",
+            SmtpTls::Tls => "TLS",
+        }
+    }
+}
+
 impl Default for SmtpConfig {
     fn default() -> Self {
         Self {
             url: None,
+            host: None,
+            port: None,
+            tls: None,
+            user: None,
             from: "roster <roster@localhost>".into(),
             password_env: "ROSTER_SMTP_PASSWORD".into(),
             password_file: None,
@@ -327,15 +401,7 @@ impl Config {
                 "imports.batch_rows must be at least 1".into(),
             ));
         }
-        if self
-            .smtp
-            .url
-            .as_deref()
-            .is_some_and(|u| u.trim().is_empty())
-        {
-            self.smtp.url = None;
-        }
-        Ok(())
+        self.smtp.check()
     }
 
     /// Resolves relative paths against the directory rosterd starts in, once:
@@ -488,5 +554,49 @@ mod tests {
             assert_eq!(c.public_url, "http://127.0.0.1:9100");
             Ok(())
         });
+    }
+
+    #[test]
+    fn the_smtp_server_is_named_by_host_or_by_url_not_both() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("ROSTER_SMTP_HOST", "mail.example.com");
+            jail.set_env("ROSTER_SMTP_PORT", "2525");
+            jail.set_env("ROSTER_SMTP_TLS", "none");
+            jail.set_env("ROSTER_SMTP_USER", "roster@example.com");
+            let c = Config::load(None, FlagOverrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(c.smtp.host.as_deref(), Some("mail.example.com"));
+            assert_eq!(c.smtp.port, Some(2525));
+            assert_eq!(c.smtp.tls, Some(SmtpTls::None));
+            assert_eq!(c.smtp.user.as_deref(), Some("roster@example.com"));
+            Ok(())
+        });
+        let refusal = |file: &str| {
+            let mut out = String::new();
+            figment::Jail::expect_with(|jail| {
+                jail.create_file("c.toml", file)?;
+                out = Config::load(Some(Path::new("c.toml")), FlagOverrides::default())
+                    .err()
+                    .map(|e| e.to_string())
+                    .unwrap_or_default();
+                Ok(())
+            });
+            out
+        };
+        for (file, said) in [
+            (
+                "[smtp]\nurl = \"smtp://a:25\"\nhost = \"b\"\n",
+                "smtp.url and smtp.host both name the SMTP server",
+            ),
+            (
+                "[smtp]\nurl = \"smtp://a:25\"\ntls = \"tls\"\n",
+                "with smtp.url, write them in the URL",
+            ),
+            ("[smtp]\nport = 25\n", "need smtp.host"),
+            ("[smtp]\nhost = \"a\"\nport = 0\n", "between 1 and 65535"),
+            ("[smtp]\nhost = \"a\"\ntls = \"ssl\"\n", "smtp.tls"),
+        ] {
+            let got = refusal(file);
+            assert!(got.contains(said), "{file:?}: {got}");
+        }
     }
 }

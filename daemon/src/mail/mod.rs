@@ -1,5 +1,6 @@
 //! Sending invite mail: the outbox worker, its transport and the template.
 
+pub mod server;
 pub mod template;
 pub mod transport;
 pub mod worker;

@@ -6,9 +6,9 @@ use std::time::Duration;
 use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::PoolConfig;
-use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
+use super::server::SmtpServer;
 use crate::config::SmtpConfig;
 
 /// The configured transport.
@@ -18,21 +18,15 @@ pub enum MailTransport {
     Files(AsyncFileTransport<Tokio1Executor>),
 }
 
-/// The host an SMTP URL names, read as lettre reads the URL: empty when it
-/// names none, `None` when it is no URL at all (lettre says why).
-fn host_of(url: &str) -> Option<String> {
-    match url::Url::parse(url) {
-        Ok(u) => Some(u.host_str().unwrap_or_default().to_string()),
-        Err(url::ParseError::EmptyHost) => Some(String::new()),
-        Err(_) => None,
-    }
-}
-
 /// Why the transport could not be set up.
 #[derive(Debug, thiserror::Error)]
 pub enum TransportError {
     #[error("smtp.url \"{url}\" is not usable: {reason}")]
     BadUrl { url: String, reason: String },
+    #[error("smtp.host \"{host}\" is not usable: {reason}")]
+    BadHost { host: String, reason: String },
+    #[error("{0}")]
+    Credentials(&'static str),
     #[error("smtp.from \"{0}\" is not a valid mailbox")]
     BadFrom(String),
     #[error("SMTP password file {path}: {source}")]
@@ -48,37 +42,24 @@ pub enum TransportError {
 }
 
 impl MailTransport {
-    /// SMTP when a URL is configured, otherwise `.eml` files in `mail_dir`.
+    /// SMTP when a server is configured (`smtp.url` or `smtp.host`),
+    /// otherwise `.eml` files in `mail_dir`.
     pub fn from_config(smtp: &SmtpConfig, mail_dir: PathBuf) -> Result<Self, TransportError> {
-        let Some(url) = smtp.url.as_deref() else {
+        let Some(server) = SmtpServer::from_config(smtp)? else {
             std::fs::create_dir_all(&mail_dir).map_err(|source| TransportError::MailDir {
                 path: mail_dir.display().to_string(),
                 source,
             })?;
-            tracing::warn!(dir = %mail_dir.display(), "no SMTP server configured (smtp.url / ROSTER_SMTP_URL): invite mail is written as .eml files; every link can also be shown with `roster link EMAIL`");
+            tracing::warn!(dir = %mail_dir.display(), "no SMTP server configured (smtp.host or smtp.url; ROSTER_SMTP_HOST): invite mail is written as .eml files; every link can also be shown with `roster link EMAIL`");
             return Ok(MailTransport::Files(AsyncFileTransport::new(mail_dir)));
         };
-        let bad = |reason: String| TransportError::BadUrl {
-            url: redact(url),
-            reason,
-        };
-        if host_of(url).is_some_and(|h| h.is_empty()) {
-            return Err(bad(
-                "it names no server; write smtp://host:port or smtps://user@host:465".into(),
-            ));
-        }
-        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-            .map_err(|e| bad(e.to_string()))?
+        tracing::info!(server = %server.shown, "sending invite mail over SMTP");
+        let transport = server
+            .builder
             .timeout(Some(Duration::from_secs(smtp.timeout_secs)))
-            .pool_config(PoolConfig::new().max_size(smtp.pool_size));
-        if let Some(password) = password(smtp)? {
-            let user = user_of(url).ok_or_else(|| {
-                bad("a password is set but the URL names no user (smtp://user@host)".into())
-            })?;
-            builder = builder.credentials(Credentials::new(user, password));
-        }
-        tracing::info!(url = %redact(url), "sending invite mail over SMTP");
-        Ok(MailTransport::Smtp(builder.build()))
+            .pool_config(PoolConfig::new().max_size(smtp.pool_size))
+            .build();
+        Ok(MailTransport::Smtp(transport))
     }
 
     /// Sends one message.
@@ -118,6 +99,13 @@ pub enum SendError {
 /// (421) and the authentication failures of RFC 4954 (454, 530, 534, 535, 538).
 const SESSION_REPLIES: [u16; 6] = [421, 454, 530, 534, 535, 538];
 
+/// lettre's client errors about the session rather than the message.
+const SESSION_CLIENT_ERRORS: [&str; 3] = [
+    "No compatible authentication mechanism",
+    "Connection is not encrypted",
+    "challenge",
+];
+
 impl SendError {
     fn of_smtp(e: &lettre::transport::smtp::Error) -> Self {
         let text = e.to_string();
@@ -126,7 +114,18 @@ impl SendError {
                 "it refuses roster's sender address, so every message would fail alike: check smtp.from ({text})"
             ));
         }
-        Self::kind_of(e.status().map(u16::from), e.is_client())(text)
+        // lettre blames the client both for a message this server cannot
+        // take (non-ASCII without SMTPUTF8 or 8BITMIME) and for a session it
+        // cannot set up (no STARTTLS, no usable login): only the first is
+        // the message's.
+        if e.is_client() && text.contains("STARTTLS is not supported") {
+            return Self::Unavailable(format!(
+                "it does not offer STARTTLS, which smtp.tls asks for: set smtp.tls to \"tls\" for a TLS port such as 465, or to \"none\" for a plain relay ({text})"
+            ));
+        }
+        let message_at_fault =
+            e.is_client() && !SESSION_CLIENT_ERRORS.iter().any(|s| text.contains(s));
+        Self::kind_of(e.status().map(u16::from), message_at_fault)(text)
     }
 
     /// The kind of a failed send, from the server's reply code (none when
@@ -203,49 +202,6 @@ pub fn from_mailbox(smtp: &SmtpConfig) -> Result<Mailbox, TransportError> {
         .map_err(|_| TransportError::BadFrom(smtp.from.clone()))
 }
 
-fn password(smtp: &SmtpConfig) -> Result<Option<String>, TransportError> {
-    if let Some(path) = &smtp.password_file {
-        let text =
-            std::fs::read_to_string(path).map_err(|source| TransportError::PasswordFile {
-                path: path.display().to_string(),
-                source,
-            })?;
-        return Ok(Some(text.trim_end_matches(['\n', '\r']).to_string()));
-    }
-    Ok(std::env::var(&smtp.password_env)
-        .ok()
-        .filter(|p| !p.is_empty()))
-}
-
-/// The user named in the URL, percent-decoded (`bob%40corp` is `bob@corp`).
-fn user_of(url: &str) -> Option<String> {
-    let parsed = url::Url::parse(url).ok()?;
-    let user = parsed.username();
-    (!user.is_empty()).then(|| {
-        urlencoding::decode(user)
-            .map(|u| u.into_owned())
-            .unwrap_or_else(|_| user.to_string())
-    })
-}
-
-/// The URL with any password in it replaced, for logs and errors. Read as
-/// lettre reads it (the user part ends at the last `@`), so a password with
-/// an `@` in it is hidden whole; a URL that does not parse keeps only its
-/// scheme and what follows its last `@`.
-fn redact(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("***"));
-            parsed.to_string()
-        }
-        Ok(_) => url.to_string(),
-        Err(_) => match (url.split_once("://"), url.rsplit_once('@')) {
-            (Some((scheme, _)), Some((_, host))) => format!("{scheme}://***@{host}"),
-            _ => url.to_string(),
-        },
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -294,60 +250,5 @@ mod tests {
             "permanent error (550): mailbox 5.1.80 unavailable"
         ));
         assert!(!refuses_sender("permanent error (554): transaction failed"));
-    }
-
-    #[test]
-    fn passwords_never_reach_the_log() {
-        assert_eq!(
-            redact("smtps://bob:hunter2@mail.example.com"),
-            "smtps://bob:***@mail.example.com"
-        );
-        assert_eq!(redact("smtp://127.0.0.1:2525"), "smtp://127.0.0.1:2525");
-        // An unescaped `@` in the password: the user part ends at the last one.
-        assert_eq!(
-            redact("smtps://bob:p@ss@mail.example.com:465"),
-            "smtps://bob:***@mail.example.com:465"
-        );
-        assert_eq!(
-            redact("smtps://bob:p@ss word@mail example"),
-            "smtps://***@mail example",
-            "a URL that does not parse keeps no part of its user"
-        );
-        assert_eq!(
-            user_of("smtps://bob:p@ss@mail.example.com").as_deref(),
-            Some("bob")
-        );
-        assert_eq!(
-            user_of("smtps://bob%40corp@mail.example.com").as_deref(),
-            Some("bob@corp")
-        );
-        assert_eq!(user_of("smtp://127.0.0.1:25"), None);
-    }
-
-    #[test]
-    fn a_url_without_a_server_is_refused_by_name() {
-        for (url, host) in [
-            ("smtp://", ""),
-            ("smtp://:25", ""),
-            ("smtps://bob@:465", ""),
-            (
-                "smtp://mail.example.com:587?tls=required",
-                "mail.example.com",
-            ),
-            ("smtps://bob:pw@mail.example.com", "mail.example.com"),
-        ] {
-            assert_eq!(host_of(url).as_deref(), Some(host), "{url}");
-        }
-        let smtp = SmtpConfig {
-            url: Some("smtp://".into()),
-            ..SmtpConfig::default()
-        };
-        let e = MailTransport::from_config(&smtp, std::env::temp_dir())
-            .err()
-            .expect("refused");
-        assert_eq!(
-            e.to_string(),
-            "smtp.url \"smtp://\" is not usable: it names no server; write smtp://host:port or smtps://user@host:465"
-        );
     }
 }

@@ -353,3 +353,46 @@ async fn mail_delivery_pausing_reaches_every_workspaces_stream() {
     events.until(r#""kind":"mail.resumed""#, deadline).await;
     smtp.wait_for("paused@example.com", 1);
 }
+
+/// A script that reads only the start of a listing (`roster users list |
+/// head`) closes the pipe early: roster stops quietly and successfully, as
+/// any Unix tool does, instead of panicking on the broken pipe.
+#[test]
+fn a_reader_that_stops_early_ends_the_listing_quietly() {
+    use std::io::{BufRead, BufReader, Write};
+    let d = Daemon::start(DaemonOptions::default());
+    let dir = tempfile::tempdir().expect("dir");
+    let csv = dir.path().join("many.csv");
+    let mut f = std::fs::File::create(&csv).expect("csv");
+    writeln!(f, "name,email,role").expect("header");
+    for i in 0..3000 {
+        writeln!(f, "Reader Person{i},reader{i}@example.com,end-user").expect("row");
+    }
+    drop(f);
+    d.roster_ok(&["import", csv.to_str().expect("utf-8")]);
+    for args in [
+        &["users", "list", "--all"][..],
+        &["users", "list", "--all", "--json"][..],
+    ] {
+        let mut child = std::process::Command::new(roster_e2e::bin("roster"))
+            .args(args)
+            .env("ROSTER_SOCKET", d.socket())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("roster");
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut first)
+            .expect("first line");
+        // The read end is closed here, with most of the listing unread.
+        let out = child.wait_with_output().expect("roster ends");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!first.is_empty(), "{args:?} printed nothing");
+        assert!(
+            out.status.success() && stderr.is_empty(),
+            "{args:?}: {} {stderr}",
+            out.status
+        );
+    }
+}

@@ -5,7 +5,7 @@ use reqwest::Method;
 use roster_shared::api::{GroupMembersRequest, GroupNameRequest, GroupResponse};
 
 use super::Ctx;
-use super::output;
+use super::output::{self, say};
 use crate::client::{ClientError, segment};
 
 #[derive(Debug, Subcommand)]
@@ -81,7 +81,7 @@ pub async fn run(ctx: &Ctx, cmd: GroupsCommand) -> Result<(), ClientError> {
                 .delete(&format!("/groups/{}", segment(&name)), ws)
                 .await?;
             if !ctx.json {
-                println!("deleted group {name}");
+                say!("deleted group {name}");
             }
             return Ok(());
         }
@@ -108,6 +108,6 @@ pub async fn run(ctx: &Ctx, cmd: GroupsCommand) -> Result<(), ClientError> {
     if ctx.json {
         return output::json(&group);
     }
-    println!("group {} has {} member(s)", group.name, group.members);
+    say!("group {} has {} member(s)", group.name, group.members);
     Ok(())
 }

@@ -9,7 +9,8 @@ use roster_shared::api::{
     ImportJobResponse, ImportRowResponse, ImportRowsQuery, ImportStatus, UploadImportQuery,
 };
 
-use super::{Ctx, output};
+use super::Ctx;
+use super::output::{self, say};
 use crate::client::{ClientError, segment};
 
 /// How often `roster import` asks whether its job has ended.
@@ -91,7 +92,7 @@ pub async fn import(ctx: &Ctx, args: ImportArgs) -> Result<(), ClientError> {
     }
     print_job(&job);
     if !job.status.is_final() {
-        println!(
+        say!(
             "job {} is {}; see `roster imports show {}`",
             job.id,
             status_word(job.status),
@@ -209,14 +210,14 @@ async fn rows(
 
 fn print_job(job: &ImportJobResponse) {
     let what = if job.dry_run { " (dry run)" } else { "" };
-    println!(
+    say!(
         "{}{what} → workspace {}: {}",
         job.file_name,
         job.workspace,
         job.message.clone().unwrap_or_else(|| job.counts.summary())
     );
     if let Some(report) = &job.report_path {
-        println!("report: {report}");
+        say!("report: {report}");
     }
 }
 

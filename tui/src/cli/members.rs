@@ -9,7 +9,7 @@ use roster_shared::api::{
 };
 
 use super::Ctx;
-use super::output;
+use super::output::{self, say};
 use crate::client::{ClientError, segment};
 
 #[derive(Debug, Subcommand)]
@@ -214,7 +214,7 @@ fn show(ctx: &Ctx, m: &MemberResponse) -> Result<(), ClientError> {
         ("archived", output::when(m.archived_at)),
     ];
     for (k, v) in rows {
-        println!("{k:<13} {v}");
+        say!("{k:<13} {v}");
     }
     Ok(())
 }
@@ -237,9 +237,12 @@ pub async fn invite(ctx: &Ctx, a: InviteArgs) -> Result<(), ClientError> {
     if ctx.json {
         return output::json(&m);
     }
-    println!(
+    say!(
         "invited {} <{}> as {} (status: {})",
-        m.name, m.email, m.role, m.status
+        m.name,
+        m.email,
+        m.role,
+        m.status
     );
     Ok(())
 }
@@ -292,7 +295,7 @@ pub async fn action(ctx: &Ctx, email: &str, verb: &str, done: &str) -> Result<()
     if ctx.json {
         return output::json(&m);
     }
-    println!("{done} {} (status: {})", m.email, m.status);
+    say!("{done} {} (status: {})", m.email, m.status);
     Ok(())
 }
 
@@ -314,7 +317,7 @@ pub async fn link(ctx: &Ctx, email: &str, reset: bool) -> Result<(), ClientError
     if ctx.json {
         return output::json(&link);
     }
-    println!("{}", link.url);
+    say!("{}", link.url);
     Ok(())
 }
 
@@ -326,7 +329,7 @@ pub async fn remove(ctx: &Ctx, email: &str) -> Result<(), ClientError> {
         )
         .await?;
     if !ctx.json {
-        println!("removed {email}");
+        say!("removed {email}");
     }
     Ok(())
 }

@@ -6,11 +6,34 @@ use time::OffsetDateTime;
 
 use crate::client::ClientError;
 
+/// `println!` for what a command prints: a reader that stops early
+/// (`roster users list | head`) ends the command quietly, as it ends any
+/// Unix tool, rather than with a panic.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::cli::output::write_line(format_args!($($arg)*))
+    };
+}
+pub(crate) use say;
+
+/// Writes one line to standard output; see [`say`].
+pub fn write_line(line: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_fmt(line).and_then(|()| out.write_all(b"\n")) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("roster: cannot write the output: {e}");
+        std::process::exit(1);
+    }
+}
+
 /// Prints any value as pretty JSON.
 pub fn json<T: Serialize>(value: &T) -> Result<(), ClientError> {
     let text =
         serde_json::to_string_pretty(value).map_err(|e| ClientError::Usage(e.to_string()))?;
-    println!("{text}");
+    say!("{text}");
     Ok(())
 }
 
@@ -27,7 +50,7 @@ pub fn table(header: &[&str], rows: Vec<Vec<String>>) {
         column.set_padding((0, 2));
     }
     for line in t.to_string().lines() {
-        println!("{}", line.trim_end());
+        say!("{}", line.trim_end());
     }
 }
 

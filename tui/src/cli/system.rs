@@ -5,7 +5,7 @@ use reqwest::Method;
 use roster_shared::api::*;
 
 use super::Ctx;
-use super::output;
+use super::output::{self, say};
 use crate::client::{ClientError, segment};
 
 #[derive(Debug, Subcommand)]
@@ -139,7 +139,7 @@ pub async fn workspaces(ctx: &Ctx, cmd: WorkspacesCommand) -> Result<(), ClientE
             if ctx.json {
                 return output::json(&w);
             }
-            println!("created workspace {} ({})", w.slug, w.name);
+            say!("created workspace {} ({})", w.slug, w.name);
         }
         WorkspacesCommand::Set {
             slug,
@@ -159,7 +159,7 @@ pub async fn workspaces(ctx: &Ctx, cmd: WorkspacesCommand) -> Result<(), ClientE
             if ctx.json {
                 return output::json(&w);
             }
-            println!(
+            say!(
                 "workspace {}: SCIM-created members are {}",
                 w.slug,
                 if w.scim_creates_active {
@@ -199,7 +199,7 @@ pub async fn tokens(ctx: &Ctx, cmd: TokenCommand, path: &str) -> Result<(), Clie
                     t.token.name
                 ),
             }
-            println!("{}", t.secret);
+            say!("{}", t.secret);
         }
         TokenCommand::List => {
             let list: Vec<TokenResponse> = ctx
@@ -227,7 +227,7 @@ pub async fn tokens(ctx: &Ctx, cmd: TokenCommand, path: &str) -> Result<(), Clie
                 .delete(&format!("/{path}/{}", segment(&name)), ws)
                 .await?;
             if !ctx.json {
-                println!("revoked token {name}");
+                say!("revoked token {name}");
             }
         }
     }
@@ -330,7 +330,7 @@ pub async fn mail(ctx: &Ctx, cmd: MailCommand) -> Result<(), ClientError> {
             if ctx.json {
                 return output::json(&r);
             }
-            println!("queued {} message(s) again", r.queued);
+            say!("queued {} message(s) again", r.queued);
         }
     }
     Ok(())

@@ -570,6 +570,22 @@ async fn refusals_are_scim_errors_and_change_nothing() {
         ),
         "{bad}"
     );
+    // So is a term on an attribute roster does not have: an empty list
+    // would read as "no such user", and the create that follows would fail.
+    let (s, bad) = idp
+        .get("/Users?filter=mail%20eq%20%22kay%40example.com%22")
+        .await;
+    assert_eq!(
+        (s, bad["scimType"].as_str(), bad["detail"].as_str()),
+        (
+            400,
+            Some("invalidFilter"),
+            Some(
+                "the filter names mail, which is not an attribute of a User in roster (GET /Schemas lists them)"
+            )
+        ),
+        "{bad}"
+    );
     // Dates compare in time: an hour ahead of UTC, "created after an hour
     // ago" (written at +01:00) finds the user created just now.
     let hour_ago = time::OffsetDateTime::now_utc() - time::Duration::hours(1);

@@ -503,6 +503,19 @@ mod tests {
                 r#"userName eq "a" or not (name.givenName ge false)"#,
                 "name.givenName, a string",
             ),
+            (
+                r#"noSuchAttribute eq 5"#,
+                "names noSuchAttribute, which is not an attribute of a User",
+            ),
+            (r#"name.nickname pr"#, "names name.nickname, which is not"),
+            (
+                r#"emails[kind eq "work"]"#,
+                "names emails.kind, which is not",
+            ),
+            (
+                r#"urn:example:custom:2.0:User:costCode eq "7""#,
+                "names urn:example:custom:2.0:User:costCode, which is not",
+            ),
         ];
         for (f, why) in refused {
             let e = ScimFilter::parse(f, LIMITS)
@@ -516,14 +529,22 @@ mod tests {
             r#"active eq "true" and meta.created ge "2026-11-29T12:00:00+01:00""#,
             r#"meta.created sw "2026""#,
             r#"title eq null"#,
-            r#"noSuchAttribute eq 5"#,
+            r#"USERNAME eq "a" and meta.resourceType eq "User" and schemas pr"#,
             r#"emails[type eq "work"].value eq "a@b.c""#,
+            r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber eq "7""#,
+            r#"urn:ietf:params:scim:schemas:extension:tooljet:User:2.0:role eq "Admin""#,
+            r#"externalId eq "x" or id eq "y" or groups.display co "Sales""#,
         ] {
             let parsed = ScimFilter::parse(f, LIMITS).expect(f);
             assert!(parsed.check(ResourceKind::User).is_ok(), "{f}");
         }
         let group = ScimFilter::parse(r#"members.value eq "x" and displayName pr"#, LIMITS);
         assert!(group.expect("group").check(ResourceKind::Group).is_ok());
+        let user_attr = ScimFilter::parse(r#"userName eq "x""#, LIMITS).expect("parses");
+        assert!(
+            user_attr.check(ResourceKind::Group).is_err(),
+            "a Group has no userName"
+        );
     }
 
     #[test]

@@ -20,14 +20,7 @@ pub(super) type Parent<'a> = Option<(Option<&'a str>, &'a str)>;
 /// The type a comparison on `path` compares, or `None` for an attribute
 /// roster does not describe (such a term matches nothing).
 pub(super) fn type_of(kind: ResourceKind, path: &AttrPath, parent: Parent<'_>) -> Option<AttrType> {
-    let (uri, name, sub) = match parent {
-        Some((uri, parent)) => (uri, parent, Some(path.name.as_str())),
-        None => (
-            path.uri.as_deref(),
-            path.name.as_str(),
-            path.sub_attr.as_deref(),
-        ),
-    };
+    let (uri, name, sub) = resolve(path, parent);
     if name.eq_ignore_ascii_case("meta") {
         // A common attribute (RFC 7643 §3.1), not in the schema tables.
         return Some(match sub {
@@ -38,6 +31,56 @@ pub(super) fn type_of(kind: ResourceKind, path: &AttrPath, parent: Parent<'_>) -
         });
     }
     kind.compared(uri, name, sub).map(|d| d.ty)
+}
+
+/// The (schema URN, attribute, sub-attribute) a path names.
+fn resolve<'a>(
+    path: &'a AttrPath,
+    parent: Parent<'a>,
+) -> (Option<&'a str>, &'a str, Option<&'a str>) {
+    match parent {
+        Some((uri, parent)) => (uri, parent, Some(path.name.as_str())),
+        None => (
+            path.uri.as_deref(),
+            path.name.as_str(),
+            path.sub_attr.as_deref(),
+        ),
+    }
+}
+
+/// Refuses a term on an attribute roster does not have: it could only
+/// ever match nothing, which an identity provider reads as "no such user"
+/// and answers with a create that then conflicts.
+fn known(kind: ResourceKind, path: &AttrPath, parent: Parent<'_>) -> Result<(), ScimError> {
+    let (uri, name, sub) = resolve(path, parent);
+    // Common attributes (RFC 7643 §3.1) that are not in the schema tables.
+    if ["meta", "schemas"]
+        .iter()
+        .any(|c| name.eq_ignore_ascii_case(c))
+    {
+        return Ok(());
+    }
+    let attr = kind.attr(uri, name);
+    if attr.is_some_and(|a| sub.is_none_or(|s| a.sub_attr(s).is_some())) {
+        return Ok(());
+    }
+    let mut named = String::new();
+    if let Some(uri) = uri {
+        named.push_str(uri);
+        named.push(':');
+    }
+    named.push_str(name);
+    if let Some(sub) = sub {
+        named.push('.');
+        named.push_str(sub);
+    }
+    Err(ScimError::bad(
+        ScimType::InvalidFilter,
+        format!(
+            "the filter names {named}, which is not an attribute of a {} in roster (GET /Schemas lists them)",
+            kind.name()
+        ),
+    ))
 }
 
 /// Refuses the first comparison of `filter` that its attribute's type does
@@ -78,6 +121,8 @@ fn check_val(f: &ValFilter, kind: ResourceKind, parent: Parent<'_>) -> Result<()
 }
 
 fn check_attr(a: &AttrExp, kind: ResourceKind, parent: Parent<'_>) -> Result<(), ScimError> {
+    let (AttrExp::Present(path) | AttrExp::Comparison(path, _, _)) = a;
+    known(kind, path, parent)?;
     let AttrExp::Comparison(path, op, value) = a else {
         return Ok(());
     };

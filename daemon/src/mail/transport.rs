@@ -120,7 +120,7 @@ impl SendError {
         // the message's.
         if e.is_client() && text.contains("STARTTLS is not supported") {
             return Self::Unavailable(format!(
-                "it does not offer STARTTLS, which smtp.tls asks for: set smtp.tls to \"tls\" for a TLS port such as 465, or to \"none\" for a plain relay ({text})"
+                "it does not offer STARTTLS, which the configuration requires: set smtp.tls to \"tls\" for a TLS port such as 465 or to \"none\" for a plain relay (with smtp.url: smtps://, or no ?tls=required) ({text})"
             ));
         }
         let message_at_fault =

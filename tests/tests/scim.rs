@@ -995,3 +995,84 @@ async fn limits_are_scim_errors_with_a_clear_detail() {
     }
     assert!(refused > 0, "64 requests at once against a budget of 1");
 }
+
+/// Okta pushes a group's members a PATCH at a time: answering each with
+/// every member would send the whole list again and again. A PATCH of a
+/// group larger than `scim.large_group_members` answers `204 No Content`
+/// with the new `ETag` (RFC 7644 §3.5.2 allows it); a request that names
+/// attributes still gets them, and smaller groups still get the group.
+#[tokio::test]
+async fn a_patch_of_a_large_group_answers_204_with_its_etag() {
+    let d = Daemon::start(DaemonOptions {
+        env: vec![("ROSTER_SCIM_LARGE_GROUP_MEMBERS".into(), "3".into())],
+        ..DaemonOptions::default()
+    });
+    let scim = Scim::new(&d, "okta");
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let (s, u) = scim
+            .post("/Users", json!({"userName": format!("big{i}@example.com")}))
+            .await;
+        assert_eq!(s, 201, "{u}");
+        ids.push(u["id"].as_str().expect("id").to_string());
+    }
+    let (s, g) = scim.post("/Groups", json!({"displayName": "Big"})).await;
+    assert_eq!(s, 201, "{g}");
+    let group = format!("/Groups/{}", g["id"].as_str().expect("id"));
+    let add = |i: usize| json!([{"op": "add", "path": "members", "value": [{"value": ids[i]}]}]);
+
+    // Up to three members: 200 with the group and its members.
+    for i in 0..3 {
+        let (s, g) = scim.patch(&group, add(i)).await;
+        assert_eq!(
+            (s, g["members"].as_array().map(Vec::len)),
+            (200, Some(i + 1)),
+            "{g}"
+        );
+    }
+    // The fourth makes it large: 204, no body, the version as ETag.
+    let (s, body, headers) = scim
+        .call(
+            reqwest::Method::PATCH,
+            &group,
+            Some(json!({"schemas": [PATCH], "Operations": add(3)})),
+        )
+        .await;
+    assert_eq!((s, &body), (204, &Value::Null));
+    let etag = headers
+        .get("etag")
+        .and_then(|v| v.to_str().ok())
+        .expect("ETag")
+        .to_string();
+    let (s, now) = scim.get(&group).await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        now["meta"]["version"],
+        etag.as_str(),
+        "the ETag is the group's version"
+    );
+    assert_eq!(
+        now["members"].as_array().map(Vec::len),
+        Some(4),
+        "GET lists every member"
+    );
+    // Named attributes are answered 200 with them (RFC 7644 §3.5.2).
+    let (s, g) = scim
+        .patch(&format!("{group}?attributes=members"), add(4))
+        .await;
+    assert_eq!(
+        (s, g["members"].as_array().map(Vec::len)),
+        (200, Some(5)),
+        "{g}"
+    );
+    let (s, g) = scim
+        .patch(
+            &format!("{group}?excludedAttributes=members"),
+            json!([{"op": "replace", "path": "displayName", "value": "Bigger"}]),
+        )
+        .await;
+    assert_eq!(
+        (s, g["displayName"].as_str(), g.get("members")),
+        (200, Some("Bigger"), None)
+    );
+}

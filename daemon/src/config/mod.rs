@@ -167,6 +167,11 @@ pub struct ScimConfig {
     pub max_filter_chars: usize,
     /// SCIM requests handled at once; more are answered 429 with Retry-After.
     pub max_in_flight: usize,
+    /// A PATCH of a group with more members answers `204 No Content`
+    /// rather than listing every member (unless the request names
+    /// attributes): an identity provider pushing a large group one PATCH at
+    /// a time would otherwise receive the whole member list each time.
+    pub large_group_members: usize,
 }
 
 impl Default for ScimConfig {
@@ -176,6 +181,7 @@ impl Default for ScimConfig {
             max_operations: 1000,
             max_filter_chars: 4096,
             max_in_flight: 512,
+            large_group_members: 1000,
         }
     }
 }

@@ -45,6 +45,12 @@ impl Projection {
         !self.excluded.iter().any(hit)
     }
 
+    /// Whether the request chose what the answer carries (RFC 7644 §3.5.2:
+    /// then a PATCH must answer 200 with those attributes).
+    pub fn is_chosen(&self) -> bool {
+        !self.attributes.is_empty() || !self.excluded.is_empty()
+    }
+
     /// Applies the projection to a document.
     pub fn apply(&self, doc: &mut Value, kind: ResourceKind) {
         let Some(obj) = doc.as_object_mut() else {

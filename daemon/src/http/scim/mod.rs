@@ -158,7 +158,11 @@ struct ScimOk {
 
 impl IntoResponse for ScimOk {
     fn into_response(self) -> Response {
-        let mut resp = scim_json(self.status, &self.body);
+        let mut resp = if self.status == StatusCode::NO_CONTENT {
+            self.status.into_response()
+        } else {
+            scim_json(self.status, &self.body)
+        };
         if let Some(h) = self.etag.and_then(|v| HeaderValue::from_str(&v).ok()) {
             resp.headers_mut().insert(header::ETAG, h);
         }

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use super::extract::{IfMatch, ScimBody, ScimParams};
 use super::{ScimFailure, ScimOk, ScimResult, ok};
 use crate::http::AppState;
+use crate::service::scim::groups::{GroupAnswer, MembersInAnswer};
 use crate::service::scim::{ScimPage, ScimScope};
 
 type Scope = axum::Extension<ScimScope>;
@@ -179,11 +180,14 @@ pub async fn group_replace(
     IfMatch(version): IfMatch,
     ScimBody(b): ScimBody,
 ) -> ScimResult {
-    let doc = s
+    let projection = p.projection()?;
+    // A PUT answers with the entire resource (RFC 7644 §3.5.1).
+    let answer = members_in_answer(&projection, usize::MAX);
+    let written = s
         .services
-        .scim_replace_group(&scope, &id, b, version)
+        .scim_replace_group(&scope, &id, b, version, answer)
         .await?;
-    resource(StatusCode::OK, doc, GROUP, &p.projection()?)
+    group_written(written, &projection)
 }
 
 pub async fn group_patch(
@@ -195,11 +199,33 @@ pub async fn group_patch(
     ScimBody(b): ScimBody,
 ) -> ScimResult {
     let ops = parse_patch(&b, s.scim.config.max_operations)?;
-    let doc = s
+    let projection = p.projection()?;
+    let answer = members_in_answer(&projection, s.scim.config.large_group_members);
+    let written = s
         .services
-        .scim_patch_group(&scope, &id, ops, version)
+        .scim_patch_group(&scope, &id, ops, version, answer)
         .await?;
-    resource(StatusCode::OK, doc, GROUP, &p.projection()?)
+    group_written(written, &projection)
+}
+
+/// Whether a Group write's answer lists the members: as the request's
+/// attributes say, or, when it names none, for groups of up to `most`.
+fn members_in_answer(projection: &Projection, most: usize) -> MembersInAnswer {
+    match (projection.is_chosen(), projection.wants("members")) {
+        (true, true) => MembersInAnswer::Asked,
+        (true, false) => MembersInAnswer::Not,
+        (false, _) => MembersInAnswer::UpTo(most),
+    }
+}
+
+/// `200` with the group; `204 No Content` with its `ETag` when its members
+/// were left out for size (RFC 7644 §3.5.2 allows either).
+fn group_written(written: GroupAnswer, projection: &Projection) -> ScimResult {
+    let mut ok = resource(StatusCode::OK, written.doc, GROUP, projection)?;
+    if written.members_left_out {
+        ok.status = StatusCode::NO_CONTENT;
+    }
+    Ok(ok)
 }
 
 pub async fn group_delete(

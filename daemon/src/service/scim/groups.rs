@@ -121,7 +121,8 @@ impl Services {
         id: &str,
         body: Value,
         if_match: Option<String>,
-    ) -> Result<Value, ServiceError> {
+        answer: MembersInAnswer,
+    ) -> Result<GroupAnswer, ServiceError> {
         let input = ScimGroupInput::from_doc(&body)?;
         let p = GroupPatch {
             display_name: Some(input.display_name),
@@ -131,7 +132,7 @@ impl Services {
                 None => Vec::new(),
             },
         };
-        self.scim_change_group(scope, id, p, if_match).await
+        self.scim_change_group(scope, id, p, if_match, answer).await
     }
 
     /// `PATCH /Groups/{id}`: all operations apply, or none.
@@ -141,9 +142,10 @@ impl Services {
         id: &str,
         ops: Vec<PatchOp>,
         if_match: Option<String>,
-    ) -> Result<Value, ServiceError> {
+        answer: MembersInAnswer,
+    ) -> Result<GroupAnswer, ServiceError> {
         let p = GroupPatch::from_ops(&ops)?;
-        self.scim_change_group(scope, id, p, if_match).await
+        self.scim_change_group(scope, id, p, if_match, answer).await
     }
 
     /// `DELETE /Groups/{id}`: members keep their other groups.
@@ -193,7 +195,8 @@ impl Services {
         id: &str,
         p: GroupPatch,
         if_match: Option<String>,
-    ) -> Result<Value, ServiceError> {
+        answer: MembersInAnswer,
+    ) -> Result<GroupAnswer, ServiceError> {
         let id = parse_id("Group", id)?;
         let (slug, actor, base) = (
             scope.workspace.clone(),
@@ -235,16 +238,51 @@ impl Services {
                     save_group(tx, &ws, Some(&before), &after)?;
                 }
                 events.extend(member_events);
-                Ok(Written {
-                    doc: render_in(tx, &ws, &after, &ids, &base)?,
+                let listed = answer.lists(ids.len());
+                let doc = render_group(&*tx.members()?, ws.id, &after, &ids, listed, &base)?;
+                let written = Written {
+                    doc,
                     events,
                     workspace: ws.slug,
                     mailed: false,
-                })
+                };
+                Ok((written, !listed))
             })
             .await?;
-        Ok(self.announce(w))
+        let (written, unlisted) = w;
+        Ok(GroupAnswer {
+            doc: self.announce(written),
+            members_left_out: unlisted && matches!(answer, MembersInAnswer::UpTo(_)),
+        })
     }
+}
+
+/// Whether the answer to a Group write lists the members.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MembersInAnswer {
+    /// The request's `attributes` ask for them: always.
+    Asked,
+    /// The request chose attributes without them.
+    Not,
+    /// No choice made: up to this many members; a larger group's answer
+    /// leaves them out (and is sent as `204 No Content`).
+    UpTo(usize),
+}
+
+impl MembersInAnswer {
+    fn lists(self, members: usize) -> bool {
+        match self {
+            MembersInAnswer::Asked => true,
+            MembersInAnswer::Not => false,
+            MembersInAnswer::UpTo(most) => members <= most,
+        }
+    }
+}
+
+/// The group after a write, and whether its members were left out for size.
+pub struct GroupAnswer {
+    pub doc: Value,
+    pub members_left_out: bool,
 }
 
 /// Applies member-list changes in order to a group whose members are

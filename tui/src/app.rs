@@ -27,6 +27,10 @@ pub async fn run(client: Client, workspace: Option<String>) -> Result<(), Client
     // Before taking over the screen: is a daemon there (or may we start one)?
     ensure_daemon(&client).await?;
     let mut terminal = ratatui::init();
+    // A terminal without an alternate screen (the Linux console, some
+    // serial and multiplexer setups) keeps what was on it, such as the
+    // start-a-daemon question; ratatui only draws cells that change.
+    let _ = terminal.clear();
     let outcome = event_loop(&mut terminal, client, workspace).await;
     ratatui::restore();
     outcome

@@ -244,6 +244,18 @@ async fn entra_style_provisioning_cycle() {
     let id = u["id"].as_str().expect("id").to_string();
     assert_ne!(id, "client-chosen", "id is read-only");
     assert_eq!(u["roles"][0]["value"], "builder");
+    // Entra assigns an app role through the primary role's value.
+    let (s, r) = entra
+        .patch(
+            &format!("/Users/{id}"),
+            json!([{"op": "Replace", "path": "roles[primary eq \"True\"].value", "value": "end-user"}]),
+        )
+        .await;
+    assert_eq!(
+        (s, r["roles"][0]["value"].as_str()),
+        (200, Some("end-user")),
+        "{r}"
+    );
     // What Entra's default mapping sends beyond roster's own fields reads back.
     assert_eq!(u["title"], "Computer Scientist", "{u}");
     assert_eq!(u["preferredLanguage"], "en-US", "{u}");

@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::error::{ScimError, ScimType};
-use super::schema::{AttrType, ResourceKind};
+use super::schema::{AttrDef, AttrType, ResourceKind};
 
 /// For sub-attribute filters: the (schema URN, attribute) they live under.
 pub(super) type Parent<'a> = Option<(Option<&'a str>, &'a str)>;
@@ -48,6 +48,11 @@ fn resolve<'a>(
     }
 }
 
+/// The sub-attributes RFC 7643 §2.4 lets every multi-valued attribute
+/// carry, whether or not roster keeps them: Microsoft Entra ID assigns app
+/// roles through `roles[primary eq "True"].value`.
+const MULTI_VALUED_SUB: [&str; 5] = ["type", "primary", "display", "value", "$ref"];
+
 /// Refuses a term on an attribute roster does not have: it could only
 /// ever match nothing, which an identity provider reads as "no such user"
 /// and answers with a create that then conflicts.
@@ -60,8 +65,14 @@ fn known(kind: ResourceKind, path: &AttrPath, parent: Parent<'_>) -> Result<(), 
     {
         return Ok(());
     }
-    let attr = kind.attr(uri, name);
-    if attr.is_some_and(|a| sub.is_none_or(|s| a.sub_attr(s).is_some())) {
+    let has_sub = |a: &AttrDef, s: &str| {
+        a.sub_attr(s).is_some()
+            || (a.multi && MULTI_VALUED_SUB.iter().any(|d| d.eq_ignore_ascii_case(s)))
+    };
+    if kind
+        .attr(uri, name)
+        .is_some_and(|a| sub.is_none_or(|s| has_sub(a, s)))
+    {
         return Ok(());
     }
     let mut named = String::new();

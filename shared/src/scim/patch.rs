@@ -532,6 +532,7 @@ mod tests {
             {"op": "add", "path": "emails[type eq \"home\"].value", "value": "home@example.org"},
             {"op": "add", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager", "value": "m-1"},
             {"op": "add", "path": "emails[primary eq \"True\"].display", "value": "Babs at work"},
+            {"op": "Add", "path": "roles[primary eq \"True\"].value", "value": "admin"},
         ]))
         .expect("applies");
         assert_eq!(doc["active"], "False", "the mapping reads string booleans");
@@ -545,6 +546,11 @@ mod tests {
             ])
         );
         assert_eq!(doc[ENTERPRISE_USER_SCHEMA]["manager"], "m-1");
+        assert_eq!(
+            doc["roles"],
+            json!([{"primary": "True", "value": "admin"}]),
+            "Entra's app-role assignment creates the primary role"
+        );
     }
 
     #[test]

@@ -206,6 +206,12 @@ impl Daemon {
         self.spawn();
     }
 
+    /// Invites someone through the real CLI, which must succeed; what it
+    /// printed.
+    pub fn invite(&self, name: &str, email: &str, role: &str) -> String {
+        self.roster_ok(&["invite", "--name", name, "--email", email, "--role", role])
+    }
+
     /// Waits until `roster mail list` says that sending is paused; the line
     /// it prints above the list.
     pub fn mail_paused_line(&self) -> String {

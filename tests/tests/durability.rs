@@ -3,24 +3,30 @@
 
 use roster_e2e::{Daemon, DaemonOptions, SmtpServer, free_port};
 
+/// Polls `roster mail list ARGS` (for 30 s at most) until `done` holds for
+/// the messages it lists.
+fn mail_until(d: &Daemon, what: &str, args: &[&str], done: impl Fn(&[serde_json::Value]) -> bool) {
+    roster_e2e::poll(what, std::time::Duration::from_secs(30), || {
+        let mails = d.roster_json(&[&["mail", "list"], args].concat());
+        done(mails.as_array().expect("mail list")).then_some(())
+    });
+}
+
 /// Waits until every address got its invite and the outbox has marked
 /// their messages sent, then checks that nobody got two mails.
 fn each_mailed_once(d: &Daemon, smtp: &SmtpServer, emails: &[String]) {
     for e in emails {
         smtp.wait_for(e, 1);
     }
-    roster_e2e::poll(
+    mail_until(
+        d,
         "every message marked sent",
-        std::time::Duration::from_secs(30),
-        || {
-            let mails = d.roster_json(&["mail", "list", "--limit", "100"]);
+        &["--limit", "100"],
+        |mails| {
             mails
-                .as_array()
-                .expect("list")
                 .iter()
                 .filter(|m| emails.iter().any(|e| m["to"] == e.as_str()))
                 .all(|m| m["status"] == "sent")
-                .then_some(())
         },
     );
     for e in emails {
@@ -44,17 +50,7 @@ fn invites_acknowledged_before_kill_9_survive_and_are_mailed_once_smtp_is_back()
     std::thread::scope(|s| {
         for (i, e) in emails.iter().enumerate() {
             let d = &d;
-            s.spawn(move || {
-                d.roster_ok(&[
-                    "invite",
-                    "--name",
-                    &format!("Crash {i}"),
-                    "--email",
-                    e,
-                    "--role",
-                    "end-user",
-                ])
-            });
+            s.spawn(move || d.invite(&format!("Crash {i}"), e, "end-user"));
         }
     });
     // Every invite was acknowledged; crash at once.
@@ -89,15 +85,7 @@ fn failed_mail_is_kept_with_its_error_and_can_be_retried() {
         smtp_url: Some(format!("smtp://127.0.0.1:{smtp_port}")),
         ..DaemonOptions::default()
     });
-    d.roster_ok(&[
-        "invite",
-        "--name",
-        "Ken Thompson",
-        "--email",
-        "refused.ken@example.com",
-        "--role",
-        "builder",
-    ]);
+    d.invite("Ken Thompson", "refused.ken@example.com", "builder");
     let failed = roster_e2e::poll(
         "the message to fail",
         std::time::Duration::from_secs(30),
@@ -142,15 +130,7 @@ fn an_smtp_outage_pauses_mail_instead_of_failing_it() {
         .map(|i| format!("outage{i:02}@example.com"))
         .collect();
     for (i, e) in emails.iter().enumerate() {
-        d.roster_ok(&[
-            "invite",
-            "--name",
-            &format!("Outage {i}"),
-            "--email",
-            e,
-            "--role",
-            "end-user",
-        ]);
+        d.invite(&format!("Outage {i}"), e, "end-user");
     }
     // Two attempts a second apart would have failed every message by now.
     std::thread::sleep(std::time::Duration::from_secs(5));
@@ -175,16 +155,11 @@ fn an_smtp_outage_pauses_mail_instead_of_failing_it() {
     // the try that picks it never reaches the server, still unavailable.
     let (reset, emails) = emails.split_first().expect("emails");
     d.roster_ok(&["reset-link", reset]);
-    roster_e2e::poll(
+    mail_until(
+        &d,
         "a try to pick the cancelled message",
-        std::time::Duration::from_secs(30),
-        || {
-            let mails = d.roster_json(&["mail", "list", "--status", "cancelled"]);
-            mails
-                .as_array()
-                .is_some_and(|a| a.iter().any(|m| m["to"] == reset.as_str()))
-                .then_some(())
-        },
+        &["--status", "cancelled"],
+        |mails| mails.iter().any(|m| m["to"] == reset.as_str()),
     );
     let log = d.log();
     assert_eq!(
@@ -244,15 +219,7 @@ fn a_refused_sender_address_pauses_mail_instead_of_failing_it() {
     let mut d = Daemon::start(refused_from.clone());
     let emails: Vec<String> = (0..3).map(|i| format!("sender{i}@example.com")).collect();
     for e in &emails {
-        d.roster_ok(&[
-            "invite",
-            "--name",
-            "Sender Test",
-            "--email",
-            e,
-            "--role",
-            "end-user",
-        ]);
+        d.invite("Sender Test", e, "end-user");
     }
     let said = d.mail_paused_line();
     assert!(
@@ -280,15 +247,11 @@ fn a_refused_sender_address_pauses_mail_instead_of_failing_it() {
 fn rosterd_declines_transparent_huge_pages() {
     let d = Daemon::start(DaemonOptions::default());
     for i in 0..50 {
-        d.roster_ok(&[
-            "invite",
-            "--name",
+        d.invite(
             &format!("Page {i}"),
-            "--email",
             &format!("page{i}@example.com"),
-            "--role",
             "end-user",
-        ]);
+        );
     }
     let pid = d.pid().expect("rosterd runs");
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
@@ -311,15 +274,7 @@ fn rosterd_declines_transparent_huge_pages() {
 #[test]
 fn sigterm_stops_cleanly_and_data_is_kept() {
     let mut d = Daemon::start(DaemonOptions::default());
-    d.roster_ok(&[
-        "invite",
-        "--name",
-        "Dennis Ritchie",
-        "--email",
-        "dmr@example.com",
-        "--role",
-        "admin",
-    ]);
+    d.invite("Dennis Ritchie", "dmr@example.com", "admin");
     assert_eq!(d.terminate(), Some(0), "rosterd exits 0 on SIGTERM");
     assert!(
         !d.socket().exists(),

@@ -194,15 +194,7 @@ fn tooljets_template_imports_as_it_is_and_a_second_drop_changes_nothing() {
 fn mixed_rows_are_applied_or_reported_one_by_one() {
     let d = Daemon::start(DaemonOptions::default());
     d.roster_ok(&["groups", "create", "Eng"]);
-    d.roster_ok(&[
-        "invite",
-        "--name",
-        "Existing Person",
-        "--email",
-        "existing@example.com",
-        "--role",
-        "end-user",
-    ]);
+    d.invite("Existing Person", "existing@example.com", "end-user");
     d.roster_ok(&[
         "invite",
         "--name",

@@ -110,15 +110,7 @@ async fn resend_archive_unarchive_and_the_last_admin() {
         ..Default::default()
     });
 
-    d.roster_ok(&[
-        "invite",
-        "--name",
-        "Grace Hopper",
-        "--email",
-        "grace@example.com",
-        "--role",
-        "admin",
-    ]);
+    d.invite("Grace Hopper", "grace@example.com", "admin");
     let first = smtp.wait_for("grace@example.com", 1)[0]
         .link()
         .expect("link");
@@ -138,15 +130,7 @@ async fn resend_archive_unarchive_and_the_last_admin() {
     assert_eq!(d.status_of("grace@example.com"), "active");
 
     // Resend delivers another mail with the same (still valid) link.
-    d.roster_ok(&[
-        "invite",
-        "--name",
-        "Alan Turing",
-        "--email",
-        "alan@example.com",
-        "--role",
-        "builder",
-    ]);
+    d.invite("Alan Turing", "alan@example.com", "builder");
     let a1 = smtp.wait_for("alan@example.com", 1)[0]
         .link()
         .expect("link");
@@ -217,15 +201,7 @@ async fn resend_archive_unarchive_and_the_last_admin() {
 #[tokio::test]
 async fn without_smtp_invites_become_eml_files() {
     let d = Daemon::start(DaemonOptions::default());
-    d.roster_ok(&[
-        "invite",
-        "--name",
-        "Edsger Dijkstra",
-        "--email",
-        "edsger@example.com",
-        "--role",
-        "end-user",
-    ]);
+    d.invite("Edsger Dijkstra", "edsger@example.com", "end-user");
     let link = d
         .roster_ok(&["link", "edsger@example.com"])
         .trim()
@@ -272,15 +248,7 @@ async fn smtp_by_host_port_and_tls() {
         ..Default::default()
     };
     let mut d = Daemon::start(by_host(Some("none")));
-    d.roster_ok(&[
-        "invite",
-        "--name",
-        "Plain Relay",
-        "--email",
-        "plain@example.com",
-        "--role",
-        "builder",
-    ]);
+    d.invite("Plain Relay", "plain@example.com", "builder");
     assert!(smtp.wait_for("plain@example.com", 1)[0].link().is_some());
     let shown = format!("smtp://127.0.0.1:{} (no TLS)", smtp.port);
     assert!(
@@ -290,15 +258,7 @@ async fn smtp_by_host_port_and_tls() {
     );
 
     d.restart_with(by_host(None));
-    d.roster_ok(&[
-        "invite",
-        "--name",
-        "Needs Tls",
-        "--email",
-        "tls@example.com",
-        "--role",
-        "builder",
-    ]);
+    d.invite("Needs Tls", "tls@example.com", "builder");
     let said = d.mail_paused_line();
     assert!(
         said.contains("does not offer STARTTLS") && said.contains("smtp.tls"),

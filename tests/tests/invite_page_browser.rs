@@ -18,15 +18,7 @@ impl Drop for Driver {
 #[tokio::test]
 async fn a_person_opens_the_link_clicks_accept_and_is_in() {
     let d = Daemon::start(DaemonOptions::default());
-    d.roster_ok(&[
-        "invite",
-        "--name",
-        "Barbara Liskov",
-        "--email",
-        "barbara@example.com",
-        "--role",
-        "builder",
-    ]);
+    d.invite("Barbara Liskov", "barbara@example.com", "builder");
     let link = d
         .roster_ok(&["link", "barbara@example.com"])
         .trim()

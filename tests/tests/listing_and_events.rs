@@ -168,9 +168,7 @@ async fn search_ignores_accents_both_ways() {
         ("Nguyễn Thị Minh", "minh@example.vn"),
         ("Luke Skywalker", "luke@example.com"),
     ] {
-        d.roster_ok(&[
-            "invite", "--name", name, "--email", email, "--role", "end-user",
-        ]);
+        d.invite(name, email, "end-user");
     }
     let found = |q: &str| {
         let api = api.clone();
@@ -304,15 +302,7 @@ async fn changes_stream_as_server_sent_events() {
             .unwrap_or_default()
             .starts_with("text/event-stream")
     );
-    d.roster_ok(&[
-        "invite",
-        "--name",
-        "Live",
-        "--email",
-        "live@example.com",
-        "--role",
-        "builder",
-    ]);
+    d.invite("Live", "live@example.com", "builder");
     events
         .until("live@example.com", std::time::Duration::from_secs(10))
         .await;
@@ -334,15 +324,7 @@ async fn mail_delivery_pausing_reaches_every_workspaces_stream() {
     d.roster_ok(&["workspaces", "create", "sales", "--name", "Sales"]);
     let mut events = d.events("?workspace=sales").await;
     let deadline = std::time::Duration::from_secs(30);
-    d.roster_ok(&[
-        "invite",
-        "--name",
-        "Paused",
-        "--email",
-        "paused@example.com",
-        "--role",
-        "builder",
-    ]);
+    d.invite("Paused", "paused@example.com", "builder");
     events.until(r#""kind":"mail.paused""#, deadline).await;
     assert!(
         !events.seen.contains("paused@example.com"),

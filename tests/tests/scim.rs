@@ -394,15 +394,7 @@ async fn entra_finds_users_by_a_work_email_other_than_their_user_name() {
         .await;
     assert_eq!(s, 201, "{ada}");
     let id = ada["id"].as_str().expect("id").to_string();
-    d.roster_ok(&[
-        "invite",
-        "--name",
-        "Bob Byte",
-        "--email",
-        "bob@example.com",
-        "--role",
-        "builder",
-    ]);
+    d.invite("Bob Byte", "bob@example.com", "builder");
     let work = |address: &str| format!(r#"emails[type eq "work"].value eq "{address}""#);
     let found = entra.filter_users(&work("ADA@contoso.com")).await;
     assert_eq!(found["totalResults"], 1, "{found}");

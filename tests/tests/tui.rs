@@ -110,9 +110,7 @@ fn the_tui_lists_searches_copies_a_link_follows_changes_and_quits_cleanly() {
         ("Ada Lovelace", "ada@example.com"),
         ("Grace Hopper", "grace@example.com"),
     ] {
-        d.roster_ok(&[
-            "invite", "--name", name, "--email", email, "--role", "builder",
-        ]);
+        d.invite(name, email, "builder");
     }
     let mut s = Session::spawn(&["--socket".as_ref(), d.socket().as_os_str()], &[]);
 
@@ -156,15 +154,7 @@ fn the_tui_lists_searches_copies_a_link_follows_changes_and_quits_cleanly() {
     assert!(s.raw().contains(&osc52), "no OSC 52 sequence with the link");
 
     // A member invited elsewhere appears without a key press.
-    d.roster_ok(&[
-        "invite",
-        "--name",
-        "Live Arrival",
-        "--email",
-        "live@example.com",
-        "--role",
-        "end-user",
-    ]);
+    d.invite("Live Arrival", "live@example.com", "end-user");
     s.wait_for("the new member to appear live", |scr| {
         scr.contains("live@example.com")
     });

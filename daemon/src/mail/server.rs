@@ -77,15 +77,13 @@ fn from_url(url: &str, smtp: &SmtpConfig) -> Result<SmtpServer, TransportError> 
     };
     // Read as lettre reads it: an empty host is an error of its own there.
     let parsed = match url::Url::parse(url) {
-        Ok(u) if u.host_str().unwrap_or_default().is_empty() => None,
-        Ok(u) => Some(u),
-        Err(url::ParseError::EmptyHost) => None,
+        Ok(u) if u.host_str().is_some_and(|h| !h.is_empty()) => u,
+        Ok(_) | Err(url::ParseError::EmptyHost) => {
+            return Err(bad(
+                "it names no server; write smtp://host:port or smtps://user@host:465".into(),
+            ));
+        }
         Err(e) => return Err(bad(e.to_string())),
-    };
-    let Some(parsed) = parsed else {
-        return Err(bad(
-            "it names no server; write smtp://host:port or smtps://user@host:465".into(),
-        ));
     };
     let mut builder =
         AsyncSmtpTransport::<Tokio1Executor>::from_url(url).map_err(|e| bad(e.to_string()))?;

@@ -99,11 +99,20 @@ pub enum SendError {
 /// (421) and the authentication failures of RFC 4954 (454, 530, 534, 535, 538).
 const SESSION_REPLIES: [u16; 6] = [421, 454, 530, 534, 535, 538];
 
-/// lettre's client errors about the session rather than the message.
-const SESSION_CLIENT_ERRORS: [&str; 3] = [
-    "No compatible authentication mechanism",
-    "Connection is not encrypted",
-    "challenge",
+/// lettre blames the client both for a message this server cannot take
+/// (non-ASCII without SMTPUTF8 or 8BITMIME) and for a session it cannot set
+/// up: these are the session's, with what to change when the configuration
+/// can mend it.
+const SESSION_CLIENT_ERRORS: [(&str, Option<&str>); 4] = [
+    (
+        "STARTTLS is not supported",
+        Some(
+            "it does not offer STARTTLS, which the configuration requires: set smtp.tls to \"tls\" for a TLS port such as 465 or to \"none\" for a plain relay (with smtp.url: smtps://, or no ?tls=required)",
+        ),
+    ),
+    ("No compatible authentication mechanism", None),
+    ("Connection is not encrypted", None),
+    ("challenge", None),
 ];
 
 impl SendError {
@@ -114,18 +123,15 @@ impl SendError {
                 "it refuses roster's sender address, so every message would fail alike: check smtp.from ({text})"
             ));
         }
-        // lettre blames the client both for a message this server cannot
-        // take (non-ASCII without SMTPUTF8 or 8BITMIME) and for a session it
-        // cannot set up (no STARTTLS, no usable login): only the first is
-        // the message's.
-        if e.is_client() && text.contains("STARTTLS is not supported") {
-            return Self::Unavailable(format!(
-                "it does not offer STARTTLS, which the configuration requires: set smtp.tls to \"tls\" for a TLS port such as 465 or to \"none\" for a plain relay (with smtp.url: smtps://, or no ?tls=required) ({text})"
-            ));
+        if e.is_client()
+            && let Some((_, hint)) = SESSION_CLIENT_ERRORS.iter().find(|(s, _)| text.contains(s))
+        {
+            return Self::Unavailable(match hint {
+                Some(hint) => format!("{hint} ({text})"),
+                None => text,
+            });
         }
-        let message_at_fault =
-            e.is_client() && !SESSION_CLIENT_ERRORS.iter().any(|s| text.contains(s));
-        Self::kind_of(e.status().map(u16::from), message_at_fault)(text)
+        Self::kind_of(e.status().map(u16::from), e.is_client())(text)
     }
 
     /// The kind of a failed send, from the server's reply code (none when

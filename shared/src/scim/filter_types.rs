@@ -17,12 +17,24 @@ use super::schema::{AttrDef, AttrType, ResourceKind};
 /// For sub-attribute filters: the (schema URN, attribute) they live under.
 pub(super) type Parent<'a> = Option<(Option<&'a str>, &'a str)>;
 
-/// The type a comparison on `path` compares, or `None` for an attribute
-/// roster does not describe (such a term matches nothing).
+/// The value path's attribute, as the parent of its filter's terms.
+fn parent_of(attr: &AttrPath) -> Parent<'_> {
+    Some((attr.uri.as_deref(), attr.name.as_str()))
+}
+
+/// Whether `name` is a common attribute of every resource (RFC 7643 §3.1)
+/// that the schema tables leave out.
+fn is_common(name: &str) -> bool {
+    ["meta", "schemas"]
+        .iter()
+        .any(|c| name.eq_ignore_ascii_case(c))
+}
+
+/// The type a comparison on `path` compares, or `None` when the schema
+/// gives none (a `schemas` term, a sub-attribute only RFC 7643 §2.4 names).
 pub(super) fn type_of(kind: ResourceKind, path: &AttrPath, parent: Parent<'_>) -> Option<AttrType> {
     let (uri, name, sub) = resolve(path, parent);
     if name.eq_ignore_ascii_case("meta") {
-        // A common attribute (RFC 7643 §3.1), not in the schema tables.
         return Some(match sub {
             Some(s) if s.eq_ignore_ascii_case("created") => AttrType::DateTime,
             Some(s) if s.eq_ignore_ascii_case("lastModified") => AttrType::DateTime,
@@ -48,6 +60,18 @@ fn resolve<'a>(
     }
 }
 
+/// How a message names the path: `emails.value`, with the schema URN
+/// when asked (`urn:…:User:costCode`).
+fn shown(uri: Option<&str>, name: &str, sub: Option<&str>) -> String {
+    let mut out = uri.map(|u| format!("{u}:")).unwrap_or_default();
+    out.push_str(name);
+    if let Some(sub) = sub {
+        out.push('.');
+        out.push_str(sub);
+    }
+    out
+}
+
 /// The sub-attributes RFC 7643 §2.4 lets every multi-valued attribute
 /// carry, whether or not roster keeps them: Microsoft Entra ID assigns app
 /// roles through `roles[primary eq "True"].value`.
@@ -58,11 +82,7 @@ const MULTI_VALUED_SUB: [&str; 5] = ["type", "primary", "display", "value", "$re
 /// and answers with a create that then conflicts.
 fn known(kind: ResourceKind, path: &AttrPath, parent: Parent<'_>) -> Result<(), ScimError> {
     let (uri, name, sub) = resolve(path, parent);
-    // Common attributes (RFC 7643 §3.1) that are not in the schema tables.
-    if ["meta", "schemas"]
-        .iter()
-        .any(|c| name.eq_ignore_ascii_case(c))
-    {
+    if is_common(name) {
         return Ok(());
     }
     let has_sub = |a: &AttrDef, s: &str| {
@@ -75,20 +95,11 @@ fn known(kind: ResourceKind, path: &AttrPath, parent: Parent<'_>) -> Result<(), 
     {
         return Ok(());
     }
-    let mut named = String::new();
-    if let Some(uri) = uri {
-        named.push_str(uri);
-        named.push(':');
-    }
-    named.push_str(name);
-    if let Some(sub) = sub {
-        named.push('.');
-        named.push_str(sub);
-    }
     Err(ScimError::bad(
         ScimType::InvalidFilter,
         format!(
-            "the filter names {named}, which is not an attribute of a {} in roster (GET /Schemas lists them)",
+            "the filter names {}, which is not an attribute of a {} in roster (GET /Schemas lists them)",
+            shown(uri, name, sub),
             kind.name()
         ),
     ))
@@ -99,10 +110,7 @@ fn known(kind: ResourceKind, path: &AttrPath, parent: Parent<'_>) -> Result<(), 
 pub(super) fn check(filter: &Filter, kind: ResourceKind) -> Result<(), ScimError> {
     match filter {
         Filter::Attr(a) => check_attr(a, kind, None),
-        Filter::ValuePath(vp) => {
-            let parent = Some((vp.attr.uri.as_deref(), vp.attr.name.as_str()));
-            check_val(&vp.filter, kind, parent)
-        }
+        Filter::ValuePath(vp) => check_val(&vp.filter, kind, parent_of(&vp.attr)),
         Filter::Not(inner) => check(inner, kind),
         Filter::And(items) | Filter::Or(items) => {
             items.as_slice().iter().try_for_each(|f| check(f, kind))
@@ -116,8 +124,7 @@ pub(super) fn check_patch_filter(
     vp: &scim_v2::filter::PatchValuePath,
     kind: ResourceKind,
 ) -> Result<(), ScimError> {
-    let parent = Some((vp.attr.uri.as_deref(), vp.attr.name.as_str()));
-    check_val(&vp.filter, kind, parent)
+    check_val(&vp.filter, kind, parent_of(&vp.attr))
 }
 
 fn check_val(f: &ValFilter, kind: ResourceKind, parent: Parent<'_>) -> Result<(), ScimError> {
@@ -143,12 +150,9 @@ fn check_attr(a: &AttrExp, kind: ResourceKind, parent: Parent<'_>) -> Result<(),
     let Some(ty) = type_of(kind, path, parent) else {
         return Ok(());
     };
-    let named = || match parent {
-        Some((_, p)) => format!("{p}.{}", path.name),
-        None => match &path.sub_attr {
-            Some(sub) => format!("{}.{sub}", path.name),
-            None => path.name.clone(),
-        },
+    let named = || {
+        let (_, name, sub) = resolve(path, parent);
+        shown(None, name, sub)
     };
     let refuse = |why: String| Err(ScimError::bad(ScimType::InvalidFilter, why));
     match ty {

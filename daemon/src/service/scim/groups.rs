@@ -66,7 +66,7 @@ impl Services {
                 let (ids, member_events) = change_members(tx, &ws, &actor, &g, &[], &adds)?;
                 events.extend(member_events);
                 Ok(Written {
-                    doc: render_in(tx, &ws, &g, &ids, &base)?,
+                    doc: render_in(tx, &ws, &g, &ids, true, &base)?,
                     events,
                     workspace: ws.slug,
                     mailed: false,
@@ -239,9 +239,8 @@ impl Services {
                 }
                 events.extend(member_events);
                 let listed = answer.lists(ids.len());
-                let doc = render_group(&*tx.members()?, ws.id, &after, &ids, listed, &base)?;
                 let written = Written {
-                    doc,
+                    doc: render_in(tx, &ws, &after, &ids, listed, &base)?,
                     events,
                     workspace: ws.slug,
                     mailed: false,
@@ -353,15 +352,16 @@ where
     }
 }
 
-/// A group's document at the end of a write, with its members.
+/// A group's document at the end of a write, with its members when `listed`.
 fn render_in(
     tx: &Tx<'_>,
     ws: &WorkspaceRecord,
     g: &GroupRecord,
     ids: &[u128],
+    listed: bool,
     base: &str,
 ) -> Result<Value, ServiceError> {
-    render_group(&*tx.members()?, ws.id, g, ids, true, base)
+    render_group(&*tx.members()?, ws.id, g, ids, listed, base)
 }
 
 fn list_groups(

@@ -1,7 +1,8 @@
 //! SCIM benchmarks against a release `rosterd` over real HTTP on loopback:
 //!
 //! 1. `POST /Users` from 64 clients until the workspace has M members
-//!    (default 1,000,000; durable, each with its audit event);
+//!    (default 1,000,000; durable, each with its audit event), then from
+//!    `wrk`'s 64 connections for 15 s;
 //! 2. `GET /Users?filter=userName eq "…"` with 64 connections at M members,
 //!    beside a bare axum handler doing one redb read (a separate process of
 //!    this binary, same client, same run);
@@ -180,6 +181,65 @@ async fn paging(t: &Target, members: usize) {
     );
 }
 
+/// `POST /Users` driven by `wrk` (64 connections, 2 threads) for `seconds`,
+/// creating users `from`, `from + 1`, … (the same bodies as
+/// [`create_user`], names in no particular order): the load generator
+/// takes a tenth of the CPU this process's clients take, so on 2 cores the
+/// figure is the server's. Any answer but 201 fails the run. Returns
+/// (creates/s, p50, p99).
+fn wrk_create_load(t: &Target, from: usize, seconds: u64) -> Option<(f64, Duration, Duration)> {
+    let dir = tempfile::tempdir().ok()?;
+    let script = dir.path().join("create.lua");
+    // More users than 64 connections can create in the time (each wrk
+    // thread takes every other line), from a file: Lua cannot make them.
+    let room = 60_000 * seconds as usize;
+    let people = dir.path().join("people.txt");
+    let lines: Vec<String> = (from..from + room)
+        .map(|i| {
+            let (given, family) = person(i);
+            format!("{given}|{family}|{}|ext-{i}", email(i))
+        })
+        .collect();
+    std::fs::write(&people, lines.join("\n")).ok()?;
+    std::fs::write(
+        &script,
+        format!(
+            r#"people = {{}}
+for line in io.lines("{list}") do people[#people + 1] = line end
+threads = 0
+setup = function(thread)
+  thread:set("tid", threads)
+  threads = threads + 1
+end
+counter = 0
+request = function()
+  local line = people[counter * 2 + tid + 1]
+  counter = counter + 1
+  local given, family, address, ext = line:match("([^|]*)|([^|]*)|([^|]*)|([^|]*)")
+  local body = '{{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"' .. address
+    .. '","externalId":"' .. ext .. '","name":{{"givenName":"' .. given .. '","familyName":"' .. family
+    .. '"}},"active":true}}'
+  return wrk.format("POST", "{path}/Users", {{["Authorization"] = "Bearer {token}", ["Content-Type"] = "application/scim+json"}}, body)
+end
+"#,
+            list = people.display(),
+            path = path_of(t),
+            token = t.token
+        ),
+    )
+    .ok()?;
+    wrk(&script, t, seconds)
+}
+
+/// The path part of a target's base URL (`/scim/v2`).
+fn path_of(t: &Target) -> String {
+    t.base
+        .splitn(4, '/')
+        .nth(3)
+        .map(|p| format!("/{p}"))
+        .unwrap_or_default()
+}
+
 /// Addresses the wrk script cycles through (a sample of the users).
 const WRK_ADDRESSES: usize = 200_000;
 
@@ -190,12 +250,7 @@ const WRK_ADDRESSES: usize = 200_000;
 fn wrk_filter_load(t: &Target, users: usize, seconds: u64) -> Option<(f64, Duration, Duration)> {
     let dir = tempfile::tempdir().ok()?;
     let script = dir.path().join("filter.lua");
-    let path = t
-        .base
-        .splitn(4, '/')
-        .nth(3)
-        .map(|p| format!("/{p}"))
-        .unwrap_or_default();
+    let path = path_of(t);
     // The addresses it walks, in the order the bench's own clients use,
     // from a file (Lua has no 64-bit arithmetic to make them itself).
     let addresses = dir.path().join("addresses.txt");
@@ -220,6 +275,12 @@ end
         ),
     )
     .ok()?;
+    wrk(&script, t, seconds)
+}
+
+/// Runs `wrk` with `script` against `t` for `seconds` (64 connections, 2
+/// threads); (req/s, p50, p99), or nothing if wrk is not installed.
+fn wrk(script: &std::path::Path, t: &Target, seconds: u64) -> Option<(f64, Duration, Duration)> {
     let out = Command::new("wrk")
         .args([
             "-t2",
@@ -228,7 +289,7 @@ end
             "--latency",
             "-s",
         ])
-        .arg(&script)
+        .arg(script)
         .arg(&t.base)
         .output()
         .ok()?;
@@ -386,6 +447,16 @@ async fn main() {
         ms(percentile(&lat, 0.99))
     );
 
+    let wrk_seconds = arg("--wrk-seconds", 15) as u64;
+    match wrk_create_load(&roster, members, wrk_seconds) {
+        Some((rps, p50, p99)) => println!(
+            "  with wrk (64 connections, {wrk_seconds} s, from {members} members on): {rps:.0} creates/s (durable; p50 {}, p99 {})",
+            ms(p50),
+            ms(p99)
+        ),
+        None => println!("  wrk is not installed (apt-get install wrk): no wrk figure"),
+    }
+
     // 2. Filter by userName at M members, and the bare handler beside it,
     //    first from this process, then (if installed) from wrk.
     let (rps, p50, p99) = filter_load(&roster, lookups, members, CLIENTS).await;
@@ -394,7 +465,6 @@ async fn main() {
         ms(p50),
         ms(p99)
     );
-    let wrk_seconds = arg("--wrk-seconds", 15) as u64;
     let wrk_roster = wrk_filter_load(&roster, members, wrk_seconds);
     let bare_dir = tempfile::tempdir().expect("bare dir");
     let bare_port = free_port();

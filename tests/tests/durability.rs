@@ -74,6 +74,71 @@ fn invites_acknowledged_before_kill_9_survive_and_are_mailed_once_smtp_is_back()
     each_mailed_once(&d, &smtp, &emails);
 }
 
+/// Writes acknowledged while writes keep coming are in the write-ahead
+/// journal, not yet in the database file (redb saves its pages at
+/// checkpoints, when writes pause or every few seconds): a kill -9 in the
+/// middle of a burst must find every one of them again on restart.
+#[test]
+fn writes_acknowledged_in_the_middle_of_a_burst_survive_kill_9() {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let mut d = Daemon::start(DaemonOptions::default());
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(d.pid().expect("running")).expect("pid"));
+    let acknowledged = Mutex::new(Vec::new());
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        for t in 0..6 {
+            let (d, acknowledged, stop) = (&d, &acknowledged, &stop);
+            s.spawn(move || {
+                for n in 0.. {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let email = format!("burst{t}-{n}@example.com");
+                    let name = format!("Burst {t} {n}");
+                    let out = d.roster(&[
+                        "invite", "--name", &name, "--email", &email, "--role", "end-user",
+                    ]);
+                    if out.status.success() {
+                        acknowledged.lock().expect("lock").push(email);
+                    }
+                }
+            });
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        // The crash comes while invites are still being made.
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL).expect("SIGKILL");
+        stop.store(true, Ordering::Relaxed);
+    });
+    let acknowledged = acknowledged.into_inner().expect("lock");
+    assert!(
+        acknowledged.len() >= 20,
+        "only {} invites before the kill",
+        acknowledged.len()
+    );
+    d.restart();
+    assert!(
+        d.log().contains("applied the write-ahead journal"),
+        "the restart found nothing to apply from the journal: the kill came after a checkpoint\n{}",
+        d.log()
+    );
+    let listed = d.roster_json(&["users", "list", "--all"]);
+    let listed: std::collections::HashSet<&str> = listed
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|m| m["email"].as_str())
+        .collect();
+    let lost: Vec<&String> = acknowledged
+        .iter()
+        .filter(|e| !listed.contains(e.as_str()))
+        .collect();
+    assert!(
+        lost.is_empty(),
+        "acknowledged but gone after kill -9: {lost:?}"
+    );
+}
+
 /// A message the server refuses for good (`550`, an unknown mailbox) is
 /// failed at once, not after ten attempts, and kept with the server's
 /// answer; `mail retry` sends it again once the server takes it.
@@ -299,15 +364,15 @@ fn a_daemon_killed_while_idle_restarts_without_checking_the_file() {
         ..Default::default()
     });
     d.roster_ok(&["groups", "create", "Verification"]);
-    // The writer logs each commit and each save of the allocator state; once
-    // a save follows the last commit, writes have paused and a crash must
-    // not cost a walk over the whole file.
+    // The writer logs each commit and each checkpoint; once a checkpoint
+    // follows the last commit, writes have paused and a crash must not cost
+    // a walk over the whole file nor leave a journal to apply.
     roster_e2e::poll(
-        "the writer to save the allocator state after the last commit",
+        "the writer to make a checkpoint after the last commit",
         std::time::Duration::from_secs(10),
         || {
             let log = d.log();
-            let saved = log.rfind("allocator state saved")?;
+            let saved = log.rfind("journaled commits saved in the database")?;
             let committed = log.rfind("batch committed")?;
             (saved > committed).then_some(())
         },
@@ -317,6 +382,11 @@ fn a_daemon_killed_while_idle_restarts_without_checking_the_file() {
     assert!(
         !d.log().contains("repairing the database"),
         "an idle daemon killed with -9 was repaired on restart:\n{}",
+        d.log()
+    );
+    assert!(
+        !d.log().contains("applied the write-ahead journal"),
+        "an idle daemon killed with -9 had a journal to apply:\n{}",
         d.log()
     );
     assert_eq!(

@@ -1,7 +1,7 @@
 //! Group commit: concurrent use cases share one durable redb commit.
 //!
-//! A single fsync'd commit costs a fraction of a millisecond; taking one per
-//! request caps throughput at a few thousand writes per second. The writer
+//! A single journaled commit (see [`super::commit`]) costs an fsync; taking
+//! one per request caps throughput at a few thousand writes per second. The writer
 //! thread drains every job that is waiting, applies them all in one write
 //! transaction, takes in the jobs that arrived meanwhile until none is
 //! waiting, and commits once. With 64 concurrent clients the batches grow
@@ -12,11 +12,10 @@
 //! gets its refusal and the others run again together, so one refused
 //! request never affects another nor costs them their shared commit.
 //!
-//! Commits made while writes keep coming skip redb's quick repair (saving
-//! the allocator state costs each commit a second fsync and ~100 more
-//! pages); once the writer has been idle for [`CHECKPOINT_AFTER_IDLE`] it
-//! commits an empty transaction that saves it, so a daemon killed while
-//! idle restarts at once and one killed mid-burst checks the file first.
+//! Once the writer has been idle for [`CHECKPOINT_AFTER_IDLE`] it makes a
+//! checkpoint: a durable redb commit of everything journaled, with the
+//! allocator state, so a daemon killed while idle restarts at once with an
+//! empty journal.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -27,6 +26,7 @@ use std::time::Duration;
 use redb::{Database, WriteTransaction};
 use tokio::sync::oneshot;
 
+use super::commit::Committer;
 use super::snapshot::Snapshots;
 use super::tables::Tx;
 use crate::error::ServiceError;
@@ -34,11 +34,14 @@ use crate::error::ServiceError;
 /// Most jobs applied in one transaction.
 const MAX_BATCH: usize = 512;
 
-/// How long writes must pause before the writer saves the allocator state
-/// (quick repair) in a commit of its own: long enough that a steady stream
-/// of writes never pays for it, short enough that a daemon is almost never
-/// killed inside the window.
+/// How long writes must pause before the writer makes a checkpoint: long
+/// enough that a steady stream of writes never pays for it, short enough
+/// that a daemon is almost never killed with a journal to apply.
 const CHECKPOINT_AFTER_IDLE: Duration = Duration::from_millis(20);
+
+/// How often an idle writer looks whether writes made elsewhere (the
+/// importer's, see [`super::Store::write_blocking`]) wait for a checkpoint.
+const IDLE_LOOK: Duration = Duration::from_secs(1);
 
 trait Job: Send {
     fn apply(&mut self, tx: &Tx<'_>) -> Result<(), ServiceError>;
@@ -87,12 +90,13 @@ pub struct WriteQueue {
 
 /// What each commit updates: its counts (for tests and diagnostics) and the
 /// point reads' shared snapshot, which goes stale.
-#[derive(Default)]
 struct Counters {
     commits: AtomicU64,
     checkpoints: AtomicU64,
     /// Told of every commit, before its jobs are answered.
     snapshots: Arc<Snapshots>,
+    /// Makes every commit durable.
+    committer: Arc<Committer>,
 }
 
 impl Counters {
@@ -106,16 +110,23 @@ impl WriteQueue {
     /// Starts the writer thread over `db`. It ends when every queue handle
     /// is dropped.
     /// `snapshots` hears of every commit before its jobs are answered.
-    pub fn start(db: Arc<Database>, snapshots: Arc<Snapshots>) -> Self {
-        Self::start_saving_after(db, CHECKPOINT_AFTER_IDLE, snapshots)
+    pub fn start(db: Arc<Database>, snapshots: Arc<Snapshots>, committer: Arc<Committer>) -> Self {
+        Self::start_saving_after(db, CHECKPOINT_AFTER_IDLE, snapshots, committer)
     }
 
-    /// [`WriteQueue::start`] with the pause after which the allocator state is saved.
-    fn start_saving_after(db: Arc<Database>, idle: Duration, snapshots: Arc<Snapshots>) -> Self {
+    /// [`WriteQueue::start`] with the pause after which a checkpoint is made.
+    fn start_saving_after(
+        db: Arc<Database>,
+        idle: Duration,
+        snapshots: Arc<Snapshots>,
+        committer: Arc<Committer>,
+    ) -> Self {
         let (jobs, rx) = mpsc::channel::<Message>();
         let counters = Arc::new(Counters {
             snapshots,
-            ..Counters::default()
+            committer,
+            commits: AtomicU64::default(),
+            checkpoints: AtomicU64::default(),
         });
         let counted = counters.clone();
         std::thread::Builder::new()
@@ -137,12 +148,12 @@ impl WriteQueue {
         self.counters.commits.load(Ordering::Relaxed)
     }
 
-    /// Empty commits made to save the allocator state after a burst.
+    /// Checkpoints made after a burst of writes.
     pub fn checkpoints(&self) -> u64 {
         self.counters.checkpoints.load(Ordering::Relaxed)
     }
 
-    /// Runs `run` inside a durable write transaction shared with other
+    /// Runs `run` inside a durable (journaled) write transaction shared with other
     /// concurrent jobs; resolves once that transaction has committed.
     /// `run` may be called more than once and must only touch `tx`.
     pub async fn write<F, T>(&self, run: F) -> Result<T, ServiceError>
@@ -180,26 +191,29 @@ fn writer_loop(
     idle: Duration,
     counters: &Counters,
 ) -> Option<mpsc::Sender<()>> {
-    // Whether the last commit left the allocator state unsaved.
-    let mut unsaved = false;
     loop {
-        let first = if unsaved {
-            match rx.recv_timeout(idle) {
-                Ok(message) => message,
-                Err(RecvTimeoutError::Timeout) => {
-                    checkpoint(db, counters);
-                    unsaved = false;
-                    continue;
-                }
-                // Dropping the database closes it cleanly: nothing to save.
-                Err(RecvTimeoutError::Disconnected) => return None,
-            }
+        let wait = if counters.committer.unsaved() {
+            idle
         } else {
-            rx.recv().ok()?
+            IDLE_LOOK
+        };
+        let first = match rx.recv_timeout(wait) {
+            Ok(message) => message,
+            Err(RecvTimeoutError::Timeout) => {
+                checkpoint(db, counters);
+                continue;
+            }
+            Err(RecvTimeoutError::Disconnected) => {
+                checkpoint(db, counters);
+                return None;
+            }
         };
         let first = match first {
             Message::Job(job) => job,
-            Message::Stop(ack) => return Some(ack),
+            Message::Stop(ack) => {
+                checkpoint(db, counters);
+                return Some(ack);
+            }
         };
         let mut stop = None;
         let mut queued = |room: usize| {
@@ -215,8 +229,8 @@ fn writer_loop(
         };
         // The others waiting join it as it is applied (see `run_batch`).
         run_batch(db, vec![first], counters, &mut queued);
-        unsaved = true;
         if stop.is_some() {
+            checkpoint(db, counters);
             return stop;
         }
     }
@@ -238,8 +252,8 @@ const MIN_RERUN_BUDGET: usize = 64;
 /// many refusals cost a few commits and at most about three times the work,
 /// never one commit per job.
 ///
-/// These commits skip quick repair; [`checkpoint`] saves the allocator
-/// state once writes pause.
+/// These commits are journaled; [`checkpoint`] saves them in redb once
+/// writes pause.
 fn run_batch(
     db: &Database,
     batch: Vec<Box<dyn Job>>,
@@ -252,7 +266,7 @@ fn run_batch(
         let mut budget = (2 * batch.len()).max(MIN_RERUN_BUDGET);
         let mut rerun = 0;
         loop {
-            let mut txn = match super::begin_write(db) {
+            let txn = match super::begin_write(db) {
                 Ok(txn) => txn,
                 Err(e) => {
                     fail_all(batch, &e);
@@ -260,19 +274,21 @@ fn run_batch(
                     return;
                 }
             };
-            let failure = apply_with_arrivals(&txn, &mut batch, queued);
+            let applied = apply_with_arrivals(&txn, &mut batch, queued);
             budget = budget.max(2 * batch.len());
-            let Some((at, error)) = failure else {
-                txn.set_quick_repair(false);
-                match txn.commit() {
-                    Ok(()) => {
-                        counters.committed();
-                        tracing::trace!(jobs = batch.len(), "batch committed");
-                        batch.into_iter().for_each(|j| j.finish(Ok(())));
+            let (at, error) = match applied {
+                Ok(changes) => {
+                    match counters.committer.commit(txn, &changes) {
+                        Ok(()) => {
+                            counters.committed();
+                            tracing::trace!(jobs = batch.len(), "batch committed");
+                            batch.into_iter().for_each(|j| j.finish(Ok(())));
+                        }
+                        Err(e) => fail_all(batch, &e),
                     }
-                    Err(e) => fail_all(batch, &e),
+                    break;
                 }
-                break;
+                Err(failure) => failure,
             };
             let _ = txn.abort();
             let refused = batch.remove(at);
@@ -304,22 +320,23 @@ fn run_batch(
 /// Applies `batch`, then the jobs that arrive meanwhile (until none is
 /// waiting or the batch is full), so they join this commit rather than
 /// wait for the next one. One `Tx` serves them all, so each table opens
-/// once. Stops at the first job that fails and says which one and why.
+/// once. Answers their changes, or stops at the first job that fails and
+/// says which one and why.
 fn apply_with_arrivals(
     txn: &WriteTransaction,
     batch: &mut Vec<Box<dyn Job>>,
     queued: &mut dyn FnMut(usize) -> Vec<Box<dyn Job>>,
-) -> Option<(usize, ServiceError)> {
+) -> Result<Vec<u8>, (usize, ServiceError)> {
     let tx = Tx::new(txn);
     let mut from = 0;
     loop {
         if let Some(failure) = apply_from(&tx, batch, from) {
-            return Some(failure);
+            return Err(failure);
         }
         let room = MAX_BATCH.saturating_sub(batch.len());
         let more = if room == 0 { Vec::new() } else { queued(room) };
         if more.is_empty() {
-            return None;
+            return tx.into_changes().map_err(|e| (0, e));
         }
         from = batch.len();
         batch.extend(more);
@@ -339,17 +356,17 @@ fn apply_from(
         .find_map(|(at, job)| job.apply(tx).err().map(|e| (at, e)))
 }
 
-/// Commits an empty transaction that saves the allocator state, so a crash
-/// from now on needs no repair. A failure only costs that (the next burst
-/// tries again), so it is logged, not raised.
+/// Saves what the journal holds in a durable redb commit (see
+/// [`Committer::checkpoint`]), if anything waits. A failure only costs a
+/// longer journal (the next pause tries again), so it is logged, not raised.
 fn checkpoint(db: &Database, counters: &Counters) {
-    let saved = super::begin_write(db)
-        .map_err(redb::Error::from)
-        .and_then(|txn| txn.commit().map_err(redb::Error::from));
-    match saved {
+    if !counters.committer.unsaved() {
+        return;
+    }
+    match counters.committer.checkpoint(db) {
         Ok(()) => {
             counters.checkpoints.fetch_add(1, Ordering::Relaxed);
-            tracing::debug!("writes paused: allocator state saved");
+            tracing::debug!("writes paused: journaled commits saved in the database");
         }
         Err(e) => {
             tracing::warn!(error = %e, "saving the allocator state after a burst of writes failed");
@@ -363,18 +380,24 @@ fn run_alone(db: &Database, job: Box<dyn Job>, counters: &Counters) {
         Err(e) => return job.finish(Err(ServiceError::storage(e))),
     };
     let mut jobs = [job];
-    let failure = apply_from(&Tx::new(&txn), &mut jobs, 0);
+    let applied = {
+        let tx = Tx::new(&txn);
+        match apply_from(&tx, &mut jobs, 0) {
+            None => tx.into_changes(),
+            Some((_, e)) => Err(e),
+        }
+    };
     let [job] = jobs;
-    match failure {
-        None => {
-            let outcome = txn.commit().map_err(ServiceError::storage);
+    match applied {
+        Ok(changes) => {
+            let outcome = counters.committer.commit(txn, &changes);
             if outcome.is_ok() {
                 counters.committed();
                 tracing::trace!(jobs = 1, "batch committed");
             }
             job.finish(outcome);
         }
-        Some((_, e)) => {
+        Err(e) => {
             let _ = txn.abort();
             job.finish(Err(e));
         }
@@ -445,46 +468,67 @@ mod tests {
     /// Which probe jobs refuse.
     type Refusal = fn(u64) -> bool;
 
-    /// Opens a copy of the database file as it is on disk now, as a restart
-    /// after a crash at this moment would; says whether redb had to repair it
-    /// and what the copy holds under `key`.
-    fn reopen_copy_after_crash(dir: &std::path::Path, key: &str) -> (bool, Option<u64>) {
-        let copy = dir.join("crashed-copy");
+    /// What a restart after a crash at this moment would find, opening a
+    /// copy of the database file and its journal as they are on disk now.
+    struct AfterCrash {
+        /// redb had to repair the file.
+        repaired: bool,
+        /// `key` in the file alone.
+        in_file: Option<u64>,
+        /// `key` once the journal is applied.
+        recovered: Option<u64>,
+    }
+
+    fn reopen_copy_after_crash(dir: &std::path::Path, key: &str) -> AfterCrash {
+        let copies = tempfile::tempdir().expect("tempdir");
+        let copy = copies.path().join("db");
         std::fs::copy(dir.join("db"), &copy).expect("copy the file");
+        std::fs::copy(dir.join("db.journal"), copy.with_extension("journal"))
+            .expect("copy the journal");
         let repaired = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let flag = repaired.clone();
         let db = Database::builder()
             .set_repair_callback(move |_| flag.store(true, Ordering::Relaxed))
             .open(&copy)
             .expect("the copy opens");
-        let txn = db.begin_read().expect("read");
-        let value = txn
-            .open_table(META)
-            .expect("table")
-            .get(key)
-            .expect("get")
-            .map(|v| v.value());
-        (repaired.load(Ordering::Relaxed), value)
+        let read = |db: &Database| {
+            let txn = db.begin_read().expect("read");
+            let table = match txn.open_table(META) {
+                Ok(table) => table,
+                Err(redb::TableError::TableDoesNotExist(_)) => return None,
+                Err(e) => panic!("{e}"),
+            };
+            table.get(key).expect("get").map(|v| v.value())
+        };
+        let in_file = read(&db);
+        Committer::recover(&db, &copy.with_extension("journal")).expect("recovers");
+        AfterCrash {
+            repaired: repaired.load(Ordering::Relaxed),
+            in_file,
+            recovered: read(&db),
+        }
     }
 
     #[tokio::test]
-    async fn commits_skip_quick_repair_until_writes_pause() {
+    async fn commits_inside_a_burst_are_saved_by_the_journal() {
         let (dir, _db, queue) = fresh_queue_saving_after(Duration::from_secs(3600));
         queue
             .write(|tx| Ok(tx.meta()?.insert("burst", 1).map(|_| ())?))
             .await
             .expect("write");
-        let (repaired, value) = reopen_copy_after_crash(dir.path(), "burst");
-        assert_eq!(value, Some(1), "the acknowledged write is in the file");
-        assert!(
-            repaired,
-            "a commit inside a burst leaves the allocator state unsaved"
+        let crash = reopen_copy_after_crash(dir.path(), "burst");
+        assert_eq!(crash.in_file, None, "redb has not written the commit yet");
+        assert_eq!(
+            crash.recovered,
+            Some(1),
+            "the acknowledged write is back from the journal"
         );
+        assert!(!crash.repaired, "the file needs no repair");
         assert_eq!(queue.checkpoints(), 0);
     }
 
     #[tokio::test]
-    async fn a_pause_in_writes_saves_the_allocator_state_once() {
+    async fn a_pause_in_writes_makes_one_checkpoint() {
         let (dir, _db, queue) = fresh_queue_saving_after(Duration::from_millis(5));
         for i in 0..3 {
             queue
@@ -500,9 +544,11 @@ mod tests {
             );
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        let (repaired, value) = reopen_copy_after_crash(dir.path(), "paused");
-        assert_eq!(value, Some(2));
-        assert!(!repaired, "a crash after the pause needs no repair");
+        let journal = std::fs::metadata(dir.path().join("db.journal")).expect("journal");
+        assert_eq!(journal.len(), 0, "the checkpoint empties the journal");
+        let crash = reopen_copy_after_crash(dir.path(), "paused");
+        assert_eq!(crash.in_file, Some(2), "the file holds every commit");
+        assert!(!crash.repaired, "a crash after the pause needs no repair");
         tokio::time::sleep(Duration::from_millis(100)).await;
         assert_eq!(
             queue.checkpoints(),
@@ -520,7 +566,9 @@ mod tests {
     fn fresh_queue_saving_after(idle: Duration) -> (tempfile::TempDir, Arc<Database>, WriteQueue) {
         let dir = tempfile::tempdir().expect("tempdir");
         let db = Arc::new(Database::create(dir.path().join("db")).expect("db"));
-        let queue = WriteQueue::start_saving_after(db.clone(), idle, Arc::default());
+        let committer = Committer::recover(&db, &dir.path().join("db.journal")).expect("journal");
+        let queue =
+            WriteQueue::start_saving_after(db.clone(), idle, Arc::default(), Arc::new(committer));
         (dir, db, queue)
     }
 

@@ -2,7 +2,10 @@
 //! No business rules live here.
 
 pub mod batch;
+pub mod changes;
+pub mod commit;
 pub mod fold;
+pub mod journal;
 pub mod keys;
 pub mod members;
 pub mod migrate;
@@ -17,6 +20,7 @@ use redb::{Database, ReadTransaction, ReadableDatabase};
 
 use crate::error::ServiceError;
 pub use batch::WriteQueue;
+use commit::Committer;
 pub use snapshot::Snapshot;
 use snapshot::Snapshots;
 pub use tables::{DeferredWords, SortedWords, Tx};
@@ -27,11 +31,14 @@ pub struct Store {
     db: Arc<Database>,
     writes: WriteQueue,
     snapshots: Arc<Snapshots>,
+    committer: Arc<Committer>,
 }
 
 impl Store {
-    /// Opens (or creates) the database file and brings its schema up to date.
-    /// `cache_bytes` bounds redb's page cache (the OS caches the file too).
+    /// Opens (or creates) the database file, applies what its write-ahead
+    /// journal (beside it, `.journal`) holds after a crash, and brings its
+    /// schema up to date. `cache_bytes` bounds redb's page cache (the OS
+    /// caches the file too).
     pub fn open(path: &Path, cache_bytes: usize) -> Result<Self, ServiceError> {
         let db = Database::builder()
             .set_cache_size(cache_bytes)
@@ -43,13 +50,15 @@ impl Store {
             })
             .create(path)?;
         let db = Arc::new(db);
+        let committer = Arc::new(Committer::recover(&db, &path.with_extension("journal"))?);
         migrate::run(&db)?;
         let snapshots = Arc::new(Snapshots::default());
-        let writes = WriteQueue::start(db.clone(), snapshots.clone());
+        let writes = WriteQueue::start(db.clone(), snapshots.clone(), committer.clone());
         Ok(Self {
             db,
             writes,
             snapshots,
+            committer,
         })
     }
 
@@ -132,7 +141,7 @@ impl Store {
 impl Store {
     /// Runs a write on the calling (blocking) thread in a transaction of its
     /// own (its [`Tx::aside`] writes on a second thread), committed durably
-    /// before it returns. For the importer, whose
+    /// (journaled) before it returns. For the importer, whose
     /// report file must be flushed while the transaction is still open;
     /// everything else goes through [`Store::write`].
     pub fn write_blocking<F, T>(&self, run: F) -> Result<T, ServiceError>
@@ -155,8 +164,8 @@ impl Store {
         let txn = begin_write(&self.db)?;
         let outcome = tables::with_side_thread(&txn, words, run);
         match outcome {
-            Ok(out) => {
-                txn.commit()?;
+            Ok((out, changes)) => {
+                self.committer.commit(txn, &changes)?;
                 self.snapshots.committed();
                 Ok(out)
             }
@@ -176,7 +185,7 @@ impl Store {
         let txn = begin_write(&self.db)?;
         let out = tables::with_side_thread(&txn, None, run);
         txn.abort()?;
-        out
+        out.map(|(out, _)| out)
     }
 }
 
@@ -184,8 +193,8 @@ impl Store {
 /// saves the allocator state and commits in two phases, so a restart after a
 /// crash (kill -9, power loss) opens a database of a million members in
 /// milliseconds instead of walking the whole file for seconds first. It
-/// costs each commit a second fsync, so the group-commit writer turns it off
-/// while writes keep coming and saves the state once they pause.
+/// costs a durable commit a second fsync; journaled commits, which redb does
+/// not make durable, skip it (see [`commit`]).
 pub(crate) fn begin_write(db: &Database) -> Result<redb::WriteTransaction, redb::TransactionError> {
     let mut txn = db.begin_write()?;
     txn.set_quick_repair(true);

@@ -6,12 +6,13 @@
 //! read); indexes are composite keys, most with `()` values, scoped by
 //! workspace id first so one workspace is one key range.
 
-use std::cell::{OnceCell, RefCell, RefMut};
+use std::cell::{OnceCell, RefCell};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use redb::{Table, TableDefinition, WriteTransaction};
 
+use super::changes::{self, Logged};
 use crate::error::ServiceError;
 
 /// Declares each table once: its definition (named after the accessor, which
@@ -37,7 +38,7 @@ macro_rules! tables {
             $(
                 /// The table, opened on first use and kept open until the
                 /// transaction ends; borrowed until the guard is dropped.
-                pub fn $field(&self) -> Result<RefMut<'_, Table<'t, $key, $value>>, ServiceError> {
+                pub fn $field(&self) -> Result<Logged<'_, 't, $key, $value>, ServiceError> {
                     const WRITTEN_ASIDE: bool = tables!(@aside $($how)?);
                     let cell = &self.open.$field;
                     if cell.get().is_none() {
@@ -52,14 +53,26 @@ macro_rules! tables {
                         }
                         let _ = cell.set(RefCell::new(self.txn.open_table($def)?));
                     }
-                    cell.get()
+                    let table = cell.get()
                         .ok_or_else(|| ServiceError::storage("a table failed to stay open"))?
                         .try_borrow_mut()
                         .map_err(|_| ServiceError::storage(concat!(
                             "the ", stringify!($field), " table is already borrowed in this transaction"
-                        )))
+                        )))?;
+                    Ok(Logged { table, name: stringify!($field), changes: &self.changes })
                 }
             )*
+
+            /// Applies one change read back from the journal, to the table
+            /// it names.
+            fn apply_change(&self, change: &changes::Change<'_>) -> Result<(), ServiceError> {
+                match change.table {
+                    $( stringify!($field) => self.$field()?.apply(change), )*
+                    other => Err(ServiceError::storage(format!(
+                        "the write-ahead journal names a table this version of rosterd does not have: {other}"
+                    ))),
+                }
+            }
         }
     };
 }
@@ -147,6 +160,9 @@ pub struct Tx<'t> {
     on_side_thread: bool,
     /// Where new search-word entries go instead of the word index.
     deferred_words: Option<DeferredWords>,
+    /// Every insert and remove made through this `Tx` (and, once it has
+    /// ended, its side thread's), for the journal (see [`changes`]).
+    changes: RefCell<Vec<u8>>,
 }
 
 impl<'t> Tx<'t> {
@@ -158,7 +174,23 @@ impl<'t> Tx<'t> {
             side: RefCell::new(None),
             on_side_thread: false,
             deferred_words: None,
+            changes: RefCell::new(Vec::new()),
         }
+    }
+
+    /// The changes made through this `Tx` (and its side thread, which it
+    /// ends first), to journal them before the commit.
+    pub fn into_changes(self) -> Result<Vec<u8>, ServiceError> {
+        self.end_side()?;
+        Ok(self.changes.take())
+    }
+
+    /// Makes again the changes of one journal record, in order.
+    pub fn replay(&self, payload: &[u8]) -> Result<(), ServiceError> {
+        for change in changes::decode(payload) {
+            self.apply_change(&change?)?;
+        }
+        Ok(())
     }
 
     /// Where new search-word entries are held back, if they are.
@@ -204,8 +236,13 @@ impl<'t> Tx<'t> {
         } = sink;
         let _ = to_thread.send(pending);
         drop(to_thread);
-        done.recv()
-            .unwrap_or_else(|_| Err(ServiceError::storage("the side writer thread panicked")))
+        let side_changes = done
+            .recv()
+            .unwrap_or_else(|_| Err(ServiceError::storage("the side writer thread panicked")))?;
+        // The side thread wrote only tables this thread had not opened, and
+        // from now on this thread writes them: per table, order is kept.
+        self.changes.borrow_mut().extend_from_slice(&side_changes);
+        Ok(())
     }
 }
 
@@ -219,8 +256,9 @@ const SIDE_CHUNK: usize = 256;
 struct SideSink {
     pending: Vec<SideWrite>,
     to_thread: mpsc::Sender<Vec<SideWrite>>,
-    /// The side thread's outcome, sent once it has dropped its tables.
-    done: mpsc::Receiver<Result<(), ServiceError>>,
+    /// The side thread's outcome (its changes), sent once it has dropped
+    /// its tables.
+    done: mpsc::Receiver<Result<Vec<u8>, ServiceError>>,
 }
 
 /// Runs `work` on this thread while a second thread applies its
@@ -229,13 +267,14 @@ struct SideSink {
 /// where those writes are a third of the work: the importer's.
 ///
 /// `work`'s error comes first; otherwise a failed side write is the result.
+/// Beside `work`'s result come the changes of both threads, for the journal.
 /// With `deferred_words`, new search-word entries made on either thread go
 /// there instead of the word index (see [`DeferredWords`]).
 pub fn with_side_thread<T>(
     txn: &WriteTransaction,
     deferred_words: Option<&DeferredWords>,
     work: impl FnOnce(&Tx<'_>) -> Result<T, ServiceError>,
-) -> Result<T, ServiceError> {
+) -> Result<(T, Vec<u8>), ServiceError> {
     std::thread::scope(|scope| {
         let (to_thread, chunks) = mpsc::channel::<Vec<SideWrite>>();
         let (report, done) = mpsc::channel();
@@ -243,7 +282,7 @@ pub fn with_side_thread<T>(
         let side = std::thread::Builder::new()
             .name("roster-side-writer".into())
             .spawn_scoped(scope, move || {
-                let apply = || -> Result<(), ServiceError> {
+                let apply = || -> Result<Vec<u8>, ServiceError> {
                     let tx = Tx {
                         on_side_thread: true,
                         deferred_words: side_words,
@@ -254,7 +293,7 @@ pub fn with_side_thread<T>(
                             write(&tx)?;
                         }
                     }
-                    Ok(())
+                    Ok(tx.changes.take())
                 };
                 let _ = report.send(apply());
             })
@@ -273,9 +312,10 @@ pub fn with_side_thread<T>(
         // Joined here, a panic on the side thread is the error `end_side`
         // saw; left to the scope, it would panic this thread too.
         let _ = side.join();
+        let changes = main.changes.take();
         drop(main);
         let out = outcome?;
-        side_outcome.map(|()| out)
+        side_outcome.map(|()| (out, changes))
     })
 }
 
@@ -410,12 +450,12 @@ impl SortedWords {
     /// Writes the entries in `range` (positions in key order) to the word
     /// index; from either thread, as the index is written aside.
     pub fn write(&self, tx: &Tx<'_>, range: std::ops::Range<usize>) -> Result<(), ServiceError> {
-        self.insert(&mut *tx.member_words()?, range)
+        self.insert(&mut tx.member_words()?, range)
     }
 
     fn insert(
         &self,
-        index: &mut Table<'_, (u128, &'static str, u128), ()>,
+        index: &mut Logged<'_, '_, (u128, &'static str, u128), ()>,
         range: std::ops::Range<usize>,
     ) -> Result<(), ServiceError> {
         let slice = self.entries.get(range).unwrap_or_default();
@@ -439,10 +479,10 @@ mod tests {
     }
 
     #[test]
-    fn side_writes_land_in_order_in_the_same_commit() {
+    fn side_writes_land_in_order_in_the_same_commit_and_replay_alike() {
         let (_dir, db) = db();
         let txn = db.begin_write().expect("txn");
-        let out = with_side_thread(&txn, None, |tx| {
+        let (out, changes) = with_side_thread(&txn, None, |tx| {
             for i in 0..1000u64 {
                 tx.meta()?.insert(format!("main{i}").as_str(), i)?;
                 // Later writes of one key win: order is kept.
@@ -451,19 +491,33 @@ mod tests {
                     Ok(())
                 })?;
             }
+            // The main thread takes the table over: its write comes last.
+            tx.outbox()?.remove((1, 7))?;
+            tx.outbox()?.insert((1, 8), b"main".as_slice())?;
             Ok("done")
         })
         .expect("work and side writes");
         assert_eq!(out, "done");
         txn.commit().expect("commit");
-        let read = db.begin_read().expect("read");
-        assert_eq!(
-            read.open_table(META).expect("meta").len().expect("len"),
-            1000
-        );
-        let outbox = read.open_table(OUTBOX).expect("outbox");
-        let last = outbox.get((1, 7)).expect("get").expect("written aside");
-        assert_eq!(last.value(), b"999");
+
+        // The journal's copy of the changes, applied to an empty database,
+        // makes the same tables.
+        let (_replayed_dir, replayed) = self::db();
+        let txn = replayed.begin_write().expect("txn");
+        Tx::new(&txn).replay(&changes).expect("replay");
+        txn.commit().expect("commit");
+
+        for db in [&db, &replayed] {
+            let read = db.begin_read().expect("read");
+            assert_eq!(
+                read.open_table(META).expect("meta").len().expect("len"),
+                1000
+            );
+            let outbox = read.open_table(OUTBOX).expect("outbox");
+            assert!(outbox.get((1, 7)).expect("get").is_none());
+            let kept = outbox.get((1, 8)).expect("get").expect("written last");
+            assert_eq!(kept.value(), b"main");
+        }
     }
 
     #[test]
@@ -540,6 +594,7 @@ mod tests {
             })?;
             Ok(seen)
         })
+        .map(|(seen, _)| seen)
         .expect("no table is held by both threads");
         assert_eq!(seen, 1000);
         txn.commit().expect("commit");

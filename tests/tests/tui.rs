@@ -345,3 +345,74 @@ fn with_no_daemon_the_tui_offers_to_start_one_and_opens() {
         let _ = std::process::Command::new("kill").arg(pid).status();
     }
 }
+
+/// The TUI follows the changes of the workspace it shows, whether chosen
+/// with `--workspace` or with the switcher: the daemon sends a change
+/// stream only its own workspace's news.
+#[test]
+fn the_tui_follows_the_changes_of_the_workspace_it_shows() {
+    // A real SMTP server: without one, sending pauses and resumes, and that
+    // news (of no workspace) reaches every stream and reloads the list.
+    let smtp = roster_e2e::SmtpServer::start();
+    let d = Daemon::start(DaemonOptions {
+        smtp_url: Some(smtp.url()),
+        ..Default::default()
+    });
+    d.roster_ok(&["workspaces", "create", "acme"]);
+    let invite_into = |workspace: &str, name: &str, email: &str| {
+        d.roster_ok(&[
+            "invite",
+            "--workspace",
+            workspace,
+            "--name",
+            name,
+            "--email",
+            email,
+            "--role",
+            "builder",
+        ])
+    };
+    invite_into("acme", "Ada Lovelace", "ada@acme.example");
+    invite_into("default", "Grace Hopper", "grace@ws.example");
+    smtp.wait_for("ada@acme.example", 1);
+    smtp.wait_for("grace@ws.example", 1);
+    let mut s = Session::spawn(
+        &[
+            "--socket".as_ref(),
+            d.socket().as_os_str(),
+            "--workspace".as_ref(),
+            "acme".as_ref(),
+        ],
+        &[],
+    );
+    s.wait_for("acme's member", |scr| {
+        scr.contains("[acme]") && scr.contains("ada@acme.example")
+    });
+
+    // A change made in acme elsewhere shows without a key press (a rename:
+    // it sends no mail, whose news every stream carries).
+    let rename = |workspace: &str, email: &str, name: &str| {
+        d.roster_ok(&["edit", "--workspace", workspace, email, "--name", name])
+    };
+    // The first reload after the stream connects is over by then.
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    rename("acme", "ada@acme.example", "Ada King");
+    s.wait_for("acme's change to show live", |scr| scr.contains("Ada King"));
+
+    // Switch to default (above acme in the switcher); its news follows.
+    s.keys("w");
+    s.wait_for("the switcher", |scr| scr.contains("▸ acme"));
+    s.keys("k");
+    s.wait_for("the cursor on default", |scr| scr.contains("▸ default"));
+    s.keys("\r");
+    s.wait_for("default's member", |scr| {
+        scr.contains("[default]") && scr.contains("grace@ws.example")
+    });
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    rename("default", "grace@ws.example", "Grace Brewster");
+    s.wait_for("default's change to show live", |scr| {
+        scr.contains("Grace Brewster")
+    });
+    let status = s.quit();
+    assert!(status.success(), "roster exited with {status:?}");
+}

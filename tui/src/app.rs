@@ -46,7 +46,9 @@ async fn event_loop(
     let (tx, mut rx) = mpsc::unbounded_channel();
     event::spawn_terminal(tx.clone());
     event::spawn_ticks(tx.clone());
-    event::spawn_changes(client.clone(), tx.clone());
+    // The change stream follows the workspace on screen.
+    let (following, followed) = tokio::sync::watch::channel(workspace.clone());
+    event::spawn_changes(client.clone(), tx.clone(), followed);
     let mut state = State::new(workspace, rows);
     let mut pending = state.start();
     // Later changes arrive as `mail.paused`/`mail.resumed` events.
@@ -79,6 +81,13 @@ async fn event_loop(
         };
         if let Some(action) = action {
             pending = state.update(action);
+            following.send_if_modified(|followed| {
+                let switched = *followed != state.workspace;
+                if switched {
+                    followed.clone_from(&state.workspace);
+                }
+                switched
+            });
         }
     }
 }

@@ -167,10 +167,15 @@ impl Client {
         .await
     }
 
-    /// The daemon's change stream (`/api/v1/events`), still streaming.
-    pub async fn event_stream(&self) -> Result<reqwest::Response, ClientError> {
+    /// The daemon's change stream (`/api/v1/events`) for `workspace` (the
+    /// default one if none), still streaming.
+    pub async fn event_stream(
+        &self,
+        workspace: Option<&str>,
+    ) -> Result<reqwest::Response, ClientError> {
         let resp = self
             .request(Method::GET, "/events")
+            .query(&[("workspace", workspace)])
             .send()
             .await
             .map_err(|e| self.transport_error(e))?;

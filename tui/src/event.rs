@@ -6,6 +6,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use roster_shared::api::ChangeEvent;
 use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::watch;
 
 use crate::action::Action;
 use crate::client::Client;
@@ -49,14 +50,35 @@ pub fn spawn_ticks(tx: UnboundedSender<Event>) {
     });
 }
 
-/// Follows `/api/v1/events`, reconnecting whenever the daemon goes away.
-pub fn spawn_changes(client: Client, tx: UnboundedSender<Event>) {
+/// Follows `/api/v1/events` for the workspace `following` names (the
+/// daemon's default while it names none), reconnecting whenever the daemon
+/// goes away and whenever the admin switches workspaces: the daemon sends
+/// each stream the changes of its own workspace only.
+pub fn spawn_changes(
+    client: Client,
+    tx: UnboundedSender<Event>,
+    mut following: watch::Receiver<Option<String>>,
+) {
     tokio::spawn(async move {
         loop {
-            if let Ok(resp) = client.event_stream().await {
+            let workspace = following.borrow_and_update().clone();
+            let mut switched = false;
+            if let Ok(resp) = client.event_stream(workspace.as_deref()).await {
                 let mut body = resp.bytes_stream();
                 let mut buffer = String::new();
-                while let Some(Ok(chunk)) = body.next().await {
+                loop {
+                    let chunk = tokio::select! {
+                        chunk = body.next() => chunk,
+                        // Another workspace: this stream's news is not its.
+                        followed = following.changed() => {
+                            if followed.is_err() {
+                                return;
+                            }
+                            switched = true;
+                            break;
+                        }
+                    };
+                    let Some(Ok(chunk)) = chunk else { break };
                     buffer.push_str(&String::from_utf8_lossy(&chunk));
                     while let Some(end) = buffer.find("\n\n") {
                         let message: String = buffer.drain(..end + 2).collect();
@@ -70,6 +92,9 @@ pub fn spawn_changes(client: Client, tx: UnboundedSender<Event>) {
                         }
                     }
                 }
+            }
+            if switched {
+                continue;
             }
             if tx.send(Event::Action(Action::Connection(false))).is_err() {
                 return;

@@ -16,16 +16,21 @@ use crate::error::ServiceError;
 /// Whether a change put a value under a key or took it away.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
+    /// `Table::insert`: the key now holds the value.
     Insert = 1,
+    /// `Table::remove`: the key holds nothing.
     Remove = 2,
 }
 
 /// One change, borrowed from a journal record.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Change<'a> {
+    /// The table's name in the file (its accessor's name on `Tx`).
     pub table: &'a str,
     pub kind: Kind,
+    /// The key in redb's encoding of the table's key type.
     pub key: &'a [u8],
+    /// The value in redb's encoding (empty for a remove).
     pub value: &'a [u8],
 }
 

@@ -1,6 +1,8 @@
 //! Acknowledged writes survive kill -9; mail queued while SMTP is down is
 //! delivered once it is back, across a restart, exactly once.
 
+use std::collections::HashSet;
+
 use roster_e2e::{Daemon, DaemonOptions, SmtpServer, free_port};
 
 /// Polls `roster mail list ARGS` (for 30 s at most) until `done` holds for
@@ -10,6 +12,17 @@ fn mail_until(d: &Daemon, what: &str, args: &[&str], done: impl Fn(&[serde_json:
         let mails = d.roster_json(&[&["mail", "list"], args].concat());
         done(mails.as_array().expect("mail list")).then_some(())
     });
+}
+
+/// The addresses `roster users list --all` shows.
+fn listed_emails(d: &Daemon) -> HashSet<String> {
+    let listed = d.roster_json(&["users", "list", "--all"]);
+    listed
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|m| m["email"].as_str().map(str::to_string))
+        .collect()
 }
 
 /// Waits until every address got its invite and the outbox has marked
@@ -58,16 +71,10 @@ fn invites_acknowledged_before_kill_9_survive_and_are_mailed_once_smtp_is_back()
 
     let smtp = SmtpServer::start_on(smtp_port);
     d.restart();
-    let listed = d.roster_json(&["users", "list", "--all"]);
-    let listed: Vec<&str> = listed
-        .as_array()
-        .expect("list")
-        .iter()
-        .filter_map(|m| m["email"].as_str())
-        .collect();
+    let listed = listed_emails(&d);
     for e in &emails {
         assert!(
-            listed.contains(&e.as_str()),
+            listed.contains(e),
             "{e} was acknowledged but is gone after kill -9"
         );
     }
@@ -105,7 +112,13 @@ fn writes_acknowledged_in_the_middle_of_a_burst_survive_kill_9() {
                 }
             });
         }
-        std::thread::sleep(std::time::Duration::from_millis(1500));
+        // Until 50 invites are acknowledged (or a minute has passed: the
+        // count is checked below, outside the clients' scope).
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while acknowledged.lock().expect("lock").len() < 50 && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(std::time::Duration::from_millis(25));
+        }
         // The crash comes while invites are still being made.
         nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL).expect("SIGKILL");
         stop.store(true, Ordering::Relaxed);
@@ -129,16 +142,10 @@ fn writes_acknowledged_in_the_middle_of_a_burst_survive_kill_9() {
         "a daemon killed in the middle of a burst was repaired on restart:\n{}",
         d.log()
     );
-    let listed = d.roster_json(&["users", "list", "--all"]);
-    let listed: std::collections::HashSet<&str> = listed
-        .as_array()
-        .expect("list")
-        .iter()
-        .filter_map(|m| m["email"].as_str())
-        .collect();
+    let listed = listed_emails(&d);
     let lost: Vec<&String> = acknowledged
         .iter()
-        .filter(|e| !listed.contains(e.as_str()))
+        .filter(|e| !listed.contains(*e))
         .collect();
     assert!(
         lost.is_empty(),

@@ -1,4 +1,4 @@
-//! Group commit: concurrent use cases share one durable redb commit.
+//! Group commit: concurrent use cases share one durable (journaled) commit.
 //!
 //! A single journaled commit (see [`super::commit`]) costs an fsync; taking
 //! one per request caps throughput at a few thousand writes per second. The writer

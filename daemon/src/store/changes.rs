@@ -112,9 +112,7 @@ impl<K: Key + 'static, V: Value + 'static> Logged<'_, '_, K, V> {
         key: impl Borrow<K::SelfType<'k>>,
         value: impl Borrow<V::SelfType<'v>>,
     ) -> Result<Option<AccessGuard<'_, V>>, StorageError> {
-        record(
-            &mut self.changes.borrow_mut(),
-            self.name,
+        self.log(
             Kind::Insert,
             K::as_bytes(key.borrow()).as_ref(),
             V::as_bytes(value.borrow()).as_ref(),
@@ -127,14 +125,13 @@ impl<K: Key + 'static, V: Value + 'static> Logged<'_, '_, K, V> {
         &mut self,
         key: impl Borrow<K::SelfType<'k>>,
     ) -> Result<Option<AccessGuard<'_, V>>, StorageError> {
-        record(
-            &mut self.changes.borrow_mut(),
-            self.name,
-            Kind::Remove,
-            K::as_bytes(key.borrow()).as_ref(),
-            &[],
-        );
+        self.log(Kind::Remove, K::as_bytes(key.borrow()).as_ref(), &[]);
         self.table.remove(key)
+    }
+
+    /// Adds one change of this table to the transaction's log.
+    fn log(&self, kind: Kind, key: &[u8], value: &[u8]) {
+        record(&mut self.changes.borrow_mut(), self.name, kind, key, value);
     }
 
     /// Makes a change read back from the journal, without logging it again.

@@ -91,11 +91,10 @@ impl Committer {
     /// Commits `txn`, whose changes are `changes` (from its [`Tx`]):
     /// durable once this returns, by the journal or by a checkpoint. On an
     /// error nothing of it is kept.
-    pub fn commit(&self, txn: WriteTransaction, changes: &[u8]) -> Result<(), ServiceError> {
+    pub fn commit(&self, mut txn: WriteTransaction, changes: &[u8]) -> Result<(), ServiceError> {
         let mut state = self.state();
         if changes.is_empty() {
             // Nothing to lose: no record needed.
-            let mut txn = txn;
             txn.set_durability(Durability::None)
                 .map_err(ServiceError::storage)?;
             return Ok(txn.commit()?);
@@ -114,7 +113,6 @@ impl Committer {
         let checkpoint = direct
             || state.journal.len() >= CHECKPOINT_AT_BYTES
             || state.last_checkpoint.elapsed() >= CHECKPOINT_EVERY;
-        let mut txn = txn;
         if checkpoint {
             txn.set_quick_repair(true);
         } else {

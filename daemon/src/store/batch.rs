@@ -278,7 +278,7 @@ fn run_batch(
             budget = budget.max(2 * batch.len());
             let (at, error) = match applied {
                 Ok(changes) => {
-                    match counters.committer.commit(txn, &changes) {
+                    match counters.committer.commit(txn, Some(&changes)) {
                         Ok(()) => {
                             counters.committed();
                             tracing::trace!(jobs = batch.len(), "batch committed");
@@ -390,7 +390,7 @@ fn run_alone(db: &Database, job: Box<dyn Job>, counters: &Counters) {
     let [job] = jobs;
     match applied {
         Ok(changes) => {
-            let outcome = counters.committer.commit(txn, &changes);
+            let outcome = counters.committer.commit(txn, Some(&changes));
             if outcome.is_ok() {
                 counters.committed();
                 tracing::trace!(jobs = 1, "batch committed");

@@ -94,7 +94,8 @@ fn next_change<'a>(rest: &mut &'a [u8]) -> Result<Change<'a>, ServiceError> {
 pub struct Logged<'a, 't, K: Key + 'static, V: Value + 'static> {
     pub(super) table: RefMut<'a, Table<'t, K, V>>,
     pub(super) name: &'static str,
-    pub(super) changes: &'a RefCell<Vec<u8>>,
+    /// The transaction's log, if it keeps one.
+    pub(super) changes: Option<&'a RefCell<Vec<u8>>>,
 }
 
 impl<'t, K: Key + 'static, V: Value + 'static> Deref for Logged<'_, 't, K, V> {
@@ -131,7 +132,9 @@ impl<K: Key + 'static, V: Value + 'static> Logged<'_, '_, K, V> {
 
     /// Adds one change of this table to the transaction's log.
     fn log(&self, kind: Kind, key: &[u8], value: &[u8]) {
-        record(&mut self.changes.borrow_mut(), self.name, kind, key, value);
+        if let Some(changes) = self.changes {
+            record(&mut changes.borrow_mut(), self.name, kind, key, value);
+        }
     }
 
     /// Makes a change read back from the journal, without logging it again.

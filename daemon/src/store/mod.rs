@@ -162,10 +162,12 @@ impl Store {
         F: FnOnce(&Tx<'_>) -> Result<T, ServiceError>,
     {
         let txn = begin_write(&self.db)?;
-        let outcome = tables::with_side_thread(&txn, words, run);
+        // A bulk write: its pages hold many of its changes each, so redb
+        // commits it durably itself, and no change log is kept.
+        let outcome = tables::with_side_thread(&txn, words, false, run);
         match outcome {
-            Ok((out, changes)) => {
-                self.committer.commit(txn, &changes)?;
+            Ok((out, _)) => {
+                self.committer.commit(txn, None)?;
                 self.snapshots.committed();
                 Ok(out)
             }
@@ -183,7 +185,7 @@ impl Store {
         F: FnOnce(&Tx<'_>) -> Result<T, ServiceError>,
     {
         let txn = begin_write(&self.db)?;
-        let out = tables::with_side_thread(&txn, None, run);
+        let out = tables::with_side_thread(&txn, None, false, run);
         txn.abort()?;
         out.map(|(out, _)| out)
     }

@@ -59,7 +59,7 @@ macro_rules! tables {
                         .map_err(|_| ServiceError::storage(concat!(
                             "the ", stringify!($field), " table is already borrowed in this transaction"
                         )))?;
-                    Ok(Logged { table, name: stringify!($field), changes: &self.changes })
+                    Ok(Logged { table, name: stringify!($field), changes: self.changes.as_ref() })
                 }
             )*
 
@@ -161,8 +161,9 @@ pub struct Tx<'t> {
     /// Where new search-word entries go instead of the word index.
     deferred_words: Option<DeferredWords>,
     /// Every insert and remove made through this `Tx` (and, once it has
-    /// ended, its side thread's), for the journal (see [`changes`]).
-    changes: RefCell<Vec<u8>>,
+    /// ended, its side thread's), for the journal (see [`changes`]); none
+    /// for a bulk write, which redb commits durably itself.
+    changes: Option<RefCell<Vec<u8>>>,
 }
 
 impl<'t> Tx<'t> {
@@ -174,7 +175,16 @@ impl<'t> Tx<'t> {
             side: RefCell::new(None),
             on_side_thread: false,
             deferred_words: None,
-            changes: RefCell::new(Vec::new()),
+            changes: Some(RefCell::default()),
+        }
+    }
+
+    /// A `Tx` that keeps no change log, for a transaction that is not
+    /// journaled.
+    fn unlogged(txn: &'t WriteTransaction) -> Self {
+        Self {
+            changes: None,
+            ..Self::new(txn)
         }
     }
 
@@ -182,7 +192,12 @@ impl<'t> Tx<'t> {
     /// ends first), to journal them before the commit.
     pub fn into_changes(self) -> Result<Vec<u8>, ServiceError> {
         self.end_side()?;
-        Ok(self.changes.take())
+        Ok(self.take_changes())
+    }
+
+    /// The changes logged so far (none if this `Tx` keeps no log).
+    fn take_changes(&self) -> Vec<u8> {
+        self.changes.as_ref().map(RefCell::take).unwrap_or_default()
     }
 
     /// Makes again the changes of one journal record, in order.
@@ -241,7 +256,9 @@ impl<'t> Tx<'t> {
             .unwrap_or_else(|_| Err(ServiceError::storage("the side writer thread panicked")))?;
         // The side thread wrote only tables this thread had not opened, and
         // from now on this thread writes them: per table, order is kept.
-        self.changes.borrow_mut().extend_from_slice(&side_changes);
+        if let Some(changes) = &self.changes {
+            changes.borrow_mut().extend_from_slice(&side_changes);
+        }
         Ok(())
     }
 }
@@ -267,14 +284,23 @@ struct SideSink {
 /// where those writes are a third of the work: the importer's.
 ///
 /// `work`'s error comes first; otherwise a failed side write is the result.
-/// Beside `work`'s result come the changes of both threads, for the journal.
+/// Beside `work`'s result come the changes of both threads, for the journal,
+/// if `logged` (otherwise none are kept: the caller commits durably).
 /// With `deferred_words`, new search-word entries made on either thread go
 /// there instead of the word index (see [`DeferredWords`]).
 pub fn with_side_thread<T>(
     txn: &WriteTransaction,
     deferred_words: Option<&DeferredWords>,
+    logged: bool,
     work: impl FnOnce(&Tx<'_>) -> Result<T, ServiceError>,
 ) -> Result<(T, Vec<u8>), ServiceError> {
+    let tx = |txn| {
+        if logged {
+            Tx::new(txn)
+        } else {
+            Tx::unlogged(txn)
+        }
+    };
     std::thread::scope(|scope| {
         let (to_thread, chunks) = mpsc::channel::<Vec<SideWrite>>();
         let (report, done) = mpsc::channel();
@@ -286,21 +312,21 @@ pub fn with_side_thread<T>(
                     let tx = Tx {
                         on_side_thread: true,
                         deferred_words: side_words,
-                        ..Tx::new(txn)
+                        ..tx(txn)
                     };
                     for chunk in chunks {
                         for write in chunk {
                             write(&tx)?;
                         }
                     }
-                    Ok(tx.changes.take())
+                    Ok(tx.take_changes())
                 };
                 let _ = report.send(apply());
             })
             .map_err(ServiceError::storage)?;
         let main = Tx {
             deferred_words: deferred_words.cloned(),
-            ..Tx::new(txn)
+            ..tx(txn)
         };
         *main.side.borrow_mut() = Some(SideSink {
             pending: Vec::with_capacity(SIDE_CHUNK),
@@ -312,7 +338,7 @@ pub fn with_side_thread<T>(
         // Joined here, a panic on the side thread is the error `end_side`
         // saw; left to the scope, it would panic this thread too.
         let _ = side.join();
-        let changes = main.changes.take();
+        let changes = main.take_changes();
         drop(main);
         let out = outcome?;
         side_outcome.map(|()| (out, changes))
@@ -482,7 +508,7 @@ mod tests {
     fn side_writes_land_in_order_in_the_same_commit_and_replay_alike() {
         let (_dir, db) = db();
         let txn = db.begin_write().expect("txn");
-        let (out, changes) = with_side_thread(&txn, None, |tx| {
+        let (out, changes) = with_side_thread(&txn, None, true, |tx| {
             for i in 0..1000u64 {
                 tx.meta()?.insert(format!("main{i}").as_str(), i)?;
                 // Later writes of one key win: order is kept.
@@ -524,7 +550,7 @@ mod tests {
     fn a_failed_side_write_fails_the_work_and_a_failed_work_comes_first() {
         let (_dir, db) = db();
         let txn = db.begin_write().expect("txn");
-        let side_fails = with_side_thread(&txn, None, |tx| {
+        let side_fails = with_side_thread(&txn, None, true, |tx| {
             tx.aside(|_| Err(ServiceError::storage("disk full aside")))?;
             Ok(())
         });
@@ -532,7 +558,7 @@ mod tests {
             matches!(&side_fails, Err(e) if e.to_string().contains("disk full aside")),
             "{side_fails:?}"
         );
-        let both_fail = with_side_thread(&txn, None, |tx| -> Result<(), ServiceError> {
+        let both_fail = with_side_thread(&txn, None, true, |tx| -> Result<(), ServiceError> {
             tx.aside(|_| Err(ServiceError::storage("aside")))?;
             Err(ServiceError::BadRequest("the work's own refusal".into()))
         });
@@ -546,7 +572,7 @@ mod tests {
     fn a_panic_on_the_side_thread_is_an_error_not_a_second_panic() {
         let (_dir, db) = db();
         let txn = db.begin_write().expect("txn");
-        let outcome = with_side_thread(&txn, None, |tx| {
+        let outcome = with_side_thread(&txn, None, true, |tx| {
             tx.aside(|_| panic!("a bug in a side write"))?;
             Ok(())
         });
@@ -579,7 +605,7 @@ mod tests {
     fn reading_a_table_written_aside_first_waits_for_the_side_writes() {
         let (_dir, db) = db();
         let txn = db.begin_write().expect("txn");
-        let seen = with_side_thread(&txn, None, |tx| {
+        let seen = with_side_thread(&txn, None, true, |tx| {
             for i in 0..1000u128 {
                 tx.aside(move |tx| {
                     tx.audit()?.insert((1, i), b"event".as_slice())?;
@@ -610,7 +636,7 @@ mod tests {
         let (_dir, db) = db();
         let held = DeferredWords::default();
         let txn = db.begin_write().expect("txn");
-        with_side_thread(&txn, Some(&held), |tx| {
+        with_side_thread(&txn, Some(&held), true, |tx| {
             assert!(tx.deferred_words().is_some());
             for id in (0..100u128).rev() {
                 tx.aside(move |tx| {
@@ -625,7 +651,7 @@ mod tests {
         })
         .expect("hold");
         assert_eq!(held.len(), 200, "nothing written yet");
-        with_side_thread(&txn, None, |tx| held.write(tx)).expect("write");
+        with_side_thread(&txn, None, true, |tx| held.write(tx)).expect("write");
         assert!(held.is_empty());
         txn.commit().expect("commit");
         let read = db.begin_read().expect("read");
@@ -643,7 +669,7 @@ mod tests {
     fn a_write_aside_to_a_table_not_marked_so_is_refused() {
         let (_dir, db) = db();
         let txn = db.begin_write().expect("txn");
-        let outcome = with_side_thread(&txn, None, |tx| {
+        let outcome = with_side_thread(&txn, None, true, |tx| {
             tx.aside(|tx| {
                 tx.meta()?.insert("written aside by mistake", 1)?;
                 Ok(())

@@ -873,6 +873,78 @@ async fn a_revoked_scim_token_stops_working_at_once() {
     assert_eq!(s, 401, "{body}");
 }
 
+#[tokio::test]
+async fn a_body_that_names_an_attribute_twice_is_refused_and_changes_nothing() {
+    let d = Daemon::start(DaemonOptions::default());
+    let idp = Scim::new(&d, "idp");
+    let (_, u) = idp
+        .post(
+            "/Users",
+            json!({"userName": "kay@example.com", "name": {"givenName": "Alan", "familyName": "Kay"}}),
+        )
+        .await;
+    let id = u["id"].as_str().expect("id").to_string();
+    let send = |method: reqwest::Method, path: String, body: &'static str| {
+        let req = idp
+            .http
+            .request(method, format!("{}{path}", idp.base))
+            .bearer_auth(&idp.token)
+            .header("content-type", "application/scim+json")
+            .body(body);
+        async move {
+            let resp = req.send().await.expect("request");
+            let status = resp.status().as_u16();
+            (status, resp.json::<Value>().await.expect("json"))
+        }
+    };
+    // serde_json alone would keep the second value of each pair.
+    let cases = [
+        (
+            reqwest::Method::POST,
+            "/Users".to_string(),
+            r#"{"userName":"one@example.com","USERNAME":"two@example.com"}"#,
+            "USERNAME",
+        ),
+        (
+            reqwest::Method::PUT,
+            format!("/Users/{id}"),
+            r#"{"userName":"kay@example.com","name":{"givenName":"Alan","givenName":"Bob"}}"#,
+            "givenName",
+        ),
+        (
+            reqwest::Method::PATCH,
+            format!("/Users/{id}"),
+            r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"active","value":false,"value":true}]}"#,
+            "value",
+        ),
+    ];
+    for (method, path, body, key) in cases {
+        let (status, err) = send(method.clone(), path.clone(), body).await;
+        assert_eq!(
+            (status, err["scimType"].as_str()),
+            (400, Some("invalidSyntax")),
+            "{method} {path}: {err}"
+        );
+        let detail = err["detail"].as_str().unwrap_or_default();
+        assert!(
+            detail.starts_with(&format!(
+                "the request body names \"{key}\" twice in one object"
+            )) && detail.contains("line 1 column"),
+            "{detail}"
+        );
+    }
+    for address in ["one@example.com", "two@example.com"] {
+        let found = idp
+            .filter_users(&format!("userName eq \"{address}\""))
+            .await;
+        assert_eq!(found["totalResults"], 0, "{address} was created: {found}");
+    }
+    let (_, after) = idp.get(&format!("/Users/{id}")).await;
+    assert_eq!(after["name"]["givenName"], "Alan");
+    assert_eq!(after["active"], true);
+    assert_eq!(after["meta"]["version"], u["meta"]["version"], "{after}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn limits_are_scim_errors_with_a_clear_detail() {
     let d = Daemon::start(DaemonOptions {

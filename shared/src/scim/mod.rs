@@ -6,6 +6,7 @@
 //! qualified keys, booleans as strings); the mapping modules turn a tolerated
 //! document into validated domain input in one place.
 
+pub mod body;
 pub mod error;
 pub mod filter;
 mod filter_shapes;

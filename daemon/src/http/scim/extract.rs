@@ -6,6 +6,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
+use roster_shared::scim::body::parse_body;
 use roster_shared::scim::{
     CONTENT_TYPE, FilterLimits, Projection, ResourceKind, ScimError, ScimFilter, ScimType,
 };
@@ -55,12 +56,9 @@ impl<S: Send + Sync> FromRequest<S> for ScimBody {
                 ScimError::bad(ScimType::InvalidSyntax, format!("the request body could not be read: {r}"))
             })
         })?;
-        serde_json::from_slice(&bytes).map(Self).map_err(|e| {
-            ScimFailure(ScimError::bad(
-                ScimType::InvalidSyntax,
-                format!("the request body is not valid JSON: {e}"),
-            ))
-        })
+        parse_body(&bytes)
+            .map(Self)
+            .map_err(|e| ScimFailure(ScimError::bad(ScimType::InvalidSyntax, e.to_string())))
     }
 }
 

@@ -363,10 +363,14 @@ fn checkpoint(db: &Database, counters: &Counters) {
     if !counters.committer.unsaved() {
         return;
     }
+    let started = std::time::Instant::now();
     match counters.committer.checkpoint(db) {
         Ok(()) => {
             counters.checkpoints.fetch_add(1, Ordering::Relaxed);
-            tracing::debug!("writes paused: journaled commits saved in the database");
+            tracing::debug!(
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "writes paused: journaled commits saved in the database"
+            );
         }
         Err(e) => {
             tracing::warn!(error = %e, "saving the allocator state after a burst of writes failed");

@@ -127,11 +127,17 @@ impl Committer {
             txn.set_durability(Durability::None)
                 .map_err(ServiceError::storage)?;
         }
+        let started = Instant::now();
         match txn.commit() {
             Ok(()) => {
                 state.next_seq += 1;
                 if checkpoint {
                     state.saved();
+                    tracing::debug!(
+                        elapsed_ms = started.elapsed().as_millis() as u64,
+                        direct,
+                        "commit made as a checkpoint"
+                    );
                 }
                 Ok(())
             }

@@ -87,8 +87,9 @@ pub struct InviteRequest {
     pub role: String,
     #[serde(default)]
     pub groups: Vec<String>,
-    /// A JSON object of string values; `null` or absent for none.
-    #[serde(default)]
+    /// A JSON object of string values; `null` or absent for none. A key
+    /// given twice is refused (see [`crate::strict_json`]).
+    #[serde(default, deserialize_with = "crate::strict_json::optional_value")]
     pub metadata: Option<serde_json::Value>,
     /// Metadata keys whose values are write-only.
     #[serde(default)]
@@ -139,8 +140,12 @@ pub struct EditMemberRequest {
     /// The complete new set of groups.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub groups: Option<Vec<String>>,
-    /// The complete new metadata object.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The complete new metadata object; a key given twice is refused.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::strict_json::optional_value"
+    )]
     pub metadata: Option<serde_json::Value>,
     /// Keys to mark hidden (added to those already hidden).
     #[serde(default, skip_serializing_if = "Option::is_none")]

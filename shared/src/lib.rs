@@ -11,6 +11,7 @@ pub mod names;
 pub mod role;
 pub mod scim;
 pub mod status;
+pub mod strict_json;
 
 pub use email::Email;
 pub use error::ValidationError;

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use crate::ValidationError;
+use crate::strict_json::{self, KeyCase, StrictJsonError};
 
 /// ToolJet's limits on metadata, applied everywhere metadata enters.
 #[derive(Debug, Clone, Copy)]
@@ -32,14 +33,10 @@ pub struct Metadata {
 impl Metadata {
     /// Parses metadata given as JSON text (CLI `--metadata`, CSV column).
     pub fn parse_json(text: &str) -> Result<Self, ValidationError> {
-        let value: serde_json::Value = serde_json::from_str(text)
-            .map_err(|e| ValidationError::MetadataNotObject(e.to_string()))?;
-        if let serde_json::Value::Object(map) = &value {
-            // serde_json keeps the last of duplicate keys; find duplicates first.
-            if let Some(dup) = first_duplicate_key(text, map.len()) {
-                return Err(ValidationError::MetadataKeyDuplicate(dup));
-            }
-        }
+        let value = strict_json::parse(text.as_bytes(), KeyCase::Exact).map_err(|e| match e {
+            StrictJsonError::Duplicate { key, .. } => ValidationError::MetadataKeyDuplicate(key),
+            StrictJsonError::Syntax(why) => ValidationError::MetadataNotObject(why),
+        })?;
         Self::from_value(&value)
     }
 
@@ -136,39 +133,6 @@ fn json_kind(v: &serde_json::Value) -> &'static str {
         serde_json::Value::Array(_) => "an array",
         serde_json::Value::Object(_) => "an object",
     }
-}
-
-/// Finds a key that a top-level JSON object repeats, if its parsed form lost
-/// entries. Only called on text that parsed as an object.
-fn first_duplicate_key(text: &str, parsed_len: usize) -> Option<String> {
-    #[derive(Deserialize)]
-    struct Pairs(#[serde(deserialize_with = "pairs")] Vec<String>);
-    fn pairs<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = Vec<String>;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("an object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut m: A,
-            ) -> Result<Vec<String>, A::Error> {
-                let mut keys = Vec::new();
-                while let Some((k, _)) = m.next_entry::<String, serde::de::IgnoredAny>()? {
-                    keys.push(k);
-                }
-                Ok(keys)
-            }
-        }
-        d.deserialize_map(V)
-    }
-    let Pairs(keys) = serde_json::from_str(text).ok()?;
-    if keys.len() == parsed_len {
-        return None;
-    }
-    let mut seen = BTreeSet::new();
-    keys.into_iter().find(|k| !seen.insert(k.clone()))
 }
 
 #[cfg(test)]

@@ -248,6 +248,12 @@ async fn the_admin_api_refuses_malformed_and_oversized_bodies() {
             400,
             "invalid type",
         ),
+        // serde_json alone would keep "2" without a word.
+        (
+            r#"{"name":"A","email":"a@b.co","role":"admin","metadata":{"k":"1","k":"2"}}"#.into(),
+            400,
+            "names \"k\" twice in one object",
+        ),
         (
             format!(
                 r#"{{"name":"A","email":"a@b.co","role":"admin","metadata":{{"k":"{}"}}}}"#,

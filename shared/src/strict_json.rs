@@ -224,6 +224,15 @@ mod tests {
     }
 
     #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        let text = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        let Err(StrictJsonError::Syntax(why)) = parse(text.as_bytes(), KeyCase::Ignored) else {
+            panic!("100,000 nested arrays were accepted");
+        };
+        assert!(why.contains("recursion limit"), "{why}");
+    }
+
+    #[test]
     fn a_request_field_refuses_a_repeated_key_and_keeps_null_as_none() {
         #[derive(serde::Deserialize, Debug)]
         struct Request {

@@ -137,13 +137,23 @@ impl<'de> Visitor<'de> for StrictValue<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut object = Map::new();
-        let mut seen = HashSet::new();
+        // Lower-cased keys, kept only for objects too large to compare
+        // each new key with the ones before.
+        let mut folded = HashSet::new();
         while let Some(key) = map.next_key::<String>()? {
-            let compared = match self.case {
-                KeyCase::Exact => key.clone(),
-                KeyCase::Ignored => key.to_lowercase(),
+            let repeated = match self.case {
+                KeyCase::Exact => object.contains_key(&key),
+                KeyCase::Ignored if object.len() < SCAN_UP_TO => {
+                    object.keys().any(|k| same_ignoring_case(k, &key))
+                }
+                KeyCase::Ignored => {
+                    if folded.is_empty() {
+                        folded.extend(object.keys().map(|k| k.to_lowercase()));
+                    }
+                    !folded.insert(key.to_lowercase())
+                }
             };
-            if !seen.insert(compared) {
+            if repeated {
                 let message = format!("names \"{key}\" twice in one object");
                 *self.repeated.borrow_mut() = Some(key);
                 return Err(de::Error::custom(message));
@@ -152,6 +162,20 @@ impl<'de> Visitor<'de> for StrictValue<'_> {
             object.insert(key, value);
         }
         Ok(Value::Object(object))
+    }
+}
+
+/// Objects with fewer keys than this are checked by comparing each new key
+/// with the ones before (no allocation: SCIM resources have a handful);
+/// larger ones (a member list's object, metadata) through a set.
+const SCAN_UP_TO: usize = 16;
+
+/// Whether two keys are the same ignoring case.
+fn same_ignoring_case(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        a.eq_ignore_ascii_case(b)
+    } else {
+        a.to_lowercase() == b.to_lowercase()
     }
 }
 
@@ -204,6 +228,41 @@ mod tests {
         }
         let differ_in_case = r#"{"Team":"a","team":"b"}"#;
         assert!(parse(differ_in_case.as_bytes(), KeyCase::Exact).is_ok());
+    }
+
+    /// `{"k0":1,"k1":1,…}` with `keys` in order.
+    fn object_of(keys: &[String]) -> String {
+        let members: Vec<String> = keys.iter().map(|k| format!("\"{k}\":1")).collect();
+        format!("{{{}}}", members.join(","))
+    }
+
+    #[test]
+    fn a_large_object_is_checked_as_well_as_a_small_one() {
+        for n in [3, 15, 16, 17, 200] {
+            let mut keys: Vec<String> = (0..n).map(|i| format!("k{i}")).collect();
+            let distinct = object_of(&keys);
+            assert!(
+                parse(distinct.as_bytes(), KeyCase::Ignored).is_ok(),
+                "{n} keys"
+            );
+            keys.push(format!("K{}", n - 1));
+            let repeated = object_of(&keys);
+            for case in [KeyCase::Ignored, KeyCase::Exact] {
+                let outcome = parse(repeated.as_bytes(), case);
+                match case {
+                    KeyCase::Ignored => assert!(
+                        matches!(&outcome, Err(StrictJsonError::Duplicate { key, .. }) if *key == format!("K{}", n - 1)),
+                        "{n} keys: {outcome:?}"
+                    ),
+                    KeyCase::Exact => assert!(outcome.is_ok(), "{n} keys: {outcome:?}"),
+                }
+            }
+        }
+        let accents = r#"{"Ärger":1,"ärger":2}"#;
+        assert!(matches!(
+            parse(accents.as_bytes(), KeyCase::Ignored),
+            Err(StrictJsonError::Duplicate { .. })
+        ));
     }
 
     #[test]

@@ -188,21 +188,16 @@ async fn paging(t: &Target, members: usize) {
 /// figure is the server's. Any answer but 201 fails the run. Returns
 /// (creates/s, p50, p99).
 fn wrk_create_load(t: &Target, from: usize, seconds: u64) -> Option<(f64, Duration, Duration)> {
-    let dir = tempfile::tempdir().ok()?;
-    let script = dir.path().join("create.lua");
     // More users than 64 connections can create in the time (each wrk
     // thread takes every other line), from a file: Lua cannot make them.
     let room = 60_000 * seconds as usize;
-    let people = dir.path().join("people.txt");
-    let lines: Vec<String> = (from..from + room)
+    let people: Vec<String> = (from..from + room)
         .map(|i| {
             let (given, family) = person(i);
             format!("{given}|{family}|{}|ext-{i}", email(i))
         })
         .collect();
-    std::fs::write(&people, lines.join("\n")).ok()?;
-    std::fs::write(
-        &script,
+    wrk(t, seconds, &people, |list| {
         format!(
             r#"people = {{}}
 for line in io.lines("{list}") do people[#people + 1] = line end
@@ -222,13 +217,10 @@ request = function()
   return wrk.format("POST", "{path}/Users", {{["Authorization"] = "Bearer {token}", ["Content-Type"] = "application/scim+json"}}, body)
 end
 "#,
-            list = people.display(),
             path = path_of(t),
             token = t.token
-        ),
-    )
-    .ok()?;
-    wrk(&script, t, seconds)
+        )
+    })
 }
 
 /// The path part of a target's base URL (`/scim/v2`).
@@ -248,18 +240,13 @@ const WRK_ADDRESSES: usize = 200_000;
 /// generator than this process, so the figures are the servers'. Returns
 /// (req/s, p50, p99).
 fn wrk_filter_load(t: &Target, users: usize, seconds: u64) -> Option<(f64, Duration, Duration)> {
-    let dir = tempfile::tempdir().ok()?;
-    let script = dir.path().join("filter.lua");
     let path = path_of(t);
     // The addresses it walks, in the order the bench's own clients use,
     // from a file (Lua has no 64-bit arithmetic to make them itself).
-    let addresses = dir.path().join("addresses.txt");
     let walked: Vec<String> = (0..users.min(WRK_ADDRESSES))
         .map(|k| email(k * 7919 % users).replace('@', "%40"))
         .collect();
-    std::fs::write(&addresses, walked.join("\n")).ok()?;
-    std::fs::write(
-        &script,
+    wrk(t, seconds, &walked, |list| {
         format!(
             r#"addresses = {{}}
 for line in io.lines("{list}") do addresses[#addresses + 1] = line end
@@ -270,17 +257,26 @@ request = function()
   return wrk.format("GET", "{path}/Users?filter=userName%20eq%20%22" .. address .. "%22", {{["Authorization"] = "Bearer {token}"}})
 end
 "#,
-            list = addresses.display(),
             token = t.token
-        ),
-    )
-    .ok()?;
-    wrk(&script, t, seconds)
+        )
+    })
 }
 
-/// Runs `wrk` with `script` against `t` for `seconds` (64 connections, 2
-/// threads); (req/s, p50, p99), or nothing if wrk is not installed.
-fn wrk(script: &std::path::Path, t: &Target, seconds: u64) -> Option<(f64, Duration, Duration)> {
+/// Runs `wrk` against `t` for `seconds` (64 connections, 2 threads) with
+/// the Lua script `script_of` makes from the path of a file holding
+/// `lines`, one a line; (req/s, p50, p99), or nothing if wrk is not
+/// installed.
+fn wrk(
+    t: &Target,
+    seconds: u64,
+    lines: &[String],
+    script_of: impl FnOnce(&str) -> String,
+) -> Option<(f64, Duration, Duration)> {
+    let dir = tempfile::tempdir().ok()?;
+    let list = dir.path().join("lines.txt");
+    std::fs::write(&list, lines.join("\n")).ok()?;
+    let script = dir.path().join("load.lua");
+    std::fs::write(&script, script_of(&list.display().to_string())).ok()?;
     let out = Command::new("wrk")
         .args([
             "-t2",
@@ -289,7 +285,7 @@ fn wrk(script: &std::path::Path, t: &Target, seconds: u64) -> Option<(f64, Durat
             "--latency",
             "-s",
         ])
-        .arg(script)
+        .arg(&script)
         .arg(&t.base)
         .output()
         .ok()?;

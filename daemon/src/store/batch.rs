@@ -373,7 +373,7 @@ fn checkpoint(db: &Database, counters: &Counters) {
             );
         }
         Err(e) => {
-            tracing::warn!(error = %e, "saving the allocator state after a burst of writes failed");
+            tracing::warn!(error = %e, "saving the journaled commits in the database after a burst of writes failed");
         }
     }
 }

@@ -65,13 +65,7 @@ impl Journal {
     /// records; a cut-short or damaged tail is left out (and overwritten by
     /// the next append).
     pub fn open(path: &Path) -> Result<(Self, Records), JournalError> {
-        let fail = |doing| {
-            move |source| JournalError::Io {
-                path: path.to_path_buf(),
-                doing,
-                source,
-            }
-        };
+        let fail = |doing| move |source| io_error(path, doing, source);
         let mut file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -133,24 +127,24 @@ impl Journal {
     /// Removes the last record, appended by a commit that then failed in
     /// redb: it must not be applied after a restart.
     pub fn cut_back_to(&mut self, len: u64) -> Result<(), JournalError> {
-        self.file
-            .set_len(len)
-            .and_then(|()| self.file.seek(SeekFrom::Start(len)).map(drop))
+        self.end_at(len)
             .and_then(|()| self.file.sync_data())
-            .map_err(|source| self.error("cut back", source))?;
-        self.len = len;
-        Ok(())
+            .map_err(|source| self.error("cut back", source))
     }
 
     /// Empties the journal once a durable redb commit holds everything in
     /// it. Its records need not be gone for sure: each carries its sequence
     /// number, and recovery skips those the database already holds.
     pub fn clear(&mut self) -> Result<(), JournalError> {
-        self.file
-            .set_len(0)
-            .and_then(|()| self.file.seek(SeekFrom::Start(0)).map(drop))
-            .map_err(|source| self.error("emptied", source))?;
-        self.len = 0;
+        self.end_at(0)
+            .map_err(|source| self.error("emptied", source))
+    }
+
+    /// Makes the file end after `len` bytes, where the next record goes.
+    fn end_at(&mut self, len: u64) -> std::io::Result<()> {
+        self.file.set_len(len)?;
+        self.file.seek(SeekFrom::Start(len))?;
+        self.len = len;
         Ok(())
     }
 
@@ -165,11 +159,15 @@ impl Journal {
     }
 
     fn error(&self, doing: &'static str, source: std::io::Error) -> JournalError {
-        JournalError::Io {
-            path: self.path.clone(),
-            doing,
-            source,
-        }
+        io_error(&self.path, doing, source)
+    }
+}
+
+fn io_error(path: &Path, doing: &'static str, source: std::io::Error) -> JournalError {
+    JournalError::Io {
+        path: path.to_path_buf(),
+        doing,
+        source,
     }
 }
 

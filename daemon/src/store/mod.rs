@@ -164,9 +164,9 @@ impl Store {
         let txn = begin_write(&self.db)?;
         // A bulk write: its pages hold many of its changes each, so redb
         // commits it durably itself, and no change log is kept.
-        let outcome = tables::with_side_thread(&txn, words, false, run);
+        let outcome = tables::with_side_thread(&txn, words, run);
         match outcome {
-            Ok((out, _)) => {
+            Ok(out) => {
                 self.committer.commit(txn, None)?;
                 self.snapshots.committed();
                 Ok(out)
@@ -185,9 +185,9 @@ impl Store {
         F: FnOnce(&Tx<'_>) -> Result<T, ServiceError>,
     {
         let txn = begin_write(&self.db)?;
-        let out = tables::with_side_thread(&txn, None, false, run);
+        let out = tables::with_side_thread(&txn, None, run);
         txn.abort()?;
-        out.map(|(out, _)| out)
+        out
     }
 }
 

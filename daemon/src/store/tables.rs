@@ -251,15 +251,8 @@ impl<'t> Tx<'t> {
         } = sink;
         let _ = to_thread.send(pending);
         drop(to_thread);
-        let side_changes = done
-            .recv()
-            .unwrap_or_else(|_| Err(ServiceError::storage("the side writer thread panicked")))?;
-        // The side thread wrote only tables this thread had not opened, and
-        // from now on this thread writes them: per table, order is kept.
-        if let Some(changes) = &self.changes {
-            changes.borrow_mut().extend_from_slice(&side_changes);
-        }
-        Ok(())
+        done.recv()
+            .unwrap_or_else(|_| Err(ServiceError::storage("the side writer thread panicked")))
     }
 }
 
@@ -273,9 +266,8 @@ const SIDE_CHUNK: usize = 256;
 struct SideSink {
     pending: Vec<SideWrite>,
     to_thread: mpsc::Sender<Vec<SideWrite>>,
-    /// The side thread's outcome (its changes), sent once it has dropped
-    /// its tables.
-    done: mpsc::Receiver<Result<Vec<u8>, ServiceError>>,
+    /// The side thread's outcome, sent once it has dropped its tables.
+    done: mpsc::Receiver<Result<(), ServiceError>>,
 }
 
 /// Runs `work` on this thread while a second thread applies its
@@ -284,23 +276,14 @@ struct SideSink {
 /// where those writes are a third of the work: the importer's.
 ///
 /// `work`'s error comes first; otherwise a failed side write is the result.
-/// Beside `work`'s result come the changes of both threads, for the journal,
-/// if `logged` (otherwise none are kept: the caller commits durably).
-/// With `deferred_words`, new search-word entries made on either thread go
+/// Neither thread keeps a change log: such a bulk write is committed
+/// durably by redb itself, not journaled. With `deferred_words`, new search-word entries made on either thread go
 /// there instead of the word index (see [`DeferredWords`]).
 pub fn with_side_thread<T>(
     txn: &WriteTransaction,
     deferred_words: Option<&DeferredWords>,
-    logged: bool,
     work: impl FnOnce(&Tx<'_>) -> Result<T, ServiceError>,
-) -> Result<(T, Vec<u8>), ServiceError> {
-    let tx = |txn| {
-        if logged {
-            Tx::new(txn)
-        } else {
-            Tx::unlogged(txn)
-        }
-    };
+) -> Result<T, ServiceError> {
     std::thread::scope(|scope| {
         let (to_thread, chunks) = mpsc::channel::<Vec<SideWrite>>();
         let (report, done) = mpsc::channel();
@@ -308,25 +291,25 @@ pub fn with_side_thread<T>(
         let side = std::thread::Builder::new()
             .name("roster-side-writer".into())
             .spawn_scoped(scope, move || {
-                let apply = || -> Result<Vec<u8>, ServiceError> {
+                let apply = || -> Result<(), ServiceError> {
                     let tx = Tx {
                         on_side_thread: true,
                         deferred_words: side_words,
-                        ..tx(txn)
+                        ..Tx::unlogged(txn)
                     };
                     for chunk in chunks {
                         for write in chunk {
                             write(&tx)?;
                         }
                     }
-                    Ok(tx.take_changes())
+                    Ok(())
                 };
                 let _ = report.send(apply());
             })
             .map_err(ServiceError::storage)?;
         let main = Tx {
             deferred_words: deferred_words.cloned(),
-            ..tx(txn)
+            ..Tx::unlogged(txn)
         };
         *main.side.borrow_mut() = Some(SideSink {
             pending: Vec::with_capacity(SIDE_CHUNK),
@@ -338,10 +321,9 @@ pub fn with_side_thread<T>(
         // Joined here, a panic on the side thread is the error `end_side`
         // saw; left to the scope, it would panic this thread too.
         let _ = side.join();
-        let changes = main.take_changes();
         drop(main);
         let out = outcome?;
-        side_outcome.map(|()| (out, changes))
+        side_outcome.map(|()| out)
     })
 }
 
@@ -504,26 +486,52 @@ mod tests {
         (dir, db)
     }
 
+    /// 1,000 keys written on the main thread, one outbox key written aside
+    /// 1,000 times (later writes of one key win: order is kept), then the
+    /// main thread takes the table over: its writes come last.
+    fn interleaved_writes(tx: &Tx<'_>) -> Result<&'static str, ServiceError> {
+        for i in 0..1000u64 {
+            tx.meta()?.insert(format!("main{i}").as_str(), i)?;
+            tx.aside(move |tx| {
+                tx.outbox()?.insert((1, 7), i.to_string().as_bytes())?;
+                Ok(())
+            })?;
+        }
+        tx.outbox()?.remove((1, 7))?;
+        tx.outbox()?.insert((1, 8), b"main".as_slice())?;
+        Ok("done")
+    }
+
+    /// What [`interleaved_writes`] leaves in `db`.
+    fn assert_interleaved_writes(db: &Database) {
+        let read = db.begin_read().expect("read");
+        assert_eq!(
+            read.open_table(META).expect("meta").len().expect("len"),
+            1000
+        );
+        let outbox = read.open_table(OUTBOX).expect("outbox");
+        assert!(outbox.get((1, 7)).expect("get").is_none());
+        let kept = outbox.get((1, 8)).expect("get").expect("written last");
+        assert_eq!(kept.value(), b"main");
+    }
+
     #[test]
-    fn side_writes_land_in_order_in_the_same_commit_and_replay_alike() {
+    fn side_writes_land_in_order_in_the_same_commit() {
         let (_dir, db) = db();
         let txn = db.begin_write().expect("txn");
-        let (out, changes) = with_side_thread(&txn, None, true, |tx| {
-            for i in 0..1000u64 {
-                tx.meta()?.insert(format!("main{i}").as_str(), i)?;
-                // Later writes of one key win: order is kept.
-                tx.aside(move |tx| {
-                    tx.outbox()?.insert((1, 7), i.to_string().as_bytes())?;
-                    Ok(())
-                })?;
-            }
-            // The main thread takes the table over: its write comes last.
-            tx.outbox()?.remove((1, 7))?;
-            tx.outbox()?.insert((1, 8), b"main".as_slice())?;
-            Ok("done")
-        })
-        .expect("work and side writes");
+        let out = with_side_thread(&txn, None, interleaved_writes).expect("work and side writes");
         assert_eq!(out, "done");
+        txn.commit().expect("commit");
+        assert_interleaved_writes(&db);
+    }
+
+    #[test]
+    fn a_logged_transaction_replays_alike() {
+        let (_dir, db) = db();
+        let txn = db.begin_write().expect("txn");
+        let tx = Tx::new(&txn);
+        assert_eq!(interleaved_writes(&tx).expect("writes"), "done");
+        let changes = tx.into_changes().expect("changes");
         txn.commit().expect("commit");
 
         // The journal's copy of the changes, applied to an empty database,
@@ -534,15 +542,7 @@ mod tests {
         txn.commit().expect("commit");
 
         for db in [&db, &replayed] {
-            let read = db.begin_read().expect("read");
-            assert_eq!(
-                read.open_table(META).expect("meta").len().expect("len"),
-                1000
-            );
-            let outbox = read.open_table(OUTBOX).expect("outbox");
-            assert!(outbox.get((1, 7)).expect("get").is_none());
-            let kept = outbox.get((1, 8)).expect("get").expect("written last");
-            assert_eq!(kept.value(), b"main");
+            assert_interleaved_writes(db);
         }
     }
 
@@ -550,7 +550,7 @@ mod tests {
     fn a_failed_side_write_fails_the_work_and_a_failed_work_comes_first() {
         let (_dir, db) = db();
         let txn = db.begin_write().expect("txn");
-        let side_fails = with_side_thread(&txn, None, true, |tx| {
+        let side_fails = with_side_thread(&txn, None, |tx| {
             tx.aside(|_| Err(ServiceError::storage("disk full aside")))?;
             Ok(())
         });
@@ -558,7 +558,7 @@ mod tests {
             matches!(&side_fails, Err(e) if e.to_string().contains("disk full aside")),
             "{side_fails:?}"
         );
-        let both_fail = with_side_thread(&txn, None, true, |tx| -> Result<(), ServiceError> {
+        let both_fail = with_side_thread(&txn, None, |tx| -> Result<(), ServiceError> {
             tx.aside(|_| Err(ServiceError::storage("aside")))?;
             Err(ServiceError::BadRequest("the work's own refusal".into()))
         });
@@ -572,7 +572,7 @@ mod tests {
     fn a_panic_on_the_side_thread_is_an_error_not_a_second_panic() {
         let (_dir, db) = db();
         let txn = db.begin_write().expect("txn");
-        let outcome = with_side_thread(&txn, None, true, |tx| {
+        let outcome = with_side_thread(&txn, None, |tx| {
             tx.aside(|_| panic!("a bug in a side write"))?;
             Ok(())
         });
@@ -605,7 +605,7 @@ mod tests {
     fn reading_a_table_written_aside_first_waits_for_the_side_writes() {
         let (_dir, db) = db();
         let txn = db.begin_write().expect("txn");
-        let seen = with_side_thread(&txn, None, true, |tx| {
+        let seen = with_side_thread(&txn, None, |tx| {
             for i in 0..1000u128 {
                 tx.aside(move |tx| {
                     tx.audit()?.insert((1, i), b"event".as_slice())?;
@@ -620,7 +620,6 @@ mod tests {
             })?;
             Ok(seen)
         })
-        .map(|(seen, _)| seen)
         .expect("no table is held by both threads");
         assert_eq!(seen, 1000);
         txn.commit().expect("commit");
@@ -636,7 +635,7 @@ mod tests {
         let (_dir, db) = db();
         let held = DeferredWords::default();
         let txn = db.begin_write().expect("txn");
-        with_side_thread(&txn, Some(&held), true, |tx| {
+        with_side_thread(&txn, Some(&held), |tx| {
             assert!(tx.deferred_words().is_some());
             for id in (0..100u128).rev() {
                 tx.aside(move |tx| {
@@ -651,7 +650,7 @@ mod tests {
         })
         .expect("hold");
         assert_eq!(held.len(), 200, "nothing written yet");
-        with_side_thread(&txn, None, true, |tx| held.write(tx)).expect("write");
+        with_side_thread(&txn, None, |tx| held.write(tx)).expect("write");
         assert!(held.is_empty());
         txn.commit().expect("commit");
         let read = db.begin_read().expect("read");
@@ -669,7 +668,7 @@ mod tests {
     fn a_write_aside_to_a_table_not_marked_so_is_refused() {
         let (_dir, db) = db();
         let txn = db.begin_write().expect("txn");
-        let outcome = with_side_thread(&txn, None, true, |tx| {
+        let outcome = with_side_thread(&txn, None, |tx| {
             tx.aside(|tx| {
                 tx.meta()?.insert("written aside by mistake", 1)?;
                 Ok(())

@@ -481,6 +481,19 @@ mod tests {
         in_file: Option<u64>,
         /// `key` once the journal is applied.
         recovered: Option<u64>,
+        /// Journal records the file does not hold yet: what a restart applies.
+        unsaved_records: usize,
+    }
+
+    /// `key` of the META table in `db`.
+    fn with_key(db: &Database, key: &str) -> Option<u64> {
+        let txn = db.begin_read().expect("read");
+        let table = match txn.open_table(META) {
+            Ok(table) => table,
+            Err(redb::TableError::TableDoesNotExist(_)) => return None,
+            Err(e) => panic!("{e}"),
+        };
+        table.get(key).expect("get").map(|v| v.value())
     }
 
     fn reopen_copy_after_crash(dir: &std::path::Path, key: &str) -> AfterCrash {
@@ -495,21 +508,18 @@ mod tests {
             .set_repair_callback(move |_| flag.store(true, Ordering::Relaxed))
             .open(&copy)
             .expect("the copy opens");
-        let read = |db: &Database| {
-            let txn = db.begin_read().expect("read");
-            let table = match txn.open_table(META) {
-                Ok(table) => table,
-                Err(redb::TableError::TableDoesNotExist(_)) => return None,
-                Err(e) => panic!("{e}"),
-            };
-            table.get(key).expect("get").map(|v| v.value())
-        };
+        let read = |db: &Database| with_key(db, key);
         let in_file = read(&db);
+        let held = with_key(&db, super::super::commit::JOURNAL_SEQ).unwrap_or(0);
+        let (_, records) =
+            super::super::journal::Journal::open(&copy.with_extension("journal")).expect("journal");
+        let unsaved_records = records.iter().filter(|(seq, _)| *seq > held).count();
         Committer::recover(&db, &copy.with_extension("journal")).expect("recovers");
         AfterCrash {
             repaired: repaired.load(Ordering::Relaxed),
             in_file,
             recovered: read(&db),
+            unsaved_records,
         }
     }
 
@@ -528,18 +538,56 @@ mod tests {
             "the acknowledged write is back from the journal"
         );
         assert!(!crash.repaired, "the file needs no repair");
+        assert_eq!(crash.unsaved_records, 1);
         assert_eq!(queue.checkpoints(), 0);
     }
 
     #[tokio::test]
     async fn a_pause_in_writes_makes_one_checkpoint() {
         let (dir, _db, queue) = fresh_queue_saving_after(Duration::from_millis(5));
-        for i in 0..3 {
+        write_each(&queue, "paused", 0..3).await;
+        wait_for_a_checkpoint(&queue).await;
+        let crash = reopen_copy_after_crash(dir.path(), "paused");
+        assert_eq!(crash.in_file, Some(2), "the file holds every commit");
+        assert_eq!(
+            crash.unsaved_records, 0,
+            "the checkpoint leaves a restart nothing to apply"
+        );
+        assert!(!crash.repaired, "a crash after the pause needs no repair");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(
+            queue.checkpoints(),
+            1,
+            "an idle writer saves once, not on every tick"
+        );
+    }
+
+    #[tokio::test]
+    async fn after_a_checkpoint_a_crash_recovers_the_later_commits_alone() {
+        let (dir, _db, queue) = fresh_queue_saving_after(Duration::from_millis(5));
+        write_each(&queue, "k", 1..6).await;
+        wait_for_a_checkpoint(&queue).await;
+        // The journal starts over: this record overwrites the first of the
+        // five, the other four stay in the file behind it.
+        write_each(&queue, "k", 6..7).await;
+        let crash = reopen_copy_after_crash(dir.path(), "k");
+        assert_eq!(crash.in_file, Some(5), "the checkpoint saved the five");
+        assert_eq!(crash.unsaved_records, 1, "only the later commit is applied");
+        assert_eq!(crash.recovered, Some(6));
+    }
+
+    /// Sets META `key` to each of `values`, one commit each.
+    async fn write_each(queue: &WriteQueue, key: &'static str, values: std::ops::Range<u64>) {
+        for i in values {
             queue
-                .write(move |tx| Ok(tx.meta()?.insert("paused", i).map(|_| ())?))
+                .write(move |tx| Ok(tx.meta()?.insert(key, i).map(|_| ())?))
                 .await
                 .expect("write");
         }
+    }
+
+    /// Waits until the writer has made a checkpoint after a pause.
+    async fn wait_for_a_checkpoint(queue: &WriteQueue) {
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         while queue.checkpoints() == 0 {
             assert!(
@@ -548,17 +596,6 @@ mod tests {
             );
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        let journal = std::fs::metadata(dir.path().join("db.journal")).expect("journal");
-        assert_eq!(journal.len(), 0, "the checkpoint empties the journal");
-        let crash = reopen_copy_after_crash(dir.path(), "paused");
-        assert_eq!(crash.in_file, Some(2), "the file holds every commit");
-        assert!(!crash.repaired, "a crash after the pause needs no repair");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        assert_eq!(
-            queue.checkpoints(),
-            1,
-            "an idle writer saves once, not on every tick"
-        );
     }
 
     /// A writer over a new, empty database (the file `db` in the directory).

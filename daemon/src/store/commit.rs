@@ -22,7 +22,7 @@ use crate::error::ServiceError;
 
 /// `meta` key of the last journal record the database holds: recovery
 /// applies only the records after it.
-const JOURNAL_SEQ: &str = "journal_seq";
+pub(super) const JOURNAL_SEQ: &str = "journal_seq";
 
 /// Longest time between checkpoints while writes keep coming. Longer saves
 /// more page writes (each checkpoint writes every page dirtied since the

@@ -103,26 +103,23 @@ impl Journal {
 
     fn open_with(path: &Path, room: Room) -> Result<(Self, Records), JournalError> {
         let fail = |doing| move |source| io_error(path, doing, source);
-        let mut file = OpenOptions::new()
+        let file = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
             .open(path)
             .map_err(fail("opened"))?;
-        let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes).map_err(fail("read"))?;
-        let (found, len) = intact_records(&bytes);
-        let allocated = bytes.len() as u64;
-        bytes.truncate(len);
+        let allocated = file.metadata().map_err(fail("read"))?.len();
+        let (records, len) = intact_records(&file, allocated).map_err(fail("read"))?;
         let journal = Self {
             file,
             path: path.to_path_buf(),
-            len: len as u64,
+            len,
             allocated,
             room,
         };
-        Ok((journal, Records { bytes, found }))
+        Ok((journal, records))
     }
 
     /// Appends one commit's changes and fsyncs them: once this returns, the
@@ -181,6 +178,14 @@ impl Journal {
     /// ones end, where the sequence breaks.
     pub fn clear(&mut self) -> Result<(), JournalError> {
         self.len = 0;
+        // Not synced: it only spares the next start reading the old
+        // records, which recovery would skip anyway.
+        let zeroed = [0u8; HEADER];
+        if self.allocated >= HEADER as u64 {
+            self.file
+                .write_all_at(&zeroed, 0)
+                .map_err(|source| self.error("emptied", source))?;
+        }
         if self.allocated > self.room.keep {
             self.file
                 .set_len(self.room.keep)
@@ -239,38 +244,48 @@ fn checksum(seq: u64, payload: &[u8]) -> u32 {
     hasher.finalize()
 }
 
-/// The records of `bytes` up to the first incomplete or damaged one (their
-/// sequence numbers and payloads), and how many bytes they take.
-fn intact_records(bytes: &[u8]) -> (Vec<(u64, std::ops::Range<usize>)>, usize) {
-    let mut records = Vec::new();
-    let mut at = 0;
-    while let Some(header) = bytes.get(at..at + HEADER) {
-        let (Ok(len), Ok(crc), Ok(seq)) = (
-            <[u8; 4]>::try_from(&header[0..4]),
-            <[u8; 4]>::try_from(&header[4..8]),
-            <[u8; 8]>::try_from(&header[8..16]),
-        ) else {
-            break;
-        };
-        let len = u32::from_le_bytes(len) as usize;
-        let seq = u64::from_le_bytes(seq);
-        let Some(payload) = bytes.get(at + HEADER..at + HEADER + len) else {
-            break;
-        };
-        if checksum(seq, payload) != u32::from_le_bytes(crc) {
+/// The records at the start of `file` (`size` bytes) up to the first one
+/// that is incomplete, damaged or out of sequence, and the bytes they take.
+/// It reads only those: the zeroes or old records after them cost nothing.
+fn intact_records(file: &File, size: u64) -> std::io::Result<(Records, u64)> {
+    let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
+    let (mut bytes, mut found) = (Vec::new(), Vec::new());
+    let mut at = 0u64;
+    while size - at >= HEADER as u64 {
+        let mut header = [0u8; HEADER];
+        if !read_fully(&mut reader, &mut header)? {
             break;
         }
-        // Left over from before the journal started over.
-        if records
+        let word = |from: usize| u32::from_le_bytes([0, 1, 2, 3].map(|i| header[from + i]));
+        let (len, crc) = (u64::from(word(0)), word(4));
+        let seq = u64::from(word(8)) | (u64::from(word(12)) << 32);
+        if len > size - at - HEADER as u64 {
+            break;
+        }
+        let start = bytes.len();
+        bytes.resize(start + len as usize, 0);
+        let whole = read_fully(&mut reader, &mut bytes[start..])?;
+        // Left over from before the journal started over, if out of sequence.
+        let in_sequence = found
             .last()
-            .is_some_and(|&(before, _): &(u64, _)| seq != before + 1)
-        {
+            .is_none_or(|&(before, _): &(u64, _)| seq == before + 1);
+        if !whole || !in_sequence || checksum(seq, &bytes[start..]) != crc {
+            bytes.truncate(start);
             break;
         }
-        records.push((seq, at + HEADER..at + HEADER + len));
-        at += HEADER + len;
+        found.push((seq, start..bytes.len()));
+        at += HEADER as u64 + len;
     }
-    (records, at)
+    Ok((Records { bytes, found }, at))
+}
+
+/// Fills `buf`; false if the file ends first (it shrank while read).
+fn read_fully(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<bool> {
+    match reader.read_exact(buf) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 #[cfg(test)]
@@ -288,6 +303,15 @@ mod tests {
         Journal::open_with(path, SMALL).expect("journal opens")
     }
 
+    /// An empty journal in a new directory (kept while the test runs).
+    fn new_journal() -> (tempfile::TempDir, PathBuf, Journal) {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("j");
+        let (j, none) = reopen(&path);
+        assert!(seqs(&none).is_empty(), "a new journal holds no records");
+        (dir, path, j)
+    }
+
     fn seqs(records: &Records) -> Vec<u64> {
         records.iter().map(|(seq, _)| seq).collect()
     }
@@ -298,10 +322,7 @@ mod tests {
 
     #[test]
     fn appended_records_read_back_in_order() {
-        let dir = tempfile::tempdir().expect("dir");
-        let path = dir.path().join("j");
-        let (mut j, none) = reopen(&path);
-        assert!(seqs(&none).is_empty());
+        let (_dir, path, mut j) = new_journal();
         j.append(7, b"first").expect("append");
         j.append(8, b"").expect("append");
         j.append(9, b"third").expect("append");
@@ -314,9 +335,7 @@ mod tests {
 
     #[test]
     fn the_file_grows_in_zeroed_steps_ahead_of_the_records() {
-        let dir = tempfile::tempdir().expect("dir");
-        let path = dir.path().join("j");
-        let (mut j, _) = reopen(&path);
+        let (_dir, path, mut j) = new_journal();
         j.append(1, &[7u8; 40]).expect("append");
         assert_eq!(file_len(&path), 64, "one step holds the first record");
         j.append(2, &[8u8; 40]).expect("append");
@@ -333,9 +352,7 @@ mod tests {
 
     #[test]
     fn a_torn_or_damaged_tail_ends_the_journal_and_is_overwritten() {
-        let dir = tempfile::tempdir().expect("dir");
-        let path = dir.path().join("j");
-        let (mut j, _) = reopen(&path);
+        let (_dir, path, mut j) = new_journal();
         j.append(1, b"kept").expect("append");
         j.append(2, b"torn record").expect("append");
         drop(j);
@@ -361,9 +378,7 @@ mod tests {
 
     #[test]
     fn a_cut_back_record_is_gone_and_its_number_is_used_again() {
-        let dir = tempfile::tempdir().expect("dir");
-        let path = dir.path().join("j");
-        let (mut j, _) = reopen(&path);
+        let (_dir, path, mut j) = new_journal();
         j.append(1, b"one").expect("append");
         let before = j.len();
         j.append(2, b"two").expect("append");
@@ -383,9 +398,7 @@ mod tests {
 
     #[test]
     fn after_starting_over_only_the_new_records_are_read_back() {
-        let dir = tempfile::tempdir().expect("dir");
-        let path = dir.path().join("j");
-        let (mut j, _) = reopen(&path);
+        let (_dir, path, mut j) = new_journal();
         for (seq, payload) in [(1, b"aaaa"), (2, b"bbbb"), (3, b"cccc")] {
             j.append(seq, payload).expect("append");
         }
@@ -402,19 +415,32 @@ mod tests {
         );
         j.clear().expect("clear");
         drop(j);
-        let (_, records) = reopen(&path);
+        let (j, records) = reopen(&path);
         assert!(
-            records.iter().all(|(seq, _)| seq == 4),
-            "a cleared journal holds at most records the database already has: {:?}",
-            seqs(&records)
+            seqs(&records).is_empty(),
+            "a cleared journal reads back empty"
         );
+        assert_eq!(j.len(), 0);
+    }
+
+    #[test]
+    fn a_header_claiming_more_than_the_file_holds_ends_the_journal() {
+        let (_dir, path, mut j) = new_journal();
+        j.append(1, b"kept").expect("append");
+        drop(j);
+        let mut bytes = std::fs::read(&path).expect("read");
+        let second = HEADER + 4;
+        bytes[second..second + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+        bytes[second + 8..second + 16].copy_from_slice(&2u64.to_le_bytes());
+        std::fs::write(&path, &bytes).expect("write");
+        let (j, records) = reopen(&path);
+        assert_eq!(seqs(&records), [1]);
+        assert_eq!(j.len(), second as u64);
     }
 
     #[test]
     fn starting_over_cuts_a_large_file_back() {
-        let dir = tempfile::tempdir().expect("dir");
-        let path = dir.path().join("j");
-        let (mut j, _) = reopen(&path);
+        let (_dir, path, mut j) = new_journal();
         for seq in 1..=10 {
             j.append(seq, &[1u8; 48]).expect("append");
         }

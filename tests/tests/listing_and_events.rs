@@ -336,6 +336,26 @@ async fn mail_delivery_pausing_reaches_every_workspaces_stream() {
     smtp.wait_for("paused@example.com", 1);
 }
 
+/// A new workspace is news for every stream: an admin watching another
+/// workspace (the TUI's switcher) learns of it at once.
+#[tokio::test]
+async fn a_new_workspace_reaches_every_workspaces_stream() {
+    let d = Daemon::start(DaemonOptions::default());
+    let mut events = d.events("").await;
+    d.roster_ok(&["workspaces", "create", "apac", "--name", "APAC"]);
+    events
+        .until(
+            r#""kind":"workspace.created""#,
+            std::time::Duration::from_secs(10),
+        )
+        .await;
+    assert!(
+        events.seen.contains(r#""target":"apac""#),
+        "{}",
+        events.seen
+    );
+}
+
 /// A script that reads only the start of a listing (`roster users list |
 /// head`) closes the pipe early: roster stops quietly and successfully, as
 /// any Unix tool does, instead of panicking on the broken pipe.

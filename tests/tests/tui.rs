@@ -407,6 +407,13 @@ fn the_tui_follows_the_changes_of_the_workspace_it_shows() {
     // Switch to default (above acme in the switcher); its news follows.
     s.keys("w");
     s.wait_for("the switcher", |scr| scr.contains("▸ acme"));
+    // A workspace created elsewhere joins the open switcher's list, the
+    // cursor staying where it was.
+    assert!(!s.screen().contains("zeta"));
+    d.roster_ok(&["workspaces", "create", "zeta"]);
+    s.wait_for("the new workspace in the open switcher", |scr| {
+        scr.contains("zeta") && scr.contains("▸ acme")
+    });
     s.keys("k");
     s.wait_for("the cursor on default", |scr| scr.contains("▸ default"));
     s.keys("\r");

@@ -475,11 +475,7 @@ impl State {
             Action::PickWorkspace => return vec![Command::LoadWorkspaces],
             Action::WorkspacesLoaded(Ok(slugs)) => {
                 let current = self.workspace.clone();
-                self.workspace_cursor = current
-                    .and_then(|c| slugs.iter().position(|s| *s == c))
-                    .unwrap_or(0);
-                self.workspaces = slugs;
-                self.mode = Mode::Pick;
+                self.show_workspaces(slugs, current);
             }
             Action::Retry => {}
             Action::OpenInvite => {
@@ -808,10 +804,31 @@ impl State {
         self.update(action)
     }
 
-    /// Keys of the workspace switcher.
+    /// Opens the workspace switcher on `slugs`, the cursor on `at` (or the
+    /// first).
+    fn show_workspaces(&mut self, slugs: Vec<String>, at: Option<String>) {
+        self.workspace_cursor = at
+            .and_then(|c| slugs.iter().position(|s| *s == c))
+            .unwrap_or(0);
+        self.workspaces = slugs;
+        self.mode = Mode::Pick;
+    }
+
+    /// Keys of the workspace switcher. A workspace created meanwhile (here
+    /// or by another admin) reloads its list, the cursor staying put.
     fn pick(&mut self, action: Action) -> Vec<Command> {
         let n = self.workspaces.len();
         match action {
+            Action::WorkspacesLoaded(Ok(slugs)) => {
+                let under_cursor = self.workspaces.get(self.workspace_cursor).cloned();
+                self.show_workspaces(slugs, under_cursor);
+            }
+            Action::Changed(ref change) if change.kind == "workspace.created" => {
+                let mut out = self.in_background(action);
+                self.mode = Mode::Pick;
+                out.push(Command::LoadWorkspaces);
+                return out;
+            }
             Action::Up => self.workspace_cursor = self.workspace_cursor.saturating_sub(1),
             Action::Down => {
                 self.workspace_cursor = (self.workspace_cursor + 1).min(n.saturating_sub(1))
@@ -1289,6 +1306,36 @@ pub mod tests {
         let (_, q) = load_seq(&s.update(Action::Open));
         assert_eq!(q.workspace.as_deref(), Some("sales"));
         assert_eq!(s.mode, Mode::List);
+    }
+
+    #[test]
+    fn a_workspace_created_while_the_switcher_is_open_joins_its_list() {
+        let mut s = started_with(page(0..3, false));
+        s.update(Action::PickWorkspace);
+        s.update(Action::WorkspacesLoaded(Ok(vec![
+            "default".into(),
+            "sales".into(),
+        ])));
+        s.update(Action::Down);
+        let cmds = s.update(Action::Changed(roster_shared::api::ChangeEvent {
+            workspace: "apac".into(),
+            kind: "workspace.created".into(),
+            target: "apac".into(),
+        }));
+        assert_eq!(cmds, vec![Command::LoadWorkspaces]);
+        assert_eq!(s.mode, Mode::Pick, "the switcher stays open");
+        s.update(Action::WorkspacesLoaded(Ok(vec![
+            "apac".into(),
+            "default".into(),
+            "sales".into(),
+        ])));
+        assert_eq!(s.workspaces, ["apac", "default", "sales"]);
+        assert_eq!(
+            s.workspaces[s.workspace_cursor], "sales",
+            "the cursor stays on the workspace it was on"
+        );
+        let (_, q) = load_seq(&s.update(Action::Open));
+        assert_eq!(q.workspace.as_deref(), Some("sales"));
     }
 
     #[test]

@@ -12,8 +12,13 @@ use super::AppState;
 use super::admin::WorkspaceParam;
 use super::extract::ApiQuery;
 
+/// The kind of change that every stream hears of, whichever its workspace.
+const WORKSPACE_CREATED: &str = "workspace.created";
+
 /// Streams `change` events for one workspace (or all, with `?workspace=*`).
 /// A client that falls behind gets one `resync` event and should reload.
+/// Events of no workspace (mail delivery pausing) and new workspaces are
+/// every stream's news: an admin's workspace switcher lists them at once.
 pub async fn stream(
     State(s): State<AppState>,
     ApiQuery(p): ApiQuery<WorkspaceParam>,
@@ -26,9 +31,9 @@ pub async fn stream(
         let only = only.clone();
         async move {
             match item {
-                // An event of no workspace (mail delivery pausing) is everyone's.
                 Ok(change)
                     if change.workspace.is_empty()
+                        || change.kind == WORKSPACE_CREATED
                         || only.as_ref().is_none_or(|w| *w == change.workspace) =>
                 {
                     let data = serde_json::to_string(&change).unwrap_or_default();

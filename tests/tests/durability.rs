@@ -81,27 +81,24 @@ fn invites_acknowledged_before_kill_9_survive_and_are_mailed_once_smtp_is_back()
     each_mailed_once(&d, &smtp, &emails);
 }
 
-/// Writes acknowledged while writes keep coming are in the write-ahead
-/// journal, not yet in the database file (redb saves its pages at
-/// checkpoints, when writes pause or every few seconds): a kill -9 in the
-/// middle of a burst must find every one of them again on restart.
-#[test]
-fn writes_acknowledged_in_the_middle_of_a_burst_survive_kill_9() {
+/// Invites from 6 concurrent CLI clients (addresses `{tag}{client}-{n}@`)
+/// until `until` are acknowledged (or a minute has passed: callers check
+/// the count); `meanwhile` runs while they are still being made, then the
+/// clients stop. Returns the acknowledged addresses.
+fn burst_of_invites(d: &Daemon, tag: &str, until: usize, meanwhile: impl FnOnce()) -> Vec<String> {
     use std::sync::Mutex;
     use std::sync::atomic::{AtomicBool, Ordering};
-    let mut d = Daemon::start(DaemonOptions::default());
-    let pid = nix::unistd::Pid::from_raw(i32::try_from(d.pid().expect("running")).expect("pid"));
     let acknowledged = Mutex::new(Vec::new());
     let stop = AtomicBool::new(false);
     std::thread::scope(|s| {
         for t in 0..6 {
-            let (d, acknowledged, stop) = (&d, &acknowledged, &stop);
+            let (acknowledged, stop) = (&acknowledged, &stop);
             s.spawn(move || {
                 for n in 0.. {
                     if stop.load(Ordering::Relaxed) {
                         break;
                     }
-                    let email = format!("burst{t}-{n}@example.com");
+                    let email = format!("{tag}{t}-{n}@example.com");
                     let name = format!("Burst {t} {n}");
                     let out = d.roster(&[
                         "invite", "--name", &name, "--email", &email, "--role", "end-user",
@@ -112,23 +109,32 @@ fn writes_acknowledged_in_the_middle_of_a_burst_survive_kill_9() {
                 }
             });
         }
-        // Until 50 invites are acknowledged (or a minute has passed: the
-        // count is checked below, outside the clients' scope).
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-        while acknowledged.lock().expect("lock").len() < 50 && std::time::Instant::now() < deadline
+        while acknowledged.lock().expect("lock").len() < until
+            && std::time::Instant::now() < deadline
         {
             std::thread::sleep(std::time::Duration::from_millis(25));
         }
-        // The crash comes while invites are still being made.
-        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL).expect("SIGKILL");
+        meanwhile();
         stop.store(true, Ordering::Relaxed);
     });
-    let acknowledged = acknowledged.into_inner().expect("lock");
-    assert!(
-        acknowledged.len() >= 20,
-        "only {} invites before the kill",
-        acknowledged.len()
-    );
+    acknowledged.into_inner().expect("lock")
+}
+
+/// Kills the daemon with SIGKILL.
+fn sigkill(pid: nix::unistd::Pid) {
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL).expect("SIGKILL");
+}
+
+/// The daemon's process id.
+fn pid_of(d: &Daemon) -> nix::unistd::Pid {
+    nix::unistd::Pid::from_raw(i32::try_from(d.pid().expect("running")).expect("pid"))
+}
+
+/// Restarts a daemon killed in the middle of a burst and checks that it
+/// applied its journal, needed no repair, and lists every address in
+/// `acknowledged`.
+fn restart_finds_every_acknowledged_invite(d: &mut Daemon, acknowledged: &[String]) {
     d.restart();
     assert!(
         d.log().contains("applied the write-ahead journal"),
@@ -142,7 +148,7 @@ fn writes_acknowledged_in_the_middle_of_a_burst_survive_kill_9() {
         "a daemon killed in the middle of a burst was repaired on restart:\n{}",
         d.log()
     );
-    let listed = listed_emails(&d);
+    let listed = listed_emails(d);
     let lost: Vec<&String> = acknowledged
         .iter()
         .filter(|e| !listed.contains(*e))
@@ -150,6 +156,62 @@ fn writes_acknowledged_in_the_middle_of_a_burst_survive_kill_9() {
     assert!(
         lost.is_empty(),
         "acknowledged but gone after kill -9: {lost:?}"
+    );
+}
+
+/// Writes acknowledged while writes keep coming are in the write-ahead
+/// journal, not yet in the database file (redb saves its pages at
+/// checkpoints, when writes pause or every few seconds): a kill -9 in the
+/// middle of a burst must find every one of them again on restart.
+#[test]
+fn writes_acknowledged_in_the_middle_of_a_burst_survive_kill_9() {
+    let mut d = Daemon::start(DaemonOptions::default());
+    let pid = pid_of(&d);
+    // The crash comes while invites are still being made.
+    let acknowledged = burst_of_invites(&d, "burst", 50, || sigkill(pid));
+    assert!(
+        acknowledged.len() >= 20,
+        "only {} invites before the kill",
+        acknowledged.len()
+    );
+    restart_finds_every_acknowledged_invite(&mut d, &acknowledged);
+}
+
+/// The journal file is reused after a checkpoint: new records overwrite the
+/// old ones from the start and the rest of the old ones stay behind them. A
+/// kill -9 in a second burst must bring back every write of both bursts and
+/// nothing from the old records.
+#[test]
+fn writes_acknowledged_after_the_journal_started_over_survive_kill_9() {
+    let mut d = Daemon::start(DaemonOptions {
+        env: vec![("RUST_LOG".into(), "info,rosterd::store::batch=trace".into())],
+        ..Default::default()
+    });
+    let first = burst_of_invites(&d, "first", 60, || {});
+    wait_for_an_idle_checkpoint(&d);
+    let pid = pid_of(&d);
+    let second = burst_of_invites(&d, "second", 20, || sigkill(pid));
+    assert!(
+        first.len() >= 60 && second.len() >= 10,
+        "only {} and {} invites in the two bursts",
+        first.len(),
+        second.len()
+    );
+    restart_finds_every_acknowledged_invite(&mut d, &[first, second].concat());
+}
+
+/// Waits until the writer's log shows a checkpoint after its last commit:
+/// writes have paused and the journal has started over.
+fn wait_for_an_idle_checkpoint(d: &Daemon) {
+    roster_e2e::poll(
+        "the writer to make a checkpoint after the last commit",
+        std::time::Duration::from_secs(10),
+        || {
+            let log = d.log();
+            let saved = log.rfind("journaled commits saved in the database")?;
+            let committed = log.rfind("batch committed")?;
+            (saved > committed).then_some(())
+        },
     );
 }
 
@@ -381,16 +443,7 @@ fn a_daemon_killed_while_idle_restarts_without_checking_the_file() {
     // The writer logs each commit and each checkpoint; once a checkpoint
     // follows the last commit, writes have paused and a crash must not cost
     // a walk over the whole file nor leave a journal to apply.
-    roster_e2e::poll(
-        "the writer to make a checkpoint after the last commit",
-        std::time::Duration::from_secs(10),
-        || {
-            let log = d.log();
-            let saved = log.rfind("journaled commits saved in the database")?;
-            let committed = log.rfind("batch committed")?;
-            (saved > committed).then_some(())
-        },
-    );
+    wait_for_an_idle_checkpoint(&d);
     d.kill9();
     d.restart();
     assert!(

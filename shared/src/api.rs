@@ -506,6 +506,11 @@ pub struct RetryMailResponse {
     pub queued: u64,
 }
 
+/// The kind of change that says a workspace was created: every event
+/// stream carries it, whichever workspace it watches (so an open workspace
+/// switcher and the drop-folder watcher hear of it).
+pub const WORKSPACE_CREATED: &str = "workspace.created";
+
 /// One change pushed on `GET /api/v1/events` (server-sent events).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ChangeEvent {

@@ -823,7 +823,7 @@ impl State {
                 let under_cursor = self.workspaces.get(self.workspace_cursor).cloned();
                 self.show_workspaces(slugs, under_cursor);
             }
-            Action::Changed(ref change) if change.kind == "workspace.created" => {
+            Action::Changed(ref change) if change.kind == roster_shared::api::WORKSPACE_CREATED => {
                 let mut out = self.in_background(action);
                 self.mode = Mode::Pick;
                 out.push(Command::LoadWorkspaces);

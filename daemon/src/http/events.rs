@@ -5,15 +5,13 @@ use std::convert::Infallible;
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::{Stream, StreamExt};
+use roster_shared::api::WORKSPACE_CREATED;
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
 use super::AppState;
 use super::admin::WorkspaceParam;
 use super::extract::ApiQuery;
-
-/// The kind of change that every stream hears of, whichever its workspace.
-const WORKSPACE_CREATED: &str = "workspace.created";
 
 /// Streams `change` events for one workspace (or all, with `?workspace=*`).
 /// A client that falls behind gets one `resync` event and should reload.

@@ -64,7 +64,7 @@ pub fn watch(importer: &Importer, settle: Duration, rescan: Option<Duration>) {
             Err(RecvTimeoutError::Disconnected) => std::thread::sleep(TICK),
         }
         while let Ok(change) = workspaces.try_recv() {
-            if change.kind == "workspace.created" {
+            if change.kind == roster_shared::api::WORKSPACE_CREATED {
                 importer.create_workspace_folder(&change.workspace);
             }
         }

@@ -86,7 +86,7 @@ impl Services {
                 insert(tx, &s, &name, &actor)
             })
             .await?;
-        self.publish(&slug, "workspace.created", &slug);
+        self.publish(&slug, roster_shared::api::WORKSPACE_CREATED, &slug);
         let ws = self.store.read(move |txn| find_read(txn, &slug)).await?;
         Ok(self.workspace_view(&ws, 0))
     }

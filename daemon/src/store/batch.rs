@@ -486,7 +486,7 @@ mod tests {
     }
 
     /// `key` of the META table in `db`.
-    fn with_key(db: &Database, key: &str) -> Option<u64> {
+    fn meta_value(db: &Database, key: &str) -> Option<u64> {
         let txn = db.begin_read().expect("read");
         let table = match txn.open_table(META) {
             Ok(table) => table,
@@ -508,9 +508,8 @@ mod tests {
             .set_repair_callback(move |_| flag.store(true, Ordering::Relaxed))
             .open(&copy)
             .expect("the copy opens");
-        let read = |db: &Database| with_key(db, key);
-        let in_file = read(&db);
-        let held = with_key(&db, super::super::commit::JOURNAL_SEQ).unwrap_or(0);
+        let in_file = meta_value(&db, key);
+        let held = meta_value(&db, super::super::commit::JOURNAL_SEQ).unwrap_or(0);
         let (_, records) =
             super::super::journal::Journal::open(&copy.with_extension("journal")).expect("journal");
         let unsaved_records = records.iter().filter(|(seq, _)| *seq > held).count();
@@ -518,7 +517,7 @@ mod tests {
         AfterCrash {
             repaired: repaired.load(Ordering::Relaxed),
             in_file,
-            recovered: read(&db),
+            recovered: meta_value(&db, key),
             unsaved_records,
         }
     }
@@ -564,10 +563,7 @@ mod tests {
 
     #[tokio::test]
     async fn after_a_checkpoint_a_crash_recovers_the_later_commits_alone() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let db = Arc::new(Database::create(dir.path().join("db")).expect("db"));
-        let committer =
-            Arc::new(Committer::recover(&db, &dir.path().join("db.journal")).expect("journal"));
+        let (dir, db, committer) = fresh_database();
         // No checkpoint of its own: the test makes the one it needs.
         let queue = WriteQueue::start_saving_after(
             db.clone(),
@@ -615,12 +611,19 @@ mod tests {
 
     /// [`fresh_queue`] whose writer saves the allocator state after `idle`.
     fn fresh_queue_saving_after(idle: Duration) -> (tempfile::TempDir, Arc<Database>, WriteQueue) {
+        let (dir, db, committer) = fresh_database();
+        let queue = WriteQueue::start_saving_after(db.clone(), idle, Arc::default(), committer);
+        (dir, db, queue)
+    }
+
+    /// A new, empty database (the file `db` in the directory) and its
+    /// committer (journal `db.journal`).
+    fn fresh_database() -> (tempfile::TempDir, Arc<Database>, Arc<Committer>) {
         let dir = tempfile::tempdir().expect("tempdir");
         let db = Arc::new(Database::create(dir.path().join("db")).expect("db"));
-        let committer = Committer::recover(&db, &dir.path().join("db.journal")).expect("journal");
-        let queue =
-            WriteQueue::start_saving_after(db.clone(), idle, Arc::default(), Arc::new(committer));
-        (dir, db, queue)
+        let committer =
+            Arc::new(Committer::recover(&db, &dir.path().join("db.journal")).expect("journal"));
+        (dir, db, committer)
     }
 
     /// Checks every job's answer against what the database holds: job `i`

@@ -277,8 +277,9 @@ struct SideSink {
 ///
 /// `work`'s error comes first; otherwise a failed side write is the result.
 /// Neither thread keeps a change log: such a bulk write is committed
-/// durably by redb itself, not journaled. With `deferred_words`, new search-word entries made on either thread go
-/// there instead of the word index (see [`DeferredWords`]).
+/// durably by redb itself, not journaled. With `deferred_words`, new
+/// search-word entries made on either thread go there instead of the word
+/// index (see [`DeferredWords`]).
 pub fn with_side_thread<T>(
     txn: &WriteTransaction,
     deferred_words: Option<&DeferredWords>,

@@ -450,7 +450,7 @@ mod tests {
         let mut jobs = Vec::new();
         for i in 0..n {
             let mut job = Box::pin(queue.write(move |tx| {
-                tx.meta()?.insert(format!("probe-{i}").as_str(), i)?;
+                probe(tx, i, i)?;
                 if refuse(i) {
                     return Err(ServiceError::Conflict(format!("job {i} refused")));
                 }
@@ -472,6 +472,28 @@ mod tests {
     /// Which probe jobs refuse.
     type Refusal = fn(u64) -> bool;
 
+    /// Job `i`'s writes: `value` under META `probe-i`, and an audit entry
+    /// `(1, i)` written aside (on the writer's side thread).
+    fn probe(tx: &Tx<'_>, i: u64, value: u64) -> Result<(), ServiceError> {
+        tx.meta()?.insert(format!("probe-{i}").as_str(), value)?;
+        tx.aside(move |tx| {
+            tx.audit()?
+                .insert((1, u128::from(i)), b"probe".as_slice())?;
+            Ok(())
+        })
+    }
+
+    /// How many entries the AUDIT table holds.
+    fn audit_entries(db: &Database) -> u64 {
+        use redb::ReadableTableMetadata;
+        let txn = db.begin_read().expect("read");
+        match txn.open_table(super::super::tables::AUDIT) {
+            Ok(table) => table.len().expect("len"),
+            Err(redb::TableError::TableDoesNotExist(_)) => 0,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
     /// What a restart after a crash at this moment would find, opening a
     /// copy of the database file and its journal as they are on disk now.
     struct AfterCrash {
@@ -483,6 +505,8 @@ mod tests {
         recovered: Option<u64>,
         /// Journal records the file does not hold yet: what a restart applies.
         unsaved_records: usize,
+        /// Audit entries once the journal is applied.
+        audit_entries: u64,
     }
 
     /// `key` of the META table in `db`.
@@ -519,6 +543,7 @@ mod tests {
             in_file,
             recovered: meta_value(&db, key),
             unsaved_records,
+            audit_entries: audit_entries(&db),
         }
     }
 
@@ -539,6 +564,20 @@ mod tests {
         assert!(!crash.repaired, "the file needs no repair");
         assert_eq!(crash.unsaved_records, 1);
         assert_eq!(queue.checkpoints(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_batch_s_writes_aside_are_journaled_with_it() {
+        let (dir, db, queue) = fresh_queue_saving_after(Duration::from_secs(3600));
+        let results = one_batch_of(&queue, 100, |i| i % 10 == 3).await;
+        assert_answers_match_the_database(&db, &results, |i| i);
+        let crash = reopen_copy_after_crash(dir.path(), "probe-99");
+        assert_eq!(crash.in_file, None, "redb has not written the batch yet");
+        assert_eq!(crash.recovered, Some(99));
+        assert_eq!(
+            crash.audit_entries, 90,
+            "the side thread's writes are back from the journal, the refused jobs' are not"
+        );
     }
 
     #[tokio::test]
@@ -635,16 +674,22 @@ mod tests {
     ) {
         let txn = db.begin_read().expect("read");
         let table = txn.open_table(META).expect("table");
+        let audit = txn.open_table(super::super::tables::AUDIT).expect("audit");
         for (i, result) in results.iter().enumerate() {
             let stored = table
                 .get(format!("probe-{i}").as_str())
                 .expect("get")
                 .map(|v| v.value());
+            let aside = audit.get((1, i as u128)).expect("get").is_some();
             match result {
-                Ok(v) => assert_eq!((stored, *v), (Some(stored_by(i as u64)), i as u64)),
+                Ok(v) => {
+                    assert_eq!((stored, *v), (Some(stored_by(i as u64)), i as u64));
+                    assert!(aside, "job {i}'s write aside is missing");
+                }
                 Err(e) => {
                     assert_eq!(e.to_string(), format!("job {i} refused"));
                     assert_eq!(stored, None, "refused job {i} left a write behind");
+                    assert!(!aside, "refused job {i} left a write aside behind");
                 }
             }
         }
@@ -694,7 +739,7 @@ mod tests {
             let q = queue.clone();
             tasks.push(tokio::spawn(async move {
                 q.write(move |tx| {
-                    tx.meta()?.insert(format!("probe-{i}").as_str(), i * 2)?;
+                    probe(tx, i, i * 2)?;
                     if i % 7 == 0 {
                         return Err(ServiceError::Conflict(format!("job {i} refused")));
                     }

@@ -9,9 +9,13 @@
 //! 3. Okta's import walk at M members: a page of 100 at nine tenths of the
 //!    list on its own, then the pages after it (up to 1,000), each requested after
 //!    the one before (as Okta pages);
-//! 4. a 100,000-user Okta-style initial sync (filter, then create) with 16
+//! 4. Okta's group push: a group filled with `--group-members` users
+//!    (default 100,000) by PATCHes of 1,000 members each, then one member
+//!    added and removed at a time, and the group looked up by name without
+//!    its members, each request after the one before;
+//! 5. a 100,000-user Okta-style initial sync (filter, then create) with 16
 //!    clients into a second workspace;
-//! 5. the same filter workload (8 connections: its server does not keep up
+//! 6. the same filter workload (8 connections: its server does not keep up
 //!    with 64) against the Python reference server `scim2-server` (PyPI)
 //!    holding `--compare-users` users.
 //!
@@ -187,6 +191,117 @@ async fn paging(t: &Target, members: usize) {
 /// takes a tenth of the CPU this process's clients take, so on 2 cores the
 /// figure is the server's. Any answer but 201 fails the run. Returns
 /// (creates/s, p50, p99).
+/// Okta's group push (see the module doc, 4).
+async fn group_push(t: &Target, size: usize) {
+    const BULK: usize = 1_000;
+    const SINGLES: usize = 200;
+    let client = reqwest::Client::new();
+    let send = |method: reqwest::Method, path: String, body: Option<serde_json::Value>| {
+        let mut req = client
+            .request(method, format!("{}{path}", t.base))
+            .bearer_auth(&t.token);
+        if let Some(b) = body {
+            req = req
+                .header("content-type", "application/scim+json")
+                .body(b.to_string());
+        }
+        req.send()
+    };
+    // The first `size` users' ids, a page at a time.
+    let mut ids: Vec<String> = Vec::with_capacity(size);
+    while ids.len() < size {
+        let path = format!(
+            "/Users?startIndex={}&count={BULK}&attributes=id",
+            ids.len() + 1
+        );
+        let page: serde_json::Value = send(reqwest::Method::GET, path, None)
+            .await
+            .expect("GET /Users")
+            .json()
+            .await
+            .expect("page");
+        let resources = page["Resources"].as_array().cloned().unwrap_or_default();
+        assert!(!resources.is_empty(), "users run out at {}", ids.len());
+        ids.extend(
+            resources
+                .iter()
+                .filter_map(|r| r["id"].as_str().map(str::to_string))
+                .take(size - ids.len()),
+        );
+    }
+    let created = send(
+        reqwest::Method::POST,
+        "/Groups".into(),
+        Some(json!({"displayName": "Everyone"})),
+    )
+    .await
+    .expect("POST /Groups");
+    assert_eq!(created.status(), 201);
+    let group: serde_json::Value = created.json().await.expect("group");
+    let path = format!("/Groups/{}", group["id"].as_str().expect("group id"));
+    let patch = |op: &str, members: &[String]| {
+        let value: Vec<_> = members.iter().map(|id| json!({"value": id})).collect();
+        json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": op, "path": "members", "value": value}],
+        })
+    };
+    let filled = Instant::now();
+    for chunk in ids[1..].chunks(BULK) {
+        let r = send(
+            reqwest::Method::PATCH,
+            path.clone(),
+            Some(patch("add", chunk)),
+        )
+        .await
+        .expect("PATCH");
+        assert!(r.status().is_success(), "bulk add: {}", r.status());
+    }
+    let filled = filled.elapsed();
+    let mut singles = Vec::with_capacity(SINGLES);
+    for i in 0..SINGLES {
+        let op = if i % 2 == 0 { "add" } else { "remove" };
+        let s = Instant::now();
+        let r = send(
+            reqwest::Method::PATCH,
+            path.clone(),
+            Some(patch(op, &ids[..1])),
+        )
+        .await
+        .expect("PATCH");
+        assert!(r.status().is_success(), "single {op}: {}", r.status());
+        singles.push(s.elapsed());
+    }
+    singles.sort();
+    let mut lookups = Vec::with_capacity(SINGLES);
+    for _ in 0..SINGLES {
+        let s = Instant::now();
+        let r = client
+            .get(format!("{}/Groups", t.base))
+            .query(&[
+                ("filter", "displayName eq \"Everyone\""),
+                ("excludedAttributes", "members"),
+            ])
+            .bearer_auth(&t.token)
+            .send()
+            .await
+            .expect("GET /Groups");
+        assert_eq!(r.status(), 200);
+        let _ = r.bytes().await;
+        lookups.push(s.elapsed());
+    }
+    lookups.sort();
+    println!(
+        "Okta group push: {} members added in {:.1} s ({BULK} a PATCH); then one member added or removed a PATCH at a time: p50 {}, p99 {}; the group by name without members: p50 {}, p99 {}",
+        ids.len() - 1,
+        filled.as_secs_f64(),
+        ms(percentile(&singles, 0.5)),
+        ms(percentile(&singles, 0.99)),
+        ms(percentile(&lookups, 0.5)),
+        ms(percentile(&lookups, 0.99))
+    );
+}
+
 fn wrk_create_load(t: &Target, from: usize, seconds: u64) -> Option<(f64, Duration, Duration)> {
     // More users than 64 connections can create in the time (each wrk
     // thread takes every other line), from a file: Lua cannot make them.
@@ -501,7 +616,10 @@ async fn main() {
     // 3. Okta's import: pages of 100 deep into the list.
     paging(&roster, members).await;
 
-    // 4. Okta-style initial sync into a second workspace: filter, then create.
+    // 4. Okta's group push into a large group.
+    group_push(&roster, arg("--group-members", 100_000).min(members)).await;
+
+    // 5. Okta-style initial sync into a second workspace: filter, then create.
     d.roster_ok(&["workspaces", "create", "okta"]);
     d.make_sso_managed("okta");
     let okta = Target {
@@ -519,7 +637,7 @@ async fn main() {
         sync as f64 / elapsed.as_secs_f64()
     );
 
-    // 5. scim2-server (Python, in memory) with the same filter workload.
+    // 6. scim2-server (Python, in memory) with the same filter workload.
     let Some(exe) = scim2_server() else {
         println!(
             "scim2-server: not installed (bash .ci/run installs it into target/scim-venv, or set E2E_SCIM2_SERVER)"

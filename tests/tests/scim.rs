@@ -1153,3 +1153,123 @@ async fn a_patch_of_a_large_group_answers_204_with_its_etag() {
         (200, Some("Bigger"), None)
     );
 }
+
+/// A group's version changes whenever its members do, whoever changes
+/// them (SCIM or an admin), stays the same across a restart, and is the
+/// same with or without the member list in the answer: identity providers
+/// send it back in `If-Match`.
+#[tokio::test]
+async fn a_group_s_version_follows_its_members_whoever_changes_them() {
+    let mut d = Daemon::start(DaemonOptions::default());
+    let scim = Scim::new(&d, "okta");
+    let mut ids = Vec::new();
+    for who in ["ada", "alan", "grace"] {
+        let (s, u) = scim
+            .post("/Users", json!({"userName": format!("{who}@example.com")}))
+            .await;
+        assert_eq!(s, 201, "{u}");
+        ids.push(u["id"].as_str().expect("id").to_string());
+    }
+    let (s, g) = scim
+        .post(
+            "/Groups",
+            json!({"displayName": "Pioneers", "members": [{"value": ids[0]}]}),
+        )
+        .await;
+    assert_eq!(s, 201, "{g}");
+    let group = format!("/Groups/{}", g["id"].as_str().expect("id"));
+    let version = |doc: &Value| {
+        doc["meta"]["version"]
+            .as_str()
+            .expect("version")
+            .to_string()
+    };
+    let created = version(&g);
+    let (_, without) = scim
+        .get(&format!("{group}?excludedAttributes=members"))
+        .await;
+    assert_eq!(version(&without), created, "the same without the members");
+
+    // An admin adds Alan: the version moves, and the old one is stale.
+    d.roster_ok(&["groups", "add", "Pioneers", "alan@example.com"]);
+    let (_, now) = scim.get(&group).await;
+    let after_admin = version(&now);
+    assert_ne!(after_admin, created);
+    assert_eq!(now["members"].as_array().map(Vec::len), Some(2), "{now}");
+    let remove_alan =
+        json!([{"op": "remove", "path": format!("members[value eq \"{}\"]", ids[1])}]);
+    let patch_if = |v: String, ops: Value| {
+        scim.http
+            .patch(format!("{}{group}", scim.base))
+            .bearer_auth(&scim.token)
+            .header("if-match", v)
+            .header("content-type", "application/scim+json")
+            .body(json!({"schemas": [PATCH], "Operations": ops}).to_string())
+            .send()
+    };
+    let stale = patch_if(created.clone(), remove_alan.clone())
+        .await
+        .expect("patch");
+    assert_eq!(stale.status(), 412);
+    let (_, unchanged) = scim.get(&group).await;
+    assert_eq!(
+        version(&unchanged),
+        after_admin,
+        "a refused PATCH changes nothing"
+    );
+
+    // With the current version the PATCH applies, and its answer's
+    // version is the one GET gives from then on, also after a restart.
+    let fresh = patch_if(after_admin.clone(), remove_alan)
+        .await
+        .expect("patch");
+    assert_eq!(fresh.status(), 200);
+    let answered: Value = fresh.json().await.expect("group");
+    assert_ne!(version(&answered), after_admin);
+    assert_eq!(answered["members"].as_array().map(Vec::len), Some(1));
+    d.restart();
+    // A new connection: the old daemon's are gone.
+    let scim = Scim {
+        http: reqwest::Client::new(),
+        base: scim.base.clone(),
+        token: scim.token.clone(),
+    };
+    let (_, again) = scim.get(&group).await;
+    assert_eq!(version(&again), version(&answered));
+    let count_in_groups_list = || {
+        let listed = d.roster_ok(&["groups", "list"]);
+        let line = listed
+            .lines()
+            .find(|l| l.starts_with("Pioneers"))
+            .map(str::to_string)
+            .unwrap_or_default();
+        line.split_whitespace().nth(1).map(str::to_string)
+    };
+    assert_eq!(count_in_groups_list().as_deref(), Some("1"));
+
+    // A whole new list (PUT): Ada stays, Grace joins.
+    let (_, _, h) = scim
+        .call(
+            reqwest::Method::PUT,
+            &group,
+            Some(json!({"displayName": "Pioneers", "members": [{"value": ids[2]}, {"value": ids[0]}]})),
+        )
+        .await;
+    let (_, replaced) = scim.get(&group).await;
+    let mut members: Vec<&str> = replaced["members"]
+        .as_array()
+        .expect("members")
+        .iter()
+        .filter_map(|m| m["value"].as_str())
+        .collect();
+    members.sort_unstable();
+    let mut expected = vec![ids[0].as_str(), ids[2].as_str()];
+    expected.sort_unstable();
+    assert_eq!(members, expected);
+    assert_eq!(
+        h.get("etag").and_then(|v| v.to_str().ok()),
+        Some(version(&replaced).as_str())
+    );
+    assert_ne!(version(&replaced), version(&again));
+    assert_eq!(count_in_groups_list().as_deref(), Some("2"));
+}

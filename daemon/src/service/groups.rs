@@ -12,7 +12,7 @@ use crate::clock;
 use crate::error::ServiceError;
 use crate::store::records::{GroupRecord, WorkspaceRecord, decode, encode};
 use crate::store::tables::*;
-use crate::store::{members, new_id};
+use crate::store::{members, memberships, new_id};
 
 impl Services {
     /// `groups list`, by name.
@@ -27,7 +27,7 @@ impl Services {
                 let w = ws.id.as_u128();
                 let names_t = txn.open_table(GROUP_NAMES)?;
                 let groups = txn.open_table(GROUPS)?;
-                let links = txn.open_table(MEMBER_GROUPS)?;
+                let sizes = txn.open_table(GROUP_MEMBERSHIPS)?;
                 let mut out = Vec::new();
                 for entry in names_t.range((w, "")..=(w, "\u{10FFFF}"))? {
                     let (_, id) = entry?;
@@ -36,7 +36,7 @@ impl Services {
                         continue;
                     };
                     let g: GroupRecord = decode(v.value())?;
-                    let members = member_count(&links, w, id)?;
+                    let members = memberships::get(&sizes, w, id)?.members;
                     out.push(group_view(&g, members));
                 }
                 Ok(out)
@@ -197,11 +197,12 @@ impl Services {
         self.store
             .read(move |txn| {
                 let ws = workspaces::find_read(txn, &slug)?;
-                member_count(
-                    &txn.open_table(MEMBER_GROUPS)?,
+                Ok(memberships::get(
+                    &txn.open_table(GROUP_MEMBERSHIPS)?,
                     ws.id.as_u128(),
                     group.as_u128(),
-                )
+                )?
+                .members)
             })
             .await
     }
@@ -318,14 +319,6 @@ fn find_group(tx: &Tx<'_>, ws: &WorkspaceRecord, name: &str) -> Result<GroupReco
 }
 
 /// How many members a group has (walks its entries in the group index).
-fn member_count(
-    links: &impl ReadableTable<(u128, u128, u128), ()>,
-    w: u128,
-    group: u128,
-) -> Result<u64, ServiceError> {
-    Ok(links.range((w, group, 0)..=(w, group, u128::MAX))?.count() as u64)
-}
-
 fn group_view(g: &GroupRecord, members: u64) -> GroupResponse {
     GroupResponse {
         id: g.id.to_string(),

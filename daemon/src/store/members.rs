@@ -7,6 +7,7 @@ use redb::ReadableTable;
 use uuid::Uuid;
 
 use super::fold::fold;
+use super::memberships;
 use super::records::{MemberRecord, decode, encode_compact, version_of};
 use super::tables::Tx;
 use crate::error::ServiceError;
@@ -349,7 +350,9 @@ impl ListingEntries {
             tx.member_roles()?.insert((ws, role, id), ())?;
         }
         for g in self.groups {
-            tx.member_groups()?.insert((ws, g, id), ())?;
+            if tx.member_groups()?.insert((ws, g, id), ())?.is_none() {
+                memberships::record(tx, ws, g, id, true)?;
+            }
         }
         if let Some(held) = tx.deferred_words() {
             held.hold(ws, id, self.words);
@@ -373,7 +376,9 @@ impl ListingEntries {
             tx.member_roles()?.remove((ws, role, id))?;
         }
         for g in self.groups {
-            tx.member_groups()?.remove((ws, g, id))?;
+            if tx.member_groups()?.remove((ws, g, id))?.is_some() {
+                memberships::record(tx, ws, g, id, false)?;
+            }
         }
         for w in &self.words {
             tx.member_words()?.remove((ws, w.as_str(), id))?;
@@ -464,6 +469,65 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn group_memberships_follow_every_join_and_leave() {
+        use super::super::memberships::{self, Membership};
+        use super::super::tables::{GROUP_MEMBERSHIPS, MEMBER_GROUPS, with_side_thread};
+        use redb::ReadableDatabase;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = redb::Database::create(dir.path().join("db")).expect("db");
+        let (g1, g2) = (Uuid::from_u128(501), Uuid::from_u128(502));
+        let base = crate::store::records::tests::member();
+        let ws = base.workspace;
+        let people: Vec<MemberRecord> = (0..40u128)
+            .map(|i| {
+                let mut m = base.clone();
+                m.id = Uuid::from_u128(1000 + i);
+                m.email = format!("m{i}@example.com");
+                m.groups = match i % 3 {
+                    0 => vec![g1],
+                    1 => vec![g1, g2],
+                    _ => Vec::new(),
+                };
+                m
+            })
+            .collect();
+        // Added as the importer adds them: group entries on a side thread.
+        let txn = db.begin_write().expect("txn");
+        with_side_thread(&txn, None, |tx| {
+            people.iter().try_for_each(|m| put(tx, None, m))
+        })
+        .expect("import");
+        txn.commit().expect("commit");
+        // Changed and removed as the writer does, one by one.
+        let txn = db.begin_write().expect("txn");
+        {
+            let tx = Tx::new(&txn);
+            for m in &people[..20] {
+                let mut after = m.clone();
+                after.groups = if m.groups.contains(&g2) {
+                    Vec::new()
+                } else {
+                    vec![g2, g1]
+                };
+                put(&tx, Some(m), &after).expect("change");
+            }
+            for m in &people[35..] {
+                delete(&tx, m).expect("delete");
+            }
+        }
+        txn.commit().expect("commit");
+        let read = db.begin_read().expect("read");
+        let links = read.open_table(MEMBER_GROUPS).expect("links");
+        let sizes = read.open_table(GROUP_MEMBERSHIPS).expect("sizes");
+        for g in [g1, g2] {
+            let ids = group_member_ids(&links, ws, g).expect("ids");
+            assert!(ids.len() > 10, "{} members", ids.len());
+            let kept = memberships::get(&sizes, ws.as_u128(), g.as_u128()).expect("get");
+            assert_eq!(kept, Membership::of(ids), "group {g}");
+        }
+    }
 
     #[test]
     fn words_are_folded_and_an_address_that_folds_differently_keeps_its_first_piece() {

@@ -10,7 +10,7 @@ use super::tables::*;
 use crate::error::ServiceError;
 
 /// The schema this build reads and writes.
-pub const CURRENT_VERSION: u64 = 5;
+pub const CURRENT_VERSION: u64 = 6;
 
 type Step = fn(&WriteTransaction) -> Result<(), ServiceError>;
 
@@ -21,6 +21,7 @@ const STEPS: &[Step] = &[
     index_email_values_v3,
     count_removals_v4,
     fold_search_words_v5,
+    count_group_members_v6,
 ];
 
 /// Brings the database to [`CURRENT_VERSION`], refusing newer ones.
@@ -127,6 +128,12 @@ fn fold_search_words_v5(txn: &WriteTransaction) -> Result<(), ServiceError> {
     }
     tracing::info!(members = rewritten, "search words folded");
     Ok(())
+}
+
+/// Version 6: each group's size and member digest (SCIM group versions
+/// without reading the members), from the membership index.
+fn count_group_members_v6(txn: &WriteTransaction) -> Result<(), ServiceError> {
+    super::memberships::rebuild(txn)
 }
 
 #[cfg(test)]
@@ -296,6 +303,34 @@ mod tests {
                 ("lovelace".to_string(), a),
             ]
         );
+    }
+
+    #[test]
+    fn a_version_5_database_gets_each_group_s_size_and_digest() {
+        use super::super::memberships::{self, Membership};
+        use redb::ReadableDatabase;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (db, txn) = database_at(&dir, 5);
+        let (ws, other_ws, big, small) = (1u128, 2u128, 10u128, 11u128);
+        {
+            let mut links = txn.open_table(MEMBER_GROUPS).expect("links");
+            for member in 100..350u128 {
+                links.insert((ws, big, member), ()).expect("link");
+            }
+            for (w, member) in [(ws, 100u128), (other_ws, 7)] {
+                links.insert((w, small, member), ()).expect("link");
+            }
+        }
+        txn.commit().expect("commit");
+        run(&db).expect("migrate");
+        let txn = db.begin_read().expect("read");
+        let table = txn.open_table(GROUP_MEMBERSHIPS).expect("memberships");
+        let of = |w, g| memberships::get(&table, w, g).expect("get");
+        assert_eq!(of(ws, big), Membership::of(100..350));
+        assert_eq!(of(ws, big).members, 250);
+        assert_eq!(of(ws, small), Membership::of([100]));
+        assert_eq!(of(other_ws, small), Membership::of([7]));
+        assert_eq!(of(other_ws, big), Membership::default(), "no members");
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod fold;
 pub mod journal;
 pub mod keys;
 pub mod members;
+pub mod memberships;
 pub mod migrate;
 pub mod records;
 pub mod snapshot;

@@ -101,6 +101,10 @@ tables! {
     MEMBER_ROLES, member_roles: (u128, u8, u128) => (), written aside;
     /// (workspace, group, member): group membership.
     MEMBER_GROUPS, member_groups: (u128, u128, u128) => (), written aside;
+    /// (workspace, group) → (members, digest of their ids), kept with
+    /// `member_groups`: a group's size and version without reading its
+    /// members (see `memberships`).
+    GROUP_MEMBERSHIPS, group_memberships: (u128, u128) => (u64, u128), written aside;
     /// (workspace, externalId) → member: identity-provider lookups.
     MEMBER_EXTERNAL_IDS, member_external_ids: (u128, &'static str) => u128;
     /// (workspace, e-mail key, member) for each SCIM `emails` value that is

@@ -1,6 +1,6 @@
 //! SCIM Groups: the workspace's custom groups and who is in them.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use redb::{ReadTransaction, ReadableTable};
 use roster_shared::names;
@@ -17,6 +17,7 @@ use crate::service::groups::{drop_group, ensure_name_free, save_group};
 use crate::service::members::write_change;
 use crate::service::{Actor, Services, audit, workspaces};
 use crate::store::members::group_member_ids;
+use crate::store::memberships::{self, Membership};
 use crate::store::records::{GroupRecord, WorkspaceRecord, decode};
 use crate::store::tables::*;
 use crate::store::{members, new_id};
@@ -63,10 +64,9 @@ impl Services {
                     .iter()
                     .map(|ids| MemberChange::Add(ids.clone()))
                     .collect::<Vec<_>>();
-                let (ids, member_events) = change_members(tx, &ws, &actor, &g, &[], &adds)?;
-                events.extend(member_events);
+                events.extend(change_members(tx, &ws, &actor, &g, &adds)?);
                 Ok(Written {
-                    doc: render_in(tx, &ws, &g, &ids, true, &base)?,
+                    doc: render_in(tx, &ws, &g, true, &base)?,
                     events,
                     workspace: ws.slug,
                     mailed: false,
@@ -89,13 +89,26 @@ impl Services {
             .read(move |txn| {
                 let ws = workspaces::find_read(txn, &slug)?;
                 let g = read_group(&txn.open_table(GROUPS)?, ws.id, id)?;
-                let ids = group_member_ids(&txn.open_table(MEMBER_GROUPS)?, ws.id, g.id)?;
+                let membership = memberships::get(
+                    &txn.open_table(GROUP_MEMBERSHIPS)?,
+                    ws.id.as_u128(),
+                    g.id.as_u128(),
+                )?;
+                let ids = if with_members {
+                    Some(group_member_ids(
+                        &txn.open_table(MEMBER_GROUPS)?,
+                        ws.id,
+                        g.id,
+                    )?)
+                } else {
+                    None
+                };
                 render_group(
                     &txn.open_table(MEMBERS)?,
                     ws.id,
                     &g,
-                    &ids,
-                    with_members,
+                    &membership,
+                    ids.as_deref(),
                     &base,
                 )
             })
@@ -162,10 +175,11 @@ impl Services {
             .write(move |tx| {
                 let ws = workspaces::find_write(tx, &slug)?;
                 let g = read_group(&*tx.groups()?, ws.id, id)?;
-                let ids = group_member_ids(&*tx.member_groups()?, ws.id, g.id)?;
-                check_if_match(if_match.as_deref(), &group_version(&g, &ids)?)?;
-                let (_, mut events) =
-                    change_members(tx, &ws, &actor, &g, &ids, &[MemberChange::Clear])?;
+                check_if_match(
+                    if_match.as_deref(),
+                    &group_version(&g, &membership_in(tx, &ws, &g)?)?,
+                )?;
+                let mut events = change_members(tx, &ws, &actor, &g, &[MemberChange::Clear])?;
                 drop_group(tx, &ws, &g)?;
                 audit::append(
                     tx,
@@ -208,8 +222,8 @@ impl Services {
             .write(move |tx| {
                 let ws = workspaces::find_write(tx, &slug)?;
                 let before = read_group(&*tx.groups()?, ws.id, id)?;
-                let current = group_member_ids(&*tx.member_groups()?, ws.id, before.id)?;
-                check_if_match(if_match.as_deref(), &group_version(&before, &current)?)?;
+                let membership = membership_in(tx, &ws, &before)?;
+                check_if_match(if_match.as_deref(), &group_version(&before, &membership)?)?;
                 let mut after = before.clone();
                 if let Some(name) = &p.display_name {
                     ensure_name_free(tx, &ws, name, Some(before.id))?;
@@ -218,8 +232,7 @@ impl Services {
                 if let Some(x) = &p.external_id {
                     after.external_id = x.clone();
                 }
-                let (ids, member_events) =
-                    change_members(tx, &ws, &actor, &after, &current, &p.members)?;
+                let member_events = change_members(tx, &ws, &actor, &after, &p.members)?;
                 let mut events = Vec::new();
                 if after.name != before.name || after.external_id != before.external_id {
                     audit::append(
@@ -238,9 +251,10 @@ impl Services {
                     save_group(tx, &ws, Some(&before), &after)?;
                 }
                 events.extend(member_events);
-                let listed = answer.lists(ids.len());
+                let size = membership_in(tx, &ws, &after)?.members;
+                let listed = answer.lists(usize::try_from(size).unwrap_or(usize::MAX));
                 let written = Written {
-                    doc: render_in(tx, &ws, &after, &ids, listed, &base)?,
+                    doc: render_in(tx, &ws, &after, listed, &base)?,
                     events,
                     workspace: ws.slug,
                     mailed: false,
@@ -284,47 +298,85 @@ pub struct GroupAnswer {
     pub members_left_out: bool,
 }
 
-/// Applies member-list changes in order to a group whose members are
-/// `current`; each member whose groups change is written with its audit
-/// event. Returns the members after the change and the events. Ids that are
-/// not Users of the workspace are skipped and logged: RFC 7644 does not ask
-/// servers to refuse them, and loosely sequenced clients rely on that.
+/// Applies member-list changes in order to a group; each member whose
+/// groups change is written with its audit event. Without a `Clear` (a
+/// PATCH's `add` and `remove`) only the named members are looked at, so a
+/// change to a group of half a million costs what its own members cost.
+/// Ids that are not Users of the workspace are skipped and logged: RFC 7644
+/// does not ask servers to refuse them, and loosely sequenced clients rely
+/// on that.
 fn change_members(
     tx: &Tx<'_>,
     ws: &WorkspaceRecord,
     actor: &Actor,
     g: &GroupRecord,
-    current: &[u128],
     changes: &[MemberChange],
-) -> Result<(Vec<u128>, Events), ServiceError> {
-    let current: BTreeSet<u128> = current.iter().copied().collect();
-    let mut wanted = current.clone();
+) -> Result<Events, ServiceError> {
+    // Each named member's last word: in the group (true) or not.
+    let mut wanted: BTreeMap<u128, bool> = BTreeMap::new();
+    let mut cleared = false;
     let id_of = |raw: &str| Uuid::parse_str(raw.trim()).ok().map(|u| u.as_u128());
     for c in changes {
         match c {
-            MemberChange::Clear => wanted.clear(),
-            MemberChange::Add(ids) => wanted.extend(ids.iter().filter_map(|raw| {
-                let id = id_of(raw);
-                if id.is_none() {
-                    tracing::warn!(workspace = %ws.slug, group = %g.name, member = %raw, "SCIM group change names a member that is not a User id; skipped");
+            MemberChange::Clear => {
+                cleared = true;
+                wanted.clear();
+            }
+            MemberChange::Add(ids) => {
+                for raw in ids {
+                    match id_of(raw) {
+                        Some(id) => {
+                            wanted.insert(id, true);
+                        }
+                        None => {
+                            tracing::warn!(workspace = %ws.slug, group = %g.name, member = %raw, "SCIM group change names a member that is not a User id; skipped");
+                        }
+                    }
                 }
-                id
-            })),
+            }
             MemberChange::Remove(ids) => {
                 for id in ids.iter().filter_map(|raw| id_of(raw)) {
-                    wanted.remove(&id);
+                    wanted.insert(id, false);
+                }
+            }
+        }
+    }
+    let (w, gid) = (ws.id.as_u128(), g.id.as_u128());
+    let mut joins = Vec::new();
+    let mut leaves = Vec::new();
+    {
+        let links = tx.member_groups()?;
+        if cleared {
+            // A whole new list (PUT, `replace`): compared with the whole
+            // current one.
+            let current: BTreeSet<u128> = group_member_ids(&*links, ws.id, g.id)?
+                .into_iter()
+                .collect();
+            leaves.extend(current.iter().filter(|id| wanted.get(*id) != Some(&true)));
+            joins.extend(
+                wanted
+                    .iter()
+                    .filter(|(id, want)| **want && !current.contains(*id))
+                    .map(|(id, _)| *id),
+            );
+        } else {
+            for (id, want) in wanted {
+                if want != links.get((w, gid, id))?.is_some() {
+                    if want {
+                        joins.push(id);
+                    } else {
+                        leaves.push(id);
+                    }
                 }
             }
         }
     }
     let mut events = Vec::new();
     let now = clock::now_ms();
-    let joins = wanted.difference(&current).map(|id| (*id, true));
-    let leaves = current.difference(&wanted).map(|id| (*id, false));
-    for (id, join) in joins.chain(leaves).collect::<Vec<_>>() {
+    let moves = joins.into_iter().map(|id| (id, true));
+    for (id, join) in moves.chain(leaves.into_iter().map(|id| (id, false))) {
         let Some(before) = members::get(&*tx.members()?, ws.id, id)? else {
             tracing::warn!(workspace = %ws.slug, group = %g.name, member = %Uuid::from_u128(id), "SCIM group change names a member that is not a User of the workspace; skipped");
-            wanted.remove(&id);
             continue;
         };
         let mut after = before.clone();
@@ -339,7 +391,16 @@ fn change_members(
         write_change(tx, ws, actor, action, &before, &after)?;
         events.push((action, after.email));
     }
-    Ok((wanted.into_iter().collect(), events))
+    Ok(events)
+}
+
+/// A group's size and member digest, as this transaction leaves them.
+fn membership_in(
+    tx: &Tx<'_>,
+    ws: &WorkspaceRecord,
+    g: &GroupRecord,
+) -> Result<Membership, ServiceError> {
+    memberships::get(&*tx.group_memberships()?, ws.id.as_u128(), g.id.as_u128())
 }
 
 fn read_group<T>(groups: &T, ws: Uuid, id: Uuid) -> Result<GroupRecord, ServiceError>
@@ -357,11 +418,16 @@ fn render_in(
     tx: &Tx<'_>,
     ws: &WorkspaceRecord,
     g: &GroupRecord,
-    ids: &[u128],
     listed: bool,
     base: &str,
 ) -> Result<Value, ServiceError> {
-    render_group(&*tx.members()?, ws.id, g, ids, listed, base)
+    let membership = membership_in(tx, ws, g)?;
+    let ids = if listed {
+        Some(group_member_ids(&*tx.member_groups()?, ws.id, g.id)?)
+    } else {
+        None
+    };
+    render_group(&*tx.members()?, ws.id, g, &membership, ids.as_deref(), base)
 }
 
 fn list_groups(
@@ -374,6 +440,7 @@ fn list_groups(
     let groups_t = txn.open_table(GROUPS)?;
     let members_t = txn.open_table(MEMBERS)?;
     let links = txn.open_table(MEMBER_GROUPS)?;
+    let sizes = txn.open_table(GROUP_MEMBERSHIPS)?;
     let filter = q.filter.as_ref();
     // Members are listed when the answer or the filter needs them.
     let with_members =
@@ -409,8 +476,13 @@ fn list_groups(
     records.dedup_by_key(|g| g.id);
     let mut docs = Vec::with_capacity(records.len());
     for g in &records {
-        let ids = group_member_ids(&links, ws, g.id)?;
-        let doc = render_group(&members_t, ws, g, &ids, with_members, base)?;
+        let membership = memberships::get(&sizes, w, g.id.as_u128())?;
+        let ids = if with_members {
+            Some(group_member_ids(&links, ws, g.id)?)
+        } else {
+            None
+        };
+        let doc = render_group(&members_t, ws, g, &membership, ids.as_deref(), base)?;
         if filter.is_none_or(|f| f.matches(&doc, ResourceKind::Group)) {
             docs.push(doc);
         }

@@ -10,6 +10,7 @@ use uuid::Uuid;
 use crate::clock;
 use crate::error::ServiceError;
 use crate::service::views::{GroupNames, account_activated};
+use crate::store::memberships::Membership;
 use crate::store::records::{
     GroupRecord, MemberRecord, decode, encode, encode_compact, version_of,
 };
@@ -108,39 +109,39 @@ pub fn accounts_needed(model: StatusModel) -> bool {
     model == StatusModel::Cloud
 }
 
-/// The version of a group: its record and its member list.
-pub fn group_version(g: &GroupRecord, member_ids: &[u128]) -> Result<String, ServiceError> {
+/// The version of a group: its record and its membership (size and member
+/// digest), so that any join or leave changes it.
+pub fn group_version(g: &GroupRecord, membership: &Membership) -> Result<String, ServiceError> {
     let mut bytes = encode(g)?;
-    for id in member_ids {
-        bytes.extend_from_slice(&id.to_be_bytes());
-    }
+    bytes.extend_from_slice(&membership.version_bytes());
     Ok(version_of(&bytes))
 }
 
-/// A Group document whose members are `ids`; they are listed (with their
-/// names) only when `with_members`.
+/// A Group document; its members are listed (with their names) when `ids`
+/// gives them.
 pub fn render_group<T>(
     members_t: &T,
     workspace: Uuid,
     g: &GroupRecord,
-    ids: &[u128],
-    with_members: bool,
+    membership: &Membership,
+    ids: Option<&[u128]>,
     base_url: &str,
 ) -> Result<Value, ServiceError>
 where
     T: ReadableTable<(u128, u128), &'static [u8]>,
 {
-    let members = if with_members {
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            if let Some(v) = members_t.get((workspace.as_u128(), *id))? {
-                let m: MemberRecord = decode(v.value())?;
-                out.push((m.id.to_string(), m.name));
+    let members = match ids {
+        Some(ids) => {
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                if let Some(v) = members_t.get((workspace.as_u128(), *id))? {
+                    let m: MemberRecord = decode(v.value())?;
+                    out.push((m.id.to_string(), m.name));
+                }
             }
+            Some(out)
         }
-        Some(out)
-    } else {
-        None
+        None => None,
     };
     let view = ScimGroupView {
         id: g.id.to_string(),
@@ -149,7 +150,7 @@ where
         members,
         created: date(g.created_at),
         last_modified: date(g.updated_at.unwrap_or(g.created_at)),
-        version: group_version(g, ids)?,
+        version: group_version(g, membership)?,
     };
     Ok(view.to_json(base_url))
 }

@@ -11,8 +11,9 @@
 //!    the one before (as Okta pages);
 //! 4. Okta's group push: a group filled with `--group-members` users
 //!    (default 100,000) by PATCHes of 1,000 members each, then one member
-//!    added and removed at a time, and the group looked up by name without
-//!    its members, each request after the one before;
+//!    added and removed at a time, the group looked up by name without its
+//!    members, and Entra's membership check (`id eq … and members[value eq
+//!    …]`), each request after the one before;
 //! 5. a 100,000-user Okta-style initial sync (filter, then create) with 16
 //!    clients into a second workspace;
 //! 6. the same filter workload (8 connections: its server does not keep up
@@ -273,24 +274,41 @@ async fn group_push(t: &Target, size: usize) {
         singles.push(s.elapsed());
     }
     singles.sort();
-    let mut lookups = Vec::with_capacity(SINGLES);
-    for _ in 0..SINGLES {
-        let s = Instant::now();
-        let r = client
-            .get(format!("{}/Groups", t.base))
-            .query(&[
-                ("filter", "displayName eq \"Everyone\""),
-                ("excludedAttributes", "members"),
-            ])
-            .bearer_auth(&t.token)
-            .send()
-            .await
-            .expect("GET /Groups");
-        assert_eq!(r.status(), 200);
-        let _ = r.bytes().await;
-        lookups.push(s.elapsed());
-    }
-    lookups.sort();
+    // Filters without members in the answer, each finding the group once.
+    let find_group = |filter_of: &dyn Fn(usize) -> String| {
+        let filters: Vec<String> = (0..SINGLES).map(filter_of).collect();
+        let client = client.clone();
+        async move {
+            let mut took = Vec::with_capacity(filters.len());
+            for filter in filters {
+                let s = Instant::now();
+                let r = client
+                    .get(format!("{}/Groups", t.base))
+                    .query(&[
+                        ("filter", filter.as_str()),
+                        ("excludedAttributes", "members"),
+                    ])
+                    .bearer_auth(&t.token)
+                    .send()
+                    .await
+                    .expect("GET /Groups");
+                assert_eq!(r.status(), 200);
+                let found: serde_json::Value = r.json().await.expect("list");
+                assert_eq!(found["totalResults"], 1, "{filter}");
+                took.push(s.elapsed());
+            }
+            took.sort();
+            took
+        }
+    };
+    let lookups = find_group(&|_| "displayName eq \"Everyone\"".to_string()).await;
+    // Entra's membership check: is this user in the group?
+    let group_id = group["id"].as_str().expect("group id");
+    let checks = find_group(&|i| {
+        let member = &ids[1 + (i * 7919) % (ids.len() - 1)];
+        format!("id eq \"{group_id}\" and members[value eq \"{member}\"]")
+    })
+    .await;
     println!(
         "Okta group push: {} members added in {:.1} s ({BULK} a PATCH); then one member added or removed a PATCH at a time: p50 {}, p99 {}; the group by name without members: p50 {}, p99 {}",
         ids.len() - 1,
@@ -299,6 +317,11 @@ async fn group_push(t: &Target, size: usize) {
         ms(percentile(&singles, 0.99)),
         ms(percentile(&lookups, 0.5)),
         ms(percentile(&lookups, 0.99))
+    );
+    println!(
+        "  Entra's membership check (id eq … and members[value eq …], without members) in that group: p50 {}, p99 {}",
+        ms(percentile(&checks, 0.5)),
+        ms(percentile(&checks, 0.99))
     );
 }
 

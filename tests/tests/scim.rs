@@ -1154,6 +1154,27 @@ async fn a_patch_of_a_large_group_answers_204_with_its_etag() {
     );
 }
 
+/// Ada Lovelace, Alan Turing and Grace Hopper as SCIM Users
+/// (`ada@example.com`, …); their ids in that order.
+async fn three_pioneers(scim: &Scim) -> Vec<String> {
+    let mut ids = Vec::new();
+    for (user, name) in [
+        ("ada", "Ada Lovelace"),
+        ("alan", "Alan Turing"),
+        ("grace", "Grace Hopper"),
+    ] {
+        let (s, u) = scim
+            .post(
+                "/Users",
+                json!({"userName": format!("{user}@example.com"), "displayName": name}),
+            )
+            .await;
+        assert_eq!(s, 201, "{u}");
+        ids.push(u["id"].as_str().expect("id").to_string());
+    }
+    ids
+}
+
 /// A group's version changes whenever its members do, whoever changes
 /// them (SCIM or an admin), stays the same across a restart, and is the
 /// same with or without the member list in the answer: identity providers
@@ -1162,14 +1183,7 @@ async fn a_patch_of_a_large_group_answers_204_with_its_etag() {
 async fn a_group_s_version_follows_its_members_whoever_changes_them() {
     let mut d = Daemon::start(DaemonOptions::default());
     let scim = Scim::new(&d, "okta");
-    let mut ids = Vec::new();
-    for who in ["ada", "alan", "grace"] {
-        let (s, u) = scim
-            .post("/Users", json!({"userName": format!("{who}@example.com")}))
-            .await;
-        assert_eq!(s, 201, "{u}");
-        ids.push(u["id"].as_str().expect("id").to_string());
-    }
+    let ids = three_pioneers(&scim).await;
     let (s, g) = scim
         .post(
             "/Groups",
@@ -1272,4 +1286,64 @@ async fn a_group_s_version_follows_its_members_whoever_changes_them() {
     );
     assert_ne!(version(&replaced), version(&again));
     assert_eq!(count_in_groups_list().as_deref(), Some("2"));
+}
+
+/// Microsoft Entra ID asks whether a user is in a group with a filter on
+/// the group's members, without the member list in the answer; the answer
+/// is right whichever form the filter takes.
+#[tokio::test]
+async fn entra_s_membership_check_answers_by_the_named_members() {
+    let d = Daemon::start(DaemonOptions::default());
+    let scim = Scim::new(&d, "entra");
+    let ids = three_pioneers(&scim).await;
+    let (s, g) = scim
+        .post(
+            "/Groups",
+            json!({"displayName": "Pioneers", "members": [{"value": ids[0]}, {"value": ids[1]}]}),
+        )
+        .await;
+    assert_eq!(s, 201, "{g}");
+    let gid = g["id"].as_str().expect("id").to_string();
+    let found = |filter: String, extra: &'static str| {
+        let scim = &scim;
+        async move {
+            let query = format!("/Groups?filter={}{extra}", urlencoding::encode(&filter));
+            let (s, list) = scim.get(&query).await;
+            assert_eq!(s, 200, "{filter}: {list}");
+            list
+        }
+    };
+    let excluded = "&excludedAttributes=members";
+    for (filter, expected) in [
+        (
+            format!("id eq \"{gid}\" and members[value eq \"{}\"]", ids[0]),
+            1,
+        ),
+        (
+            format!("id eq \"{gid}\" and members[value eq \"{}\"]", ids[2]),
+            0,
+        ),
+        (format!("members eq \"{}\"", ids[1]), 1),
+        (format!("members.value eq \"{}\"", ids[1]), 1),
+        // Member values are case-exact ids.
+        (format!("members.value eq \"{}\"", ids[1].to_uppercase()), 0),
+        (format!("not (members[value eq \"{}\"])", ids[2]), 1),
+        ("members[value eq \"not-a-user\"]".to_string(), 0),
+        ("members[display sw \"Ada\"]".to_string(), 1),
+        ("members[display sw \"Grace\"]".to_string(), 0),
+    ] {
+        let list = found(filter.clone(), excluded).await;
+        assert_eq!(list["totalResults"], expected, "{filter}: {list}");
+        if expected == 1 {
+            assert_eq!(list["Resources"][0]["id"], gid.as_str(), "{filter}");
+            assert!(list["Resources"][0].get("members").is_none(), "{list}");
+        }
+    }
+    // Asked for, the members are all there.
+    let list = found(format!("members[value eq \"{}\"]", ids[0]), "").await;
+    assert_eq!(
+        list["Resources"][0]["members"].as_array().map(Vec::len),
+        Some(2),
+        "{list}"
+    );
 }

@@ -146,6 +146,70 @@ impl ScimFilter {
         term(&self.0)
     }
 
+    /// The values a Group filter compares its `members` with, when every
+    /// mention of `members` is an `eq` on a member's value
+    /// (`members[value eq "…"]`, `members.value eq "…"`, `members eq "…"`):
+    /// Microsoft Entra ID asks whether a user is in a group this way. Only
+    /// members holding one of these values can satisfy such a comparison,
+    /// so a document listing just them is decided exactly as one listing
+    /// every member. `None` when the filter looks at members any other way
+    /// (or not at all).
+    pub fn member_values(&self) -> Option<Vec<String>> {
+        fn is_members(p: &AttrPath) -> bool {
+            p.name.eq_ignore_ascii_case("members")
+        }
+        fn in_core_schema(p: &AttrPath) -> bool {
+            p.uri
+                .as_deref()
+                .is_none_or(|u| u.eq_ignore_ascii_case(super::GROUP_SCHEMA))
+        }
+        /// `value eq "…"` alone, inside `members[...]`.
+        fn value_eq(f: &ValFilter) -> Option<&String> {
+            match f {
+                ValFilter::Attr(AttrExp::Comparison(p, CompareOp::Eq, CompValue::Str(v)))
+                    if p.uri.is_none()
+                        && p.sub_attr.is_none()
+                        && p.name.eq_ignore_ascii_case("value") =>
+                {
+                    Some(v)
+                }
+                _ => None,
+            }
+        }
+        /// Collects the compared values; false at any other look at members.
+        fn walk(f: &Filter, out: &mut Vec<String>) -> bool {
+            match f {
+                Filter::Attr(AttrExp::Comparison(p, CompareOp::Eq, CompValue::Str(v)))
+                    if is_members(p) =>
+                {
+                    let on_value = p
+                        .sub_attr
+                        .as_deref()
+                        .is_none_or(|s| s.eq_ignore_ascii_case("value"));
+                    out.push(v.clone());
+                    in_core_schema(p) && on_value
+                }
+                Filter::Attr(AttrExp::Present(p) | AttrExp::Comparison(p, _, _)) => !is_members(p),
+                Filter::ValuePath(vp) if is_members(&vp.attr) => match value_eq(&vp.filter) {
+                    Some(v) if in_core_schema(&vp.attr) && vp.attr.sub_attr.is_none() => {
+                        out.push(v.clone());
+                        true
+                    }
+                    _ => false,
+                },
+                Filter::ValuePath(vp) => {
+                    !ScimFilter(Filter::ValuePath(vp.clone())).mentions("members")
+                }
+                Filter::Not(inner) => walk(inner, out),
+                Filter::And(items) | Filter::Or(items) => {
+                    items.as_slice().iter().all(|x| walk(x, out))
+                }
+            }
+        }
+        let mut values = Vec::new();
+        (walk(&self.0, &mut values) && !values.is_empty()).then_some(values)
+    }
+
     /// The index lookup that answers this filter exactly, if there is one.
     pub fn lookup(&self, kind: ResourceKind) -> Option<Lookup> {
         let terms: Vec<&AttrExp> = match &self.0 {
@@ -588,6 +652,43 @@ mod tests {
             r#"userName eq "a@b.c""#,
         ] {
             assert_eq!(email(f), None, "{f}");
+        }
+        let members = |f: &str| p(f).member_values();
+        for (f, values) in [
+            (r#"members[value eq "u1"]"#, vec!["u1"]),
+            (r#"id eq "g" and members[value eq "u1"]"#, vec!["u1"]),
+            (r#"id eq "g" and MEMBERS eq "u1""#, vec!["u1"]),
+            (
+                r#"members.value eq "u1" or members.value eq "u2""#,
+                vec!["u1", "u2"],
+            ),
+            (
+                r#"not (members[value eq "u1"]) and displayName pr"#,
+                vec!["u1"],
+            ),
+            (
+                r#"urn:ietf:params:scim:schemas:core:2.0:Group:members[value eq "u1"]"#,
+                vec!["u1"],
+            ),
+        ] {
+            assert_eq!(
+                members(f),
+                Some(values.iter().map(|v| v.to_string()).collect()),
+                "{f}"
+            );
+        }
+        for f in [
+            r#"displayName eq "Ops""#,
+            r#"members pr"#,
+            r#"members[value eq "u1"] or members pr"#,
+            r#"members[display eq "Ada"]"#,
+            r#"members[value eq "u1" or display eq "Ada"]"#,
+            r#"members.display eq "u1""#,
+            r#"members.value sw "u1""#,
+            r#"members ne "u1""#,
+            r#"urn:example:ext:members eq "u1""#,
+        ] {
+            assert_eq!(members(f), None, "{f}");
         }
         assert!(p(r#"members[value eq "x"]"#).mentions("MEMBERS"));
         assert!(p(r#"displayName eq "members" or not (members.value pr)"#).mentions("members"));

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use redb::{ReadTransaction, ReadableTable};
 use roster_shared::names;
 use roster_shared::scim::group::{GroupPatch, MemberChange, ScimGroupInput};
-use roster_shared::scim::{Lookup, PatchOp, ResourceKind, ScimError};
+use roster_shared::scim::{Lookup, PatchOp, ResourceKind, ScimError, ScimFilter};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -430,6 +430,27 @@ fn render_in(
     render_group(&*tx.members()?, ws.id, g, &membership, ids.as_deref(), base)
 }
 
+/// Which of the ids in `values` (as a filter wrote them) are members of the
+/// group, one lookup each, in id order.
+fn members_among<T>(
+    links: &T,
+    ws: Uuid,
+    group: Uuid,
+    values: &[String],
+) -> Result<Vec<u128>, ServiceError>
+where
+    T: ReadableTable<(u128, u128, u128), ()>,
+{
+    let (w, g) = (ws.as_u128(), group.as_u128());
+    let mut found = BTreeSet::new();
+    for id in values.iter().filter_map(|v| Uuid::parse_str(v.trim()).ok()) {
+        if links.get((w, g, id.as_u128()))?.is_some() {
+            found.insert(id.as_u128());
+        }
+    }
+    Ok(found.into_iter().collect())
+}
+
 fn list_groups(
     txn: &ReadTransaction,
     ws: Uuid,
@@ -442,9 +463,13 @@ fn list_groups(
     let links = txn.open_table(MEMBER_GROUPS)?;
     let sizes = txn.open_table(GROUP_MEMBERSHIPS)?;
     let filter = q.filter.as_ref();
-    // Members are listed when the answer or the filter needs them.
-    let with_members =
-        q.projection.wants("members") || filter.is_some_and(|f| f.mentions("members"));
+    // Members are listed when the answer or the filter needs them; a filter
+    // that only asks whether some users are members needs only those.
+    let wanted = q.projection.wants("members");
+    let with_members = wanted || filter.is_some_and(|f| f.mentions("members"));
+    let compared = filter
+        .filter(|_| !wanted)
+        .and_then(ScimFilter::member_values);
     let mut records: Vec<GroupRecord> = Vec::new();
     match filter.and_then(|f| f.lookup(ResourceKind::Group)) {
         Some(Lookup::DisplayName(vals)) => {
@@ -477,10 +502,10 @@ fn list_groups(
     let mut docs = Vec::with_capacity(records.len());
     for g in &records {
         let membership = memberships::get(&sizes, w, g.id.as_u128())?;
-        let ids = if with_members {
-            Some(group_member_ids(&links, ws, g.id)?)
-        } else {
-            None
+        let ids = match &compared {
+            Some(values) => Some(members_among(&links, ws, g.id, values)?),
+            None if with_members => Some(group_member_ids(&links, ws, g.id)?),
+            None => None,
         };
         let doc = render_group(&members_t, ws, g, &membership, ids.as_deref(), base)?;
         if filter.is_none_or(|f| f.matches(&doc, ResourceKind::Group)) {

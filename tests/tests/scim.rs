@@ -1347,3 +1347,32 @@ async fn entra_s_membership_check_answers_by_the_named_members() {
         "{list}"
     );
 }
+
+/// A query that names a parameter twice with different values is refused
+/// with a SCIM error that names both, rather than one of them being
+/// silently chosen; the same value twice is harmless.
+#[tokio::test]
+async fn a_query_parameter_given_twice_with_different_values_is_refused() {
+    let d = Daemon::start(DaemonOptions::default());
+    let scim = Scim::new(&d, "okta");
+    let (s, _) = scim
+        .post("/Users", json!({"userName": "ada@example.com"}))
+        .await;
+    assert_eq!(s, 201);
+    let (s, e) = scim
+        .get("/Users?filter=userName%20eq%20%22ada%40example.com%22&Filter=userName%20pr")
+        .await;
+    assert_eq!(
+        (s, e["scimType"].as_str(), e["detail"].as_str()),
+        (
+            400,
+            Some("invalidValue"),
+            Some(
+                r#"the query gives filter twice, as "userName eq \"ada@example.com\"" and as "userName pr": give it once"#
+            )
+        ),
+        "{e}"
+    );
+    let (s, list) = scim.get("/Users?count=1&count=1").await;
+    assert_eq!((s, list["itemsPerPage"].as_u64()), (200, Some(1)), "{list}");
+}

@@ -80,8 +80,9 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
 }
 
 /// List and projection parameters, from the query string or a `.search`
-/// body; names match case-insensitively, and of a name given twice the last
-/// counts. A handful of pairs: a list searched in order beats a map.
+/// body; names match case-insensitively. A name given twice with different
+/// values is refused: which one the client meant cannot be known. A handful
+/// of pairs: a list searched in order beats a map.
 pub struct ScimParams(Vec<(String, Value)>);
 
 impl<S: Send + Sync> FromRequestParts<S> for ScimParams {
@@ -112,18 +113,30 @@ impl ScimParams {
         }
     }
 
-    fn get(&self, name: &str) -> Option<&Value> {
-        self.0
+    fn get(&self, name: &str) -> Result<Option<&Value>, ScimFailure> {
+        let mut given = self
+            .0
             .iter()
-            .rev()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v)
-            .filter(|v| !v.is_null())
+            .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v);
+        let first = given.next();
+        if let Some(other) = given.find(|v| Some(*v) != first) {
+            let shown = |v: &Value| match v {
+                Value::String(s) => format!("{s:?}"),
+                other => other.to_string(),
+            };
+            return Err(invalid(format!(
+                "the query gives {name} twice, as {} and as {}: give it once",
+                first.map(shown).unwrap_or_default(),
+                shown(other)
+            )));
+        }
+        Ok(first.filter(|v| !v.is_null()))
     }
 
     /// A text parameter; a list (from a `.search` body) is joined by commas.
     fn text(&self, name: &str) -> Result<Option<String>, ScimFailure> {
-        match self.get(name) {
+        match self.get(name)? {
             None => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.clone())),
             Some(Value::Array(items)) => Ok(Some(
@@ -138,7 +151,7 @@ impl ScimParams {
     }
 
     fn int(&self, name: &str) -> Result<Option<i64>, ScimFailure> {
-        match self.get(name) {
+        match self.get(name)? {
             None => Ok(None),
             Some(Value::Number(n)) => n
                 .as_i64()
@@ -223,16 +236,30 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn query_names_match_in_any_case_and_the_last_of_a_name_counts() {
-        let p = params("/Users?Filter=userName%20eq%20%22a%2Bb%40x.org%22&count=1&COUNT=2&bad=%zz")
+    async fn query_names_match_in_any_case_and_a_name_given_twice_must_agree() {
+        let p = params("/Users?Filter=userName%20eq%20%22a%2Bb%40x.org%22&count=2&COUNT=2&bad=%zz")
             .await;
+        let got = |name: &str| p.get(name).expect(name).cloned();
         assert_eq!(
-            p.get("filter"),
-            Some(&Value::String(r#"userName eq "a+b@x.org""#.into()))
+            got("filter"),
+            Some(Value::String(r#"userName eq "a+b@x.org""#.into()))
         );
-        assert_eq!(p.get("count"), Some(&Value::String("2".into())));
-        assert_eq!(p.get("bad"), Some(&Value::String("%zz".into())));
-        assert_eq!(p.get("startIndex"), None);
-        assert!(params("/Users").await.get("filter").is_none());
+        assert_eq!(
+            got("count"),
+            Some(Value::String("2".into())),
+            "the same twice"
+        );
+        assert_eq!(got("bad"), Some(Value::String("%zz".into())));
+        assert_eq!(got("startIndex"), None);
+        assert!(matches!(params("/Users").await.get("filter"), Ok(None)));
+
+        let twice = params("/Users?count=1&COUNT=2").await;
+        let Err(ScimFailure(e)) = twice.get("count") else {
+            panic!("two counts are refused");
+        };
+        assert_eq!(
+            e.detail,
+            r#"the query gives count twice, as "1" and as "2": give it once"#
+        );
     }
 }

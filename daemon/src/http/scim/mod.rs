@@ -106,6 +106,7 @@ fn read_only(r: MethodRouter<AppState>) -> MethodRouter<AppState> {
 }
 
 /// A SCIM failure as a response.
+#[derive(Debug)]
 pub struct ScimFailure(ScimError);
 
 impl From<ScimError> for ScimFailure {

@@ -13,7 +13,8 @@
 //!    (default 100,000) by PATCHes of 1,000 members each, then one member
 //!    added and removed at a time, the group looked up by name without its
 //!    members, and Entra's membership check (`id eq … and members[value eq
-//!    …]`), each request after the one before;
+//!    …]`), each request after the one before; then the group's DELETE,
+//!    with creates from another client meanwhile;
 //! 5. a 100,000-user Okta-style initial sync (filter, then create) with 16
 //!    clients into a second workspace;
 //! 6. the same filter workload (8 connections: its server does not keep up
@@ -322,6 +323,39 @@ async fn group_push(t: &Target, size: usize) {
         "  Entra's membership check (id eq … and members[value eq …], without members) in that group: p50 {}, p99 {}",
         ms(percentile(&checks, 0.5)),
         ms(percentile(&checks, 0.99))
+    );
+    // The delete, and meanwhile creates from one other client: how long
+    // the delete keeps other writes waiting.
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let meanwhile = {
+        let (t, stop) = (t.clone(), stop.clone());
+        tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            let mut took = Vec::new();
+            let mut i = usize::MAX / 2;
+            while !stop.load(Ordering::Relaxed) {
+                let s = Instant::now();
+                create_user(&client, &t, i).await;
+                took.push(s.elapsed());
+                i += 1;
+            }
+            took.sort();
+            took
+        })
+    };
+    let deleted = Instant::now();
+    let r = send(reqwest::Method::DELETE, path, None)
+        .await
+        .expect("DELETE");
+    assert_eq!(r.status(), 204);
+    let deleted = deleted.elapsed();
+    stop.store(true, Ordering::Relaxed);
+    let creates = meanwhile.await.expect("creates");
+    println!(
+        "  DELETE of that group (every member leaves it, each with its audit event): {:.2} s; {} creates from another client meanwhile, slowest {}",
+        deleted.as_secs_f64(),
+        creates.len(),
+        ms(creates.last().copied().unwrap_or_default())
     );
 }
 

@@ -1376,3 +1376,58 @@ async fn a_query_parameter_given_twice_with_different_values_is_refused() {
     let (s, list) = scim.get("/Users?count=1&count=1").await;
     assert_eq!((s, list["itemsPerPage"].as_u64()), (200, Some(1)), "{list}");
 }
+
+/// A group with more members than leave it in one write is emptied over
+/// several writes (other requests are served between them) and deleted
+/// whole, by SCIM and by an admin alike: every member leaves it, the group
+/// is gone, and its deletion is one audit event.
+#[tokio::test]
+async fn a_group_larger_than_one_write_is_deleted_whole() {
+    let d = Daemon::start(DaemonOptions::default());
+    d.roster_ok(&["groups", "create", "Big"]);
+    d.roster_ok(&["groups", "create", "Huge"]);
+    let people = 2_100; // more than one write's 2,000
+    let mut csv = String::from("name,email,role,groups\n");
+    for i in 0..people {
+        csv.push_str(&format!("Person {i},p{i}@example.com,end-user,Big|Huge\n"));
+    }
+    let file = d.data_dir().join("big.csv");
+    std::fs::write(&file, csv).expect("write the CSV");
+    d.roster_ok(&["import", file.to_str().expect("path")]);
+    let scim = Scim::new(&d, "okta");
+    let (_, found) = scim
+        .get("/Groups?filter=displayName%20eq%20%22Big%22&excludedAttributes=members")
+        .await;
+    let big = format!(
+        "/Groups/{}",
+        found["Resources"][0]["id"].as_str().expect("id")
+    );
+
+    let (s, body, _) = scim.call(reqwest::Method::DELETE, &big, None).await;
+    assert_eq!((s, &body), (204, &Value::Null));
+    let (s, _) = scim.get(&big).await;
+    assert_eq!(s, 404);
+    d.roster_ok(&["groups", "delete", "Huge"]);
+    let listed = d.roster_ok(&["groups", "list"]);
+    assert!(
+        !listed.contains("Big") && !listed.contains("Huge"),
+        "{listed}"
+    );
+
+    for who in ["p0@example.com", "p2099@example.com"] {
+        let member = d.roster_json(&["users", "show", who]);
+        assert_eq!(member["groups"], json!([]), "{who}: {member}");
+    }
+    let deletions = d.roster_json(&["audit", "list", "--action", "group.deleted"]);
+    let targets: Vec<&str> = deletions
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["target"].as_str())
+        .collect();
+    assert_eq!(targets.len(), 2, "{deletions}");
+    assert!(
+        targets.contains(&"Big") && targets.contains(&"Huge"),
+        "{deletions}"
+    );
+}

@@ -94,31 +94,50 @@ impl Services {
         Ok(group_view(&g, count))
     }
 
-    /// `groups delete`: members keep their other groups.
+    /// `groups delete`: members keep their other groups. A large group is
+    /// emptied [`members::LEAVING_PER_WRITE`] members a write, other writes
+    /// served between; the last write deletes it. Interrupted, the group
+    /// is still there with fewer members, and deleting it again finishes.
     pub async fn delete_group(
         &self,
         actor: Actor,
         workspace: Option<&str>,
         name: &str,
     ) -> Result<(), ServiceError> {
-        let name = name.to_string();
-        self.group_write(actor, workspace, "group.deleted", move |tx, ws| {
-            let g = find_group(tx, ws, &name)?;
-            let ids = members::group_member_ids(&*tx.member_groups()?, ws.id, g.id)?;
-            for id in ids {
-                let Some(before) = members::get(&*tx.members()?, ws.id, id)? else {
-                    continue;
-                };
-                let mut after = before.clone();
-                after.groups.retain(|x| *x != g.id);
-                after.updated_at = clock::now_ms();
-                members::put(tx, Some(&before), &after)?;
+        loop {
+            let (slug, name, actor) = (
+                self.workspace_slug(workspace),
+                name.to_string(),
+                actor.clone(),
+            );
+            let deleted = self
+                .store
+                .write(move |tx| {
+                    let ws = workspaces::find_write(tx, &slug)?;
+                    let g = find_group(tx, &ws, &name)?;
+                    let (leaving, last) = members::next_leaving(tx, ws.id, g.id)?;
+                    let now = clock::now_ms();
+                    for id in &leaving {
+                        let Some(before) = members::get(&*tx.members()?, ws.id, *id)? else {
+                            continue;
+                        };
+                        let mut after = before.clone();
+                        after.groups.retain(|x| *x != g.id);
+                        after.updated_at = now;
+                        members::put(tx, Some(&before), &after)?;
+                    }
+                    if !last {
+                        return Ok(None);
+                    }
+                    delete_emptied_group(tx, &ws, &actor, &g)?;
+                    Ok(Some((ws.slug, g.name)))
+                })
+                .await?;
+            if let Some((ws_slug, group)) = deleted {
+                self.publish(&ws_slug, "group.deleted", &group);
+                return Ok(());
             }
-            drop_group(tx, ws, &g)?;
-            Ok((g.clone(), Some(serde_json::json!({"name": g.name})), None))
-        })
-        .await?;
-        Ok(())
+        }
     }
 
     /// `groups add`: all the e-mails join, or none does.
@@ -287,6 +306,26 @@ pub fn save_group(
 }
 
 /// Removes a group record and its name (members are the caller's).
+/// Deletes a group its members have all left, with its audit event.
+pub fn delete_emptied_group(
+    tx: &Tx<'_>,
+    ws: &WorkspaceRecord,
+    actor: &Actor,
+    g: &GroupRecord,
+) -> Result<(), ServiceError> {
+    drop_group(tx, ws, g)?;
+    let before = serde_json::json!({"name": g.name});
+    audit::append(
+        tx,
+        ws.id,
+        actor,
+        "group.deleted",
+        &g.name,
+        Some(before),
+        None,
+    )
+}
+
 pub fn drop_group(tx: &Tx<'_>, ws: &WorkspaceRecord, g: &GroupRecord) -> Result<(), ServiceError> {
     let w = ws.id.as_u128();
     tx.groups()?.remove((w, g.id.as_u128()))?;

@@ -427,11 +427,44 @@ pub fn group_member_ids<T>(
 where
     T: ReadableTable<(u128, u128, u128), ()>,
 {
+    first_group_members(links, workspace, group, usize::MAX)
+}
+
+/// The first `n` members of a group, in id order.
+pub fn first_group_members<T>(
+    links: &T,
+    workspace: Uuid,
+    group: Uuid,
+    n: usize,
+) -> Result<Vec<u128>, ServiceError>
+where
+    T: ReadableTable<(u128, u128, u128), ()>,
+{
     let (w, g) = (workspace.as_u128(), group.as_u128());
     links
         .range((w, g, 0)..=(w, g, u128::MAX))?
+        .take(n)
         .map(|e| e.map(|(k, _)| k.value().2).map_err(ServiceError::from))
         .collect()
+}
+
+/// How many members leave a deleted group in one write: the writer serves
+/// other requests between such writes (emptying a group of 100,000 in one
+/// held it for over two seconds).
+pub const LEAVING_PER_WRITE: usize = 2_000;
+
+/// The members that leave a group being deleted in this write, and whether
+/// they are its last (then this write deletes the group too).
+pub fn next_leaving(
+    tx: &Tx<'_>,
+    workspace: Uuid,
+    group: Uuid,
+) -> Result<(Vec<u128>, bool), ServiceError> {
+    let links = tx.member_groups()?;
+    let mut leaving = first_group_members(&*links, workspace, group, LEAVING_PER_WRITE + 1)?;
+    let last = leaving.len() <= LEAVING_PER_WRITE;
+    leaving.truncate(LEAVING_PER_WRITE);
+    Ok((leaving, last))
 }
 
 /// Members of a workspace in every status and role.

@@ -13,7 +13,7 @@ use super::render::{group_version, render_group};
 use super::{Events, ScimPage, ScimQuery, ScimScope, Written, check_if_match, page, parse_id};
 use crate::clock;
 use crate::error::ServiceError;
-use crate::service::groups::{drop_group, ensure_name_free, save_group};
+use crate::service::groups::{delete_emptied_group, ensure_name_free, save_group};
 use crate::service::members::write_change;
 use crate::service::{Actor, Services, audit, workspaces};
 use crate::store::members::group_member_ids;
@@ -161,7 +161,12 @@ impl Services {
         self.scim_change_group(scope, id, p, if_match, answer).await
     }
 
-    /// `DELETE /Groups/{id}`: members keep their other groups.
+    /// `DELETE /Groups/{id}`: members keep their other groups. A large
+    /// group is emptied [`members::LEAVING_PER_WRITE`] members a write, so
+    /// other requests are served meanwhile; the last write deletes it.
+    /// `If-Match` is checked by the first. Interrupted (the daemon stopped),
+    /// the group is still there with fewer members and no answer was given:
+    /// the client's retry finishes it.
     pub async fn scim_delete_group(
         &self,
         scope: &ScimScope,
@@ -169,38 +174,44 @@ impl Services {
         if_match: Option<String>,
     ) -> Result<(), ServiceError> {
         let id = parse_id("Group", id)?;
-        let (slug, actor) = (scope.workspace.clone(), scope.actor.clone());
-        let w = self
-            .store
-            .write(move |tx| {
-                let ws = workspaces::find_write(tx, &slug)?;
-                let g = read_group(&*tx.groups()?, ws.id, id)?;
-                check_if_match(
-                    if_match.as_deref(),
-                    &group_version(&g, &membership_in(tx, &ws, &g)?)?,
-                )?;
-                let mut events = change_members(tx, &ws, &actor, &g, &[MemberChange::Clear])?;
-                drop_group(tx, &ws, &g)?;
-                audit::append(
-                    tx,
-                    ws.id,
-                    &actor,
-                    "group.deleted",
-                    &g.name,
-                    Some(json!({"name": g.name})),
-                    None,
-                )?;
-                events.push(("group.deleted", g.name.clone()));
-                Ok(Written {
-                    doc: Value::Null,
-                    events,
-                    workspace: ws.slug,
-                    mailed: false,
+        let mut if_match = if_match;
+        loop {
+            let (slug, actor, checked) = (
+                scope.workspace.clone(),
+                scope.actor.clone(),
+                if_match.take(),
+            );
+            let (w, deleted) = self
+                .store
+                .write(move |tx| {
+                    let ws = workspaces::find_write(tx, &slug)?;
+                    let g = read_group(&*tx.groups()?, ws.id, id)?;
+                    if let Some(wanted) = checked.as_deref() {
+                        check_if_match(
+                            Some(wanted),
+                            &group_version(&g, &membership_in(tx, &ws, &g)?)?,
+                        )?;
+                    }
+                    let (leaving, last) = members::next_leaving(tx, ws.id, g.id)?;
+                    let mut events = move_members(tx, &ws, &actor, &g, &[], &leaving)?;
+                    if last {
+                        delete_emptied_group(tx, &ws, &actor, &g)?;
+                        events.push(("group.deleted", g.name.clone()));
+                    }
+                    let written = Written {
+                        doc: Value::Null,
+                        events,
+                        workspace: ws.slug,
+                        mailed: false,
+                    };
+                    Ok((written, last))
                 })
-            })
-            .await?;
-        self.announce(w);
-        Ok(())
+                .await?;
+            self.announce(w);
+            if deleted {
+                return Ok(());
+            }
+        }
     }
 
     async fn scim_change_group(
@@ -371,10 +382,24 @@ fn change_members(
             }
         }
     }
+    move_members(tx, ws, actor, g, &joins, &leaves)
+}
+
+/// Adds `joins` to the group and takes `leaves` out of it, each member
+/// written with its audit event; ids that are no member of the workspace
+/// are skipped and logged.
+fn move_members(
+    tx: &Tx<'_>,
+    ws: &WorkspaceRecord,
+    actor: &Actor,
+    g: &GroupRecord,
+    joins: &[u128],
+    leaves: &[u128],
+) -> Result<Events, ServiceError> {
     let mut events = Vec::new();
     let now = clock::now_ms();
-    let moves = joins.into_iter().map(|id| (id, true));
-    for (id, join) in moves.chain(leaves.into_iter().map(|id| (id, false))) {
+    let moves = joins.iter().map(|id| (*id, true));
+    for (id, join) in moves.chain(leaves.iter().map(|id| (*id, false))) {
         let Some(before) = members::get(&*tx.members()?, ws.id, id)? else {
             tracing::warn!(workspace = %ws.slug, group = %g.name, member = %Uuid::from_u128(id), "SCIM group change names a member that is not a User of the workspace; skipped");
             continue;

@@ -1152,6 +1152,57 @@ async fn a_patch_of_a_large_group_answers_204_with_its_etag() {
         (s, g["displayName"].as_str(), g.get("members")),
         (200, Some("Bigger"), None)
     );
+
+    // A list leaves a large group's members out unless it names attributes;
+    // a small group's are listed.
+    let (s, small) = scim
+        .post(
+            "/Groups",
+            json!({"displayName": "Small", "members": [{"value": ids[0]}]}),
+        )
+        .await;
+    assert_eq!(s, 201, "{small}");
+    let members_by_name = |list: &Value| -> Vec<(String, Option<usize>)> {
+        let mut out: Vec<_> = list["Resources"]
+            .as_array()
+            .expect("resources")
+            .iter()
+            .map(|g| {
+                let name = g["displayName"].as_str().unwrap_or_default().to_string();
+                (
+                    name,
+                    g.get("members").and_then(Value::as_array).map(Vec::len),
+                )
+            })
+            .collect();
+        out.sort();
+        out
+    };
+    let (_, listed) = scim.get("/Groups").await;
+    assert_eq!(
+        members_by_name(&listed),
+        [("Bigger".to_string(), None), ("Small".to_string(), Some(1))],
+        "{listed}"
+    );
+    let (_, asked) = scim.get("/Groups?attributes=displayName,members").await;
+    assert_eq!(
+        members_by_name(&asked),
+        [
+            ("Bigger".to_string(), Some(5)),
+            ("Small".to_string(), Some(1))
+        ],
+        "{asked}"
+    );
+    let member_filter = format!(
+        "/Groups?filter={}",
+        urlencoding::encode(&format!("members[value eq \"{}\"]", ids[4]))
+    );
+    let (_, found) = scim.get(&member_filter).await;
+    assert_eq!(
+        members_by_name(&found),
+        [("Bigger".to_string(), None)],
+        "a filter on members still sees them all: {found}"
+    );
 }
 
 /// Ada Lovelace, Alan Turing and Grace Hopper as SCIM Users

@@ -170,7 +170,8 @@ pub struct ScimConfig {
     /// A PATCH of a group with more members answers `204 No Content`
     /// rather than listing every member (unless the request names
     /// attributes): an identity provider pushing a large group one PATCH at
-    /// a time would otherwise receive the whole member list each time.
+    /// a time would otherwise receive the whole member list each time. A
+    /// list of groups leaves such a group's members out the same way.
     pub large_group_members: usize,
 }
 

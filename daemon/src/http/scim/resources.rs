@@ -134,7 +134,11 @@ pub async fn user_delete(
 pub async fn groups_list(State(s): State<AppState>, scope: Scope, p: ScimParams) -> ScimResult {
     list_response(
         s.services
-            .scim_list_groups(&scope, p.query(&s.scim.config, GROUP)?)
+            .scim_list_groups(
+                &scope,
+                p.query(&s.scim.config, GROUP)?,
+                s.scim.config.large_group_members,
+            )
             .await?,
     )
 }
@@ -145,7 +149,11 @@ pub async fn groups_search(
     ScimBody(b): ScimBody,
 ) -> ScimResult {
     let q = ScimParams::from_search(b)?.query(&s.scim.config, GROUP)?;
-    list_response(s.services.scim_list_groups(&scope, q).await?)
+    list_response(
+        s.services
+            .scim_list_groups(&scope, q, s.scim.config.large_group_members)
+            .await?,
+    )
 }
 
 pub async fn groups_create(

@@ -116,14 +116,20 @@ impl Services {
     }
 
     /// `GET /Groups` and `POST /Groups/.search`.
+    /// Unless the request chooses its attributes, a group with more than
+    /// `large` members is listed without them (as a PATCH of it is answered
+    /// without them): a page of large groups would otherwise carry every
+    /// member of each, hundreds of megabytes at half a million.
+    /// `GET /Groups/{id}` still lists them all.
     pub async fn scim_list_groups(
         &self,
         scope: &ScimScope,
         q: ScimQuery,
+        large: usize,
     ) -> Result<ScimPage, ServiceError> {
         let (ws, base) = (scope.workspace_id, self.scim_base());
         self.store
-            .read(move |txn| list_groups(txn, ws, &base, q))
+            .read(move |txn| list_groups(txn, ws, &base, q, large))
             .await
     }
 
@@ -481,6 +487,7 @@ fn list_groups(
     ws: Uuid,
     base: &str,
     q: ScimQuery,
+    large: usize,
 ) -> Result<ScimPage, ServiceError> {
     let w = ws.as_u128();
     let groups_t = txn.open_table(GROUPS)?;
@@ -491,7 +498,9 @@ fn list_groups(
     // Members are listed when the answer or the filter needs them; a filter
     // that only asks whether some users are members needs only those.
     let wanted = q.projection.wants("members");
-    let with_members = wanted || filter.is_some_and(|f| f.mentions("members"));
+    let filtered_on_members = filter.is_some_and(|f| f.mentions("members"));
+    let with_members = wanted || filtered_on_members;
+    let chosen = q.projection.is_chosen();
     let compared = filter
         .filter(|_| !wanted)
         .and_then(ScimFilter::member_values);
@@ -527,13 +536,19 @@ fn list_groups(
     let mut docs = Vec::with_capacity(records.len());
     for g in &records {
         let membership = memberships::get(&sizes, w, g.id.as_u128())?;
+        let left_out = !chosen && usize::try_from(membership.members).unwrap_or(usize::MAX) > large;
         let ids = match &compared {
             Some(values) => Some(members_among(&links, ws, g.id, values)?),
-            None if with_members => Some(group_member_ids(&links, ws, g.id)?),
+            None if with_members && (!left_out || filtered_on_members) => {
+                Some(group_member_ids(&links, ws, g.id)?)
+            }
             None => None,
         };
-        let doc = render_group(&members_t, ws, g, &membership, ids.as_deref(), base)?;
+        let mut doc = render_group(&members_t, ws, g, &membership, ids.as_deref(), base)?;
         if filter.is_none_or(|f| f.matches(&doc, ResourceKind::Group)) {
+            if left_out && let Some(fields) = doc.as_object_mut() {
+                fields.remove("members");
+            }
             docs.push(doc);
         }
     }

@@ -473,7 +473,7 @@ mod tests {
     type Refusal = fn(u64) -> bool;
 
     /// Job `i`'s writes: `value` under META `probe-i`, and an audit entry
-    /// `(1, i)` written aside (on the writer's side thread).
+    /// `(1, i)` written aside (`Tx::aside`, as the audit log is).
     fn probe(tx: &Tx<'_>, i: u64, value: u64) -> Result<(), ServiceError> {
         tx.meta()?.insert(format!("probe-{i}").as_str(), value)?;
         tx.aside(move |tx| {
@@ -576,7 +576,7 @@ mod tests {
         assert_eq!(crash.recovered, Some(99));
         assert_eq!(
             crash.audit_entries, 90,
-            "the side thread's writes are back from the journal, the refused jobs' are not"
+            "the writes aside are back from the journal, the refused jobs' are not"
         );
     }
 

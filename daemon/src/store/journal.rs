@@ -256,9 +256,13 @@ fn intact_records(file: &File, size: u64) -> std::io::Result<(Records, u64)> {
         if !read_fully(&mut reader, &mut header)? {
             break;
         }
-        let word = |from: usize| u32::from_le_bytes([0, 1, 2, 3].map(|i| header[from + i]));
-        let (len, crc) = (u64::from(word(0)), word(4));
-        let seq = u64::from(word(8)) | (u64::from(word(12)) << 32);
+        // The slices are exactly as long as the arrays: the defaults are
+        // never used.
+        let len = u64::from(u32::from_le_bytes(
+            header[0..4].try_into().unwrap_or_default(),
+        ));
+        let crc = u32::from_le_bytes(header[4..8].try_into().unwrap_or_default());
+        let seq = u64::from_le_bytes(header[8..16].try_into().unwrap_or_default());
         if len > size - at - HEADER as u64 {
             break;
         }

@@ -72,24 +72,11 @@ impl ScimFilter {
     /// Whether the filter names an attribute (any case), e.g. whether a
     /// Group filter needs the member list.
     pub fn mentions(&self, name: &str) -> bool {
-        fn attr(a: &AttrExp, name: &str) -> bool {
-            let (AttrExp::Present(p) | AttrExp::Comparison(p, _, _)) = a;
-            p.name.eq_ignore_ascii_case(name)
-        }
-        fn val(f: &ValFilter, name: &str) -> bool {
-            match f {
-                ValFilter::Attr(a) => attr(a, name),
-                ValFilter::Not(inner) => val(inner, name),
-                ValFilter::And(items) | ValFilter::Or(items) => {
-                    items.as_slice().iter().any(|x| val(x, name))
-                }
-            }
-        }
         fn walk(f: &Filter, name: &str) -> bool {
             match f {
-                Filter::Attr(a) => attr(a, name),
+                Filter::Attr(a) => attr_mentions(a, name),
                 Filter::ValuePath(vp) => {
-                    vp.attr.name.eq_ignore_ascii_case(name) || val(&vp.filter, name)
+                    vp.attr.name.eq_ignore_ascii_case(name) || val_mentions(&vp.filter, name)
                 }
                 Filter::Not(inner) => walk(inner, name),
                 Filter::And(items) | Filter::Or(items) => {
@@ -197,9 +184,7 @@ impl ScimFilter {
                     }
                     _ => false,
                 },
-                Filter::ValuePath(vp) => {
-                    !ScimFilter(Filter::ValuePath(vp.clone())).mentions("members")
-                }
+                Filter::ValuePath(vp) => !val_mentions(&vp.filter, "members"),
                 Filter::Not(inner) => walk(inner, out),
                 Filter::And(items) | Filter::Or(items) => {
                     items.as_slice().iter().all(|x| walk(x, out))
@@ -251,6 +236,23 @@ impl ScimFilter {
             (ResourceKind::User, "username") => Some(Lookup::UserName(values)),
             (ResourceKind::Group, "displayname") => Some(Lookup::DisplayName(values)),
             _ => None,
+        }
+    }
+}
+
+/// Whether a comparison or presence test names the attribute `name`.
+fn attr_mentions(a: &AttrExp, name: &str) -> bool {
+    let (AttrExp::Present(p) | AttrExp::Comparison(p, _, _)) = a;
+    p.name.eq_ignore_ascii_case(name)
+}
+
+/// Whether the filter inside a value path names the attribute `name`.
+fn val_mentions(f: &ValFilter, name: &str) -> bool {
+    match f {
+        ValFilter::Attr(a) => attr_mentions(a, name),
+        ValFilter::Not(inner) => val_mentions(inner, name),
+        ValFilter::And(items) | ValFilter::Or(items) => {
+            items.as_slice().iter().any(|x| val_mentions(x, name))
         }
     }
 }

@@ -66,7 +66,7 @@ impl Services {
                     .collect::<Vec<_>>();
                 events.extend(change_members(tx, &ws, &actor, &g, &adds)?);
                 Ok(Written {
-                    doc: render_in(tx, &ws, &g, true, &base)?,
+                    doc: render_in(tx, &ws, &g, &membership_in(tx, &ws, &g)?, true, &base)?,
                     events,
                     workspace: ws.slug,
                     mailed: false,
@@ -268,10 +268,10 @@ impl Services {
                     save_group(tx, &ws, Some(&before), &after)?;
                 }
                 events.extend(member_events);
-                let size = membership_in(tx, &ws, &after)?.members;
-                let listed = answer.lists(usize::try_from(size).unwrap_or(usize::MAX));
+                let now = membership_in(tx, &ws, &after)?;
+                let listed = answer.lists(usize::try_from(now.members).unwrap_or(usize::MAX));
                 let written = Written {
-                    doc: render_in(tx, &ws, &after, listed, &base)?,
+                    doc: render_in(tx, &ws, &after, &now, listed, &base)?,
                     events,
                     workspace: ws.slug,
                     mailed: false,
@@ -332,7 +332,6 @@ fn change_members(
     // Each named member's last word: in the group (true) or not.
     let mut wanted: BTreeMap<u128, bool> = BTreeMap::new();
     let mut cleared = false;
-    let id_of = |raw: &str| Uuid::parse_str(raw.trim()).ok().map(|u| u.as_u128());
     for c in changes {
         match c {
             MemberChange::Clear => {
@@ -341,7 +340,7 @@ fn change_members(
             }
             MemberChange::Add(ids) => {
                 for raw in ids {
-                    match id_of(raw) {
+                    match member_id(raw) {
                         Some(id) => {
                             wanted.insert(id, true);
                         }
@@ -352,7 +351,7 @@ fn change_members(
                 }
             }
             MemberChange::Remove(ids) => {
-                for id in ids.iter().filter_map(|raw| id_of(raw)) {
+                for id in ids.iter().filter_map(|raw| member_id(raw)) {
                     wanted.insert(id, false);
                 }
             }
@@ -425,6 +424,12 @@ fn move_members(
     Ok(events)
 }
 
+/// A member id as a request or filter writes it; anything else names no
+/// User.
+fn member_id(raw: &str) -> Option<u128> {
+    Uuid::parse_str(raw.trim()).ok().map(|u| u.as_u128())
+}
+
 /// A group's size and member digest, as this transaction leaves them.
 fn membership_in(
     tx: &Tx<'_>,
@@ -444,21 +449,22 @@ where
     }
 }
 
-/// A group's document at the end of a write, with its members when `listed`.
+/// A group's document at the end of a write (its membership as the write
+/// leaves it), with its members when `listed`.
 fn render_in(
     tx: &Tx<'_>,
     ws: &WorkspaceRecord,
     g: &GroupRecord,
+    membership: &Membership,
     listed: bool,
     base: &str,
 ) -> Result<Value, ServiceError> {
-    let membership = membership_in(tx, ws, g)?;
     let ids = if listed {
         Some(group_member_ids(&*tx.member_groups()?, ws.id, g.id)?)
     } else {
         None
     };
-    render_group(&*tx.members()?, ws.id, g, &membership, ids.as_deref(), base)
+    render_group(&*tx.members()?, ws.id, g, membership, ids.as_deref(), base)
 }
 
 /// Which of the ids in `values` (as a filter wrote them) are members of the
@@ -474,9 +480,9 @@ where
 {
     let (w, g) = (ws.as_u128(), group.as_u128());
     let mut found = BTreeSet::new();
-    for id in values.iter().filter_map(|v| Uuid::parse_str(v.trim()).ok()) {
-        if links.get((w, g, id.as_u128()))?.is_some() {
-            found.insert(id.as_u128());
+    for id in values.iter().filter_map(|v| member_id(v)) {
+        if links.get((w, g, id))?.is_some() {
+            found.insert(id);
         }
     }
     Ok(found.into_iter().collect())

@@ -396,6 +396,20 @@ fn roster_import_uploads_a_file_waits_and_prints_the_summary() {
         stderr.starts_with("roster: the file was not imported: the header has no e-mail column"),
         "{stderr}"
     );
+    // The list says why a job failed, not only that it did with 0 errors.
+    let table = d.roster_ok(&["imports", "list"]);
+    let failed_row = table
+        .lines()
+        .find(|l| l.contains("no-email.csv"))
+        .unwrap_or_else(|| panic!("no row for no-email.csv in\n{table}"));
+    assert!(
+        failed_row.contains("failed") && failed_row.ends_with("the header has no e-mail column"),
+        "{table}"
+    );
+    assert!(
+        table.lines().next().is_some_and(|h| h.ends_with("REASON")),
+        "{table}"
+    );
     let err = d.roster_err(&[
         "import",
         path.to_str().expect("utf-8"),

@@ -449,11 +449,12 @@ pub fn insert_absent_member(
 ) -> Result<(MemberRecord, bool), ServiceError> {
     let v = &new.invite;
     let group_ids = groups.ids(tx, ws, &v.groups)?;
-    let mut account = find_or_create_account(tx, &v.email)?;
     let now = clock::now_ms();
+    let activated = (new.arrival == Arrival::Active).then_some(now);
+    let mut account = find_or_create_account(tx, &v.email, activated)?;
     let invited = new.arrival == Arrival::Invited;
-    if new.arrival == Arrival::Active && account.activated_at.is_none() {
-        account.activated_at = Some(now);
+    if activated.is_some() && account.activated_at.is_none() {
+        account.activated_at = activated;
         tx.accounts()?
             .insert(account.id.as_u128(), encode_compact(&account)?.as_slice())?;
     }
@@ -504,7 +505,14 @@ pub fn insert_absent_member(
     Ok((record, account.activated_at.is_some()))
 }
 
-pub fn find_or_create_account(tx: &Tx<'_>, email: &Email) -> Result<AccountRecord, ServiceError> {
+/// The person's account across workspaces, made on first sight of the
+/// address; a new one starts activated at `activated_at` (a member who
+/// arrives active), so it is written once rather than made and then changed.
+pub fn find_or_create_account(
+    tx: &Tx<'_>,
+    email: &Email,
+    activated_at: Option<i64>,
+) -> Result<AccountRecord, ServiceError> {
     let mut emails = tx.account_emails()?;
     let mut accounts = tx.accounts()?;
     if let Some(id) = emails.get(email.key())?.map(|v| v.value()) {
@@ -517,7 +525,7 @@ pub fn find_or_create_account(tx: &Tx<'_>, email: &Email) -> Result<AccountRecor
         id: new_id(),
         email: email.as_str().to_string(),
         created_at: clock::now_ms(),
-        activated_at: None,
+        activated_at,
     };
     accounts.insert(account.id.as_u128(), encode_compact(&account)?.as_slice())?;
     emails.insert(email.key(), account.id.as_u128())?;

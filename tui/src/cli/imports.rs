@@ -142,6 +142,7 @@ pub async fn imports(ctx: &Ctx, cmd: ImportsCommand) -> Result<(), ClientError> 
                     "unchanged",
                     "errors",
                     "created",
+                    "reason",
                 ],
                 jobs.iter()
                     .map(|j| {
@@ -155,6 +156,10 @@ pub async fn imports(ctx: &Ctx, cmd: ImportsCommand) -> Result<(), ClientError> 
                             j.counts.unchanged.to_string(),
                             j.counts.errors.to_string(),
                             output::when(Some(j.created_at)),
+                            match (j.status, j.message.as_deref()) {
+                                (ImportStatus::Failed, Some(m)) => headline(m).into(),
+                                _ => String::new(),
+                            },
                         ]
                     })
                     .collect(),
@@ -238,6 +243,17 @@ fn print_rows(rows: &[ImportRowResponse]) {
             })
             .collect(),
     );
+}
+
+/// The first clause of why a file failed, short enough
+/// for a table row; `roster imports show` prints it whole.
+fn headline(message: &str) -> &str {
+    let end = ["; ", ": "]
+        .iter()
+        .filter_map(|sep| message.find(sep))
+        .min()
+        .unwrap_or(message.len());
+    &message[..end]
 }
 
 fn status_word(s: ImportStatus) -> &'static str {

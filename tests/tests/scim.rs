@@ -1482,3 +1482,80 @@ async fn a_group_larger_than_one_write_is_deleted_whole() {
         "{deletions}"
     );
 }
+
+/// Creates acknowledged before a kill -9 are there after the restart, each
+/// exactly as its `201` answer showed it (the answer is rendered after the
+/// commit, outside the write: its version must still be the stored one).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_created_before_kill_9_come_back_as_their_answers_showed_them() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let mut d = Daemon::start(DaemonOptions::default());
+    d.roster_ok(&[
+        "workspaces",
+        "set",
+        "default",
+        "--scim-creates-active",
+        "true",
+    ]);
+    let idp = Arc::new(Scim::new(&d, "okta"));
+    let acknowledged = Arc::new(std::sync::Mutex::new(Vec::<Value>::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let clients: Vec<_> = (0..16)
+        .map(|c| {
+            let (idp, acknowledged, stop) = (idp.clone(), acknowledged.clone(), stop.clone());
+            tokio::spawn(async move {
+                for n in 0.. {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let body = json!({
+                        "schemas": [USER],
+                        "userName": format!("crash{c}-{n}@example.com"),
+                        "externalId": format!("crash-{c}-{n}"),
+                        "name": {"givenName": "Crash", "familyName": format!("Test{c}x{n}")},
+                    });
+                    let sent = idp
+                        .http
+                        .post(format!("{}/Users", idp.base))
+                        .bearer_auth(&idp.token)
+                        .header("content-type", "application/scim+json")
+                        .body(body.to_string())
+                        .send()
+                        .await;
+                    let Ok(resp) = sent else { break };
+                    if resp.status().as_u16() != 201 {
+                        continue;
+                    }
+                    if let Ok(doc) = resp.json::<Value>().await {
+                        acknowledged.lock().expect("lock").push(doc);
+                    }
+                }
+            })
+        })
+        .collect();
+    roster_e2e::poll(
+        "300 acknowledged creates",
+        std::time::Duration::from_secs(60),
+        || (acknowledged.lock().expect("lock").len() >= 300).then_some(()),
+    );
+    // Mid-burst: clients are still creating.
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(d.pid().expect("running")).expect("pid"));
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL).expect("SIGKILL");
+    stop.store(true, Ordering::Relaxed);
+    for c in clients {
+        c.await.expect("client");
+    }
+    d.restart();
+    let answers = acknowledged.lock().expect("lock").clone();
+    for answer in &answers {
+        let id = answer["id"].as_str().expect("id in the 201 answer");
+        let (s, stored) = idp.get(&format!("/Users/{id}")).await;
+        assert_eq!(s, 200, "acknowledged but gone after kill -9: {answer}");
+        assert_eq!(stored["userName"], answer["userName"], "{stored}");
+        assert_eq!(
+            stored["meta"]["version"], answer["meta"]["version"],
+            "the 201 answer showed another version than the stored User: {answer} vs {stored}"
+        );
+    }
+}

@@ -593,6 +593,17 @@ pub enum ImportStatus {
 }
 
 impl ImportStatus {
+    /// The word the API, the CLI and the TUI show (as serialized).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImportStatus::Queued => "queued",
+            ImportStatus::Running => "running",
+            ImportStatus::Finishing => "finishing",
+            ImportStatus::Done => "done",
+            ImportStatus::Failed => "failed",
+        }
+    }
+
     /// Whether the job has ended.
     pub fn is_final(self) -> bool {
         matches!(self, ImportStatus::Done | ImportStatus::Failed)
@@ -706,6 +717,18 @@ pub struct UploadImportQuery {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_import_status_is_shown_as_it_is_serialized() {
+        use ImportStatus::*;
+        for status in [Queued, Running, Finishing, Done, Failed] {
+            assert_eq!(
+                serde_json::to_value(status).expect("serialize"),
+                status.as_str(),
+                "{status:?}"
+            );
+        }
+    }
 
     fn invite() -> InviteRequest {
         InviteRequest {

@@ -1491,13 +1491,7 @@ async fn users_created_before_kill_9_come_back_as_their_answers_showed_them() {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
     let mut d = Daemon::start(DaemonOptions::default());
-    d.roster_ok(&[
-        "workspaces",
-        "set",
-        "default",
-        "--scim-creates-active",
-        "true",
-    ]);
+    d.make_sso_managed("default");
     let idp = Arc::new(Scim::new(&d, "okta"));
     let acknowledged = Arc::new(std::sync::Mutex::new(Vec::<Value>::new()));
     let stop = Arc::new(AtomicBool::new(false));

@@ -136,13 +136,7 @@ pub fn imports(items: Vec<ImportJobResponse>) -> ListView {
         rows: items
             .into_iter()
             .map(|j| {
-                let status = match j.status {
-                    ImportStatus::Queued => "queued",
-                    ImportStatus::Running => "running",
-                    ImportStatus::Finishing => "finishing",
-                    ImportStatus::Done => "done",
-                    ImportStatus::Failed => "failed",
-                };
+                let status = j.status.as_str();
                 let file = if j.dry_run {
                     format!("{} (dry run)", j.file_name)
                 } else {

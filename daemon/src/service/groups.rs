@@ -305,7 +305,6 @@ pub fn save_group(
     Ok(())
 }
 
-/// Removes a group record and its name (members are the caller's).
 /// Deletes a group its members have all left, with its audit event.
 pub fn delete_emptied_group(
     tx: &Tx<'_>,
@@ -326,6 +325,7 @@ pub fn delete_emptied_group(
     )
 }
 
+/// Removes a group record and its name (members are the caller's).
 pub fn drop_group(tx: &Tx<'_>, ws: &WorkspaceRecord, g: &GroupRecord) -> Result<(), ServiceError> {
     let w = ws.id.as_u128();
     tx.groups()?.remove((w, g.id.as_u128()))?;
@@ -357,7 +357,6 @@ fn find_group(tx: &Tx<'_>, ws: &WorkspaceRecord, name: &str) -> Result<GroupReco
     decode(&bytes)
 }
 
-/// How many members a group has (walks its entries in the group index).
 fn group_view(g: &GroupRecord, members: u64) -> GroupResponse {
     GroupResponse {
         id: g.id.to_string(),

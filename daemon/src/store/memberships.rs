@@ -44,6 +44,11 @@ impl Membership {
         }
     }
 
+    /// The size as a count of things in memory (saturating).
+    pub fn size(&self) -> usize {
+        usize::try_from(self.members).unwrap_or(usize::MAX)
+    }
+
     /// Bytes for a version: the size, then the digest.
     pub fn version_bytes(&self) -> [u8; 24] {
         let mut out = [0; 24];

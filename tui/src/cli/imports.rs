@@ -95,7 +95,7 @@ pub async fn import(ctx: &Ctx, args: ImportArgs) -> Result<(), ClientError> {
         say!(
             "job {} is {}; see `roster imports show {}`",
             job.id,
-            status_word(job.status),
+            job.status.as_str(),
             job.id
         );
         return Ok(());
@@ -149,7 +149,7 @@ pub async fn imports(ctx: &Ctx, cmd: ImportsCommand) -> Result<(), ClientError> 
                         vec![
                             j.id.clone(),
                             j.file_name.clone() + if j.dry_run { " (dry run)" } else { "" },
-                            status_word(j.status).into(),
+                            j.status.as_str().into(),
                             j.counts.rows.to_string(),
                             j.counts.invited.to_string(),
                             j.counts.updated.to_string(),
@@ -245,8 +245,8 @@ fn print_rows(rows: &[ImportRowResponse]) {
     );
 }
 
-/// The first clause of why a file failed, short enough
-/// for a table row; `roster imports show` prints it whole.
+/// The first clause of why a file failed, short enough for a table row;
+/// `roster imports show` prints it whole.
 fn headline(message: &str) -> &str {
     let end = ["; ", ": "]
         .iter()
@@ -254,14 +254,4 @@ fn headline(message: &str) -> &str {
         .min()
         .unwrap_or(message.len());
     &message[..end]
-}
-
-fn status_word(s: ImportStatus) -> &'static str {
-    match s {
-        ImportStatus::Queued => "queued",
-        ImportStatus::Running => "running",
-        ImportStatus::Finishing => "finishing",
-        ImportStatus::Done => "done",
-        ImportStatus::Failed => "failed",
-    }
 }

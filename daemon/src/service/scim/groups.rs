@@ -94,15 +94,9 @@ impl Services {
                     ws.id.as_u128(),
                     g.id.as_u128(),
                 )?;
-                let ids = if with_members {
-                    Some(group_member_ids(
-                        &txn.open_table(MEMBER_GROUPS)?,
-                        ws.id,
-                        g.id,
-                    )?)
-                } else {
-                    None
-                };
+                let ids = with_members
+                    .then(|| group_member_ids(&txn.open_table(MEMBER_GROUPS)?, ws.id, g.id))
+                    .transpose()?;
                 render_group(
                     &txn.open_table(MEMBERS)?,
                     ws.id,
@@ -269,7 +263,7 @@ impl Services {
                 }
                 events.extend(member_events);
                 let now = membership_in(tx, &ws, &after)?;
-                let listed = answer.lists(usize::try_from(now.members).unwrap_or(usize::MAX));
+                let listed = answer.lists(now.size());
                 let written = Written {
                     doc: render_in(tx, &ws, &after, &now, listed, &base)?,
                     events,
@@ -459,11 +453,9 @@ fn render_in(
     listed: bool,
     base: &str,
 ) -> Result<Value, ServiceError> {
-    let ids = if listed {
-        Some(group_member_ids(&*tx.member_groups()?, ws.id, g.id)?)
-    } else {
-        None
-    };
+    let ids = listed
+        .then(|| group_member_ids(&*tx.member_groups()?, ws.id, g.id))
+        .transpose()?;
     render_group(&*tx.members()?, ws.id, g, membership, ids.as_deref(), base)
 }
 
@@ -542,7 +534,7 @@ fn list_groups(
     let mut docs = Vec::with_capacity(records.len());
     for g in &records {
         let membership = memberships::get(&sizes, w, g.id.as_u128())?;
-        let left_out = !chosen && usize::try_from(membership.members).unwrap_or(usize::MAX) > large;
+        let left_out = !chosen && membership.size() > large;
         let ids = match &compared {
             Some(values) => Some(members_among(&links, ws, g.id, values)?),
             None if with_members && (!left_out || filtered_on_members) => {

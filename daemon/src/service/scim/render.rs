@@ -117,6 +117,25 @@ pub fn group_version(g: &GroupRecord, membership: &Membership) -> Result<String,
     Ok(version_of(&bytes))
 }
 
+/// The (id, name) of each of `ids` that is a member of the workspace.
+fn member_names<T>(
+    members_t: &T,
+    workspace: Uuid,
+    ids: &[u128],
+) -> Result<Vec<(String, String)>, ServiceError>
+where
+    T: ReadableTable<(u128, u128), &'static [u8]>,
+{
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(v) = members_t.get((workspace.as_u128(), *id))? {
+            let m: MemberRecord = decode(v.value())?;
+            out.push((m.id.to_string(), m.name));
+        }
+    }
+    Ok(out)
+}
+
 /// A Group document; its members are listed (with their names) when `ids`
 /// gives them.
 pub fn render_group<T>(
@@ -130,19 +149,9 @@ pub fn render_group<T>(
 where
     T: ReadableTable<(u128, u128), &'static [u8]>,
 {
-    let members = match ids {
-        Some(ids) => {
-            let mut out = Vec::with_capacity(ids.len());
-            for id in ids {
-                if let Some(v) = members_t.get((workspace.as_u128(), *id))? {
-                    let m: MemberRecord = decode(v.value())?;
-                    out.push((m.id.to_string(), m.name));
-                }
-            }
-            Some(out)
-        }
-        None => None,
-    };
+    let members = ids
+        .map(|ids| member_names(members_t, workspace, ids))
+        .transpose()?;
     let view = ScimGroupView {
         id: g.id.to_string(),
         external_id: g.external_id.clone(),
